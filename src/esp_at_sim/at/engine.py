@@ -1,0 +1,256 @@
+"""The AT port as a sans-IO state machine (bytes in, events and bytes out).
+
+Shape, after h11: feed received bytes with :meth:`AtEngine.receive_data`, take complete
+command lines with :meth:`AtEngine.next_event`, answer with :meth:`reply` and
+:meth:`finish` (or :meth:`fail`), and collect what to transmit with
+:meth:`data_to_send`. There is no socket, no clock and no asyncio here.
+
+Framing follows the firmware:
+
+- A line ends at LF and must end in CR LF; a line ending in a bare LF is answered
+  ``ERROR`` (no terminator). A lone CR is an ordinary byte of the line.
+- A line may be at most ``max_line`` bytes including its CR LF; a longer one is discarded
+  up to its LF and answered ``ERROR``.
+- With echo on, a line is echoed (as received, CR LF included) when it is taken up.
+- Lines that arrive while a command is executing in the background are answered
+  ``busy p...`` at once and dropped.
+- A URC (unsolicited result) goes out at once, except inside a response: once a command
+  has printed part of its answer, or while a command runs without yielding, URCs wait
+  and follow the final result.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass
+
+from .errors import AtError, Sub
+
+CRLF = b"\r\n"
+MSG_READY = b"\r\nready\r\n"
+MSG_BUSY = b"\r\nbusy p...\r\n"
+DEFAULT_MAX_LINE = 256
+# Bytes of complete lines held for execution (the firmware's receive buffer); a line that
+# arrives when they are full is answered busy p... instead of being held.
+MAX_PENDING_BYTES = 16 * 1024
+
+
+class Mode(enum.Enum):
+    IDLE = "idle"  # waiting for a command line
+    RUNNING = "running"  # a command is being handled and has not yielded yet
+    BACKGROUND = "background"  # a command is waiting on the world (input gets busy p...)
+    DATA = "data"  # collecting a fixed number of raw bytes after a ``>`` prompt
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """A complete line, without its CR LF, to be parsed and executed."""
+
+    line: bytes
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that framing already rejects; answer it with :meth:`AtEngine.fail`."""
+
+    line: bytes
+    error: AtError
+
+
+@dataclass(frozen=True)
+class DataReceived:
+    """The raw bytes announced by :meth:`AtEngine.expect_data`."""
+
+    data: bytes
+
+
+Event = CommandLine | BadLine | DataReceived
+
+
+class AtEngine:
+    """Framing, echo, busy handling and URC ordering for one AT port."""
+
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self.max_line = max_line
+        self.echo = True
+        self.syslog = False
+        self._mode = Mode.IDLE
+        self._partial = bytearray()
+        self._overflow = False
+        self._pending: deque[bytes | None] = deque()  # None: an over-long line
+        self._pending_bytes = 0
+        self._out = bytearray()
+        self._urcs: deque[bytes] = deque()
+        self._in_response = False
+        self._data_needed = 0
+        self._data = bytearray()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    @property
+    def idle(self) -> bool:
+        return self._mode is Mode.IDLE
+
+    def reset(self) -> None:
+        """Forget all input and queued output, as a reboot does (echo back on)."""
+        self.echo = True
+        self.syslog = False
+        self._mode = Mode.IDLE
+        self._partial.clear()
+        self._overflow = False
+        self._pending.clear()
+        self._pending_bytes = 0
+        self._urcs.clear()
+        self._in_response = False
+        self._data_needed = 0
+        self._data.clear()
+
+    # ------------------------------------------------------------------ input
+    def receive_data(self, data: bytes) -> None:
+        """Take bytes from the port. Complete lines become events (or busy answers)."""
+        if not data:
+            return
+        view = memoryview(data)
+        while view:
+            if self._mode is Mode.DATA:
+                take = min(self._data_needed - len(self._data), len(view))
+                self._data += view[:take]
+                view = view[take:]
+                continue
+            nl = bytes(view).find(b"\n")
+            if nl < 0:
+                self._add_partial(view)
+                return
+            self._add_partial(view[: nl + 1])
+            view = view[nl + 1 :]
+            self._line_complete()
+
+    def _add_partial(self, chunk: memoryview) -> None:
+        if self._overflow:
+            return
+        self._partial += chunk
+        if len(self._partial) > self.max_line:
+            self._overflow = True
+            self._partial.clear()
+
+    def _line_complete(self) -> None:
+        line: bytes | None = None if self._overflow else bytes(self._partial)
+        self._overflow = False
+        self._partial.clear()
+        size = len(line) if line is not None else 1
+        if self._mode is Mode.BACKGROUND or self._pending_bytes + size > MAX_PENDING_BYTES:
+            self._out += MSG_BUSY
+            return
+        self._pending.append(line)
+        self._pending_bytes += size
+
+    def next_event(self) -> Event | None:
+        """The next thing to act on, or ``None``. A command line is only handed out when
+        the previous command has finished; after that the engine is RUNNING."""
+        if self._mode is Mode.DATA:
+            if len(self._data) < self._data_needed:
+                return None
+            data = bytes(self._data)
+            self._data.clear()
+            self._data_needed = 0
+            self._mode = Mode.RUNNING
+            return DataReceived(data)
+        if self._mode is not Mode.IDLE or not self._pending:
+            return None
+        raw = self._pending.popleft()
+        self._pending_bytes -= len(raw) if raw is not None else 1
+        self._mode = Mode.RUNNING
+        self._in_response = False
+        if raw is None:  # over-long line, discarded
+            return BadLine(b"", AtError(Sub.PARA_LENGTH_MISMATCH, reason="line too long"))
+        if self.echo:
+            self._out += raw
+        if not raw.endswith(CRLF):
+            return BadLine(raw[:-1], AtError(Sub.NO_TERMINATOR, reason="line not ended by CR LF"))
+        return CommandLine(raw[:-2])
+
+    # ----------------------------------------------------------------- output
+    def background(self) -> None:
+        """The running command now waits on the world: lines already queued and any that
+        arrive until :meth:`finish` are answered ``busy p...``."""
+        if self._mode is not Mode.RUNNING:
+            return
+        self._mode = Mode.BACKGROUND
+        while self._pending:
+            self._pending.popleft()
+            self._out += MSG_BUSY
+        self._pending_bytes = 0
+        if not self._in_response:
+            self._flush_urcs()
+
+    def reply(self, *lines: bytes | str) -> None:
+        """Information lines of the running command's answer."""
+        for line in lines:
+            self._out += line.encode() if isinstance(line, str) else line
+            self._out += CRLF
+        if lines:
+            self._in_response = True
+
+    def write(self, data: bytes) -> None:
+        """Raw bytes inside the running command's answer (a ``>`` prompt, for instance)."""
+        self._out += data
+        self._in_response = True
+
+    def finish(self, final: str = "OK") -> None:
+        """End the running command with its final result word (``OK``, ``SEND OK``…)."""
+        self._out += CRLF + final.encode() + CRLF
+        self._end()
+
+    def finish_silently(self) -> None:
+        """End the running command without a final result."""
+        self._end()
+
+    def fail(self, error: AtError) -> None:
+        """End the running command with ``ERROR`` (and ``ERR CODE`` when enabled)."""
+        for line in error.lines:
+            self._out += line.encode() + CRLF
+        if self.syslog:
+            self._out += error.code_line().encode() + CRLF
+        self._out += CRLF + error.final.encode() + CRLF
+        self._end()
+
+    def _end(self) -> None:
+        self._mode = Mode.IDLE
+        self._in_response = False
+        self._flush_urcs()
+
+    def expect_data(self, length: int) -> None:
+        """Collect ``length`` raw bytes (after a ``>`` prompt) as one :class:`DataReceived`."""
+        self._mode = Mode.DATA
+        self._data_needed = length
+        self._data.clear()
+
+    def urc(self, line: bytes | str) -> None:
+        """An unsolicited line (``WIFI CONNECTED``, ``+STA_CONNECTED:…``)."""
+        data = (line.encode() if isinstance(line, str) else line) + CRLF
+        if self._mode is Mode.RUNNING or self._mode is Mode.DATA or self._in_response:
+            self._urcs.append(data)
+        else:
+            self._out += data
+
+    def ready(self) -> None:
+        """The boot banner."""
+        self._out += MSG_READY
+
+    def raw(self, data: bytes) -> None:
+        """Bytes that bypass framing and URC ordering (the boot log, for instance)."""
+        self._out += data
+
+    def _flush_urcs(self) -> None:
+        while self._urcs:
+            self._out += self._urcs.popleft()
+
+    def data_to_send(self) -> bytes:
+        """Everything to transmit since the last call."""
+        out = bytes(self._out)
+        self._out.clear()
+        return out

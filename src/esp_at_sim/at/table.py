@@ -1,0 +1,248 @@
+"""The command table: each command declares its forms and its parameters.
+
+A command has up to four forms (test ``=?``, query ``?``, set ``=…``, execute). For the
+set form it may declare its parameters; the table then checks the count, each type and
+each range, and hands the handler typed values, so a handler never sees a malformed line.
+Handlers receive a context object of the caller's choosing (the simulated module) and
+return the information lines of the answer, or raise :class:`~.errors.AtError`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import enum
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from .errors import AtError, Sub, para_invalid, para_length, para_num, para_parse, para_type
+from .params import Param, split_params
+
+C = TypeVar("C")
+
+
+class Op(enum.Enum):
+    TEST = "=?"
+    QUERY = "?"
+    SET = "="
+    EXECUTE = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command prints: information lines, then the final word."""
+
+    lines: tuple[bytes | str, ...] = ()
+    final: str = "OK"
+
+
+Reply = Result | Sequence[bytes | str] | None
+Handler = Callable[[C, "Args"], "Reply | Awaitable[Reply]"]
+
+
+@dataclass(frozen=True)
+class IntParam:
+    """An integer parameter with an inclusive range."""
+
+    name: str
+    lo: int
+    hi: int
+    optional: bool = False
+    default: int | None = None
+
+
+@dataclass(frozen=True)
+class StrParam:
+    """A quoted string parameter; lengths count bytes after unescaping."""
+
+    name: str
+    max_len: int
+    min_len: int = 0
+    optional: bool = False
+    default: bytes | None = None
+
+
+ParamSpec = IntParam | StrParam
+
+
+@dataclass(frozen=True)
+class Args:
+    """Parameters of a set command: ``values`` typed by the declaration (``None`` when
+    omitted without a default), ``params`` as written."""
+
+    params: tuple[Param, ...] = ()
+    values: tuple[builtins.int | builtins.bytes | None, ...] = ()
+
+    def __len__(self) -> builtins.int:
+        return len(self.params)
+
+    def int(self, index: builtins.int) -> builtins.int:
+        value = self.values[index]
+        if not isinstance(value, builtins.int):
+            raise para_type(index)
+        return value
+
+    def bytes(self, index: builtins.int) -> builtins.bytes:
+        value = self.values[index]
+        if not isinstance(value, builtins.bytes):
+            raise para_type(index)
+        return value
+
+    def str(self, index: builtins.int) -> builtins.str:
+        return self.bytes(index).decode("utf-8", "surrogateescape")
+
+    def given(self, index: builtins.int) -> bool:
+        return index < len(self.params) and not self.params[index].is_empty
+
+    def opt_int(self, index: builtins.int) -> builtins.int | None:
+        value = self.values[index] if index < len(self.values) else None
+        return value if isinstance(value, builtins.int) else None
+
+    def opt_bytes(self, index: builtins.int) -> builtins.bytes | None:
+        value = self.values[index] if index < len(self.values) else None
+        return value if isinstance(value, builtins.bytes) else None
+
+
+@dataclass(frozen=True)
+class Command(Generic[C]):
+    """One AT command: its name as typed (``AT+CWMODE``) and a handler per form."""
+
+    name: str
+    test: Handler[C] | None = None
+    query: Handler[C] | None = None
+    set: Handler[C] | None = None
+    execute: Handler[C] | None = None
+    params: tuple[ParamSpec, ...] | None = None  # None: the set handler checks raw params
+    min_params: int | None = None  # defaults to the count of non-optional leading params
+
+    def handler(self, op: Op) -> Handler[C] | None:
+        return {
+            Op.TEST: self.test,
+            Op.QUERY: self.query,
+            Op.SET: self.set,
+            Op.EXECUTE: self.execute,
+        }[op]
+
+    def check(self, params: list[Param]) -> Args:
+        """Validate set-form parameters against the declaration."""
+        if self.params is None:
+            return Args(tuple(params), tuple(_loose(p) for p in params))
+        total = len(self.params)
+        need = self.min_params
+        if need is None:
+            need = sum(1 for spec in self.params if not spec.optional)
+        if not need <= len(params) <= total:
+            raise para_num(total, len(params))
+        values: list[int | bytes | None] = []
+        for index, spec in enumerate(self.params):
+            param = params[index] if index < len(params) else None
+            values.append(_check_one(spec, param, index))
+        return Args(tuple(params), tuple(values))
+
+
+def _loose(param: Param) -> int | bytes | None:
+    return param.value if param.kind in ("int", "str") else None
+
+
+def _check_one(spec: ParamSpec, param: Param | None, index: int) -> int | bytes | None:
+    if param is None or param.is_empty:
+        if not spec.optional:
+            raise para_parse(index)
+        return spec.default
+    if isinstance(spec, IntParam):
+        if param.kind != "int" or not isinstance(param.value, int):
+            raise para_type(index)
+        if not spec.lo <= param.value <= spec.hi:
+            raise para_invalid(index, f"{spec.name} must be {spec.lo}..{spec.hi}")
+        return param.value
+    if param.kind != "str" or not isinstance(param.value, bytes):
+        raise para_type(index)
+    if not spec.min_len <= len(param.value) <= spec.max_len:
+        raise para_length(index)
+    return param.value
+
+
+@dataclass
+class CommandTable(Generic[C]):
+    """Every command the firmware knows, in registration order (``AT+CMD?`` order)."""
+
+    _commands: dict[str, Command[C]] = field(default_factory=dict)
+
+    def add(self, command: Command[C]) -> Command[C]:
+        if command.name in self._commands:
+            raise ValueError(f"{command.name} registered twice")
+        self._commands[command.name] = command
+        return command
+
+    def extend(self, commands: Iterable[Command[C]]) -> None:
+        for command in commands:
+            self.add(command)
+
+    def get(self, name: str) -> Command[C] | None:
+        return self._commands.get(name)
+
+    def __iter__(self) -> Iterator[Command[C]]:
+        return iter(self._commands.values())
+
+    def __len__(self) -> int:
+        return len(self._commands)
+
+    def resolve(self, line: bytes) -> tuple[Command[C], Op, Args]:
+        """Parse a command line; raise :class:`AtError` as the firmware would."""
+        name, op, tail = split_line(line)
+        command = self._commands.get(name)
+        if command is None:
+            raise AtError(Sub.UNSUPPORT_CMD, reason=f"unknown command {name}")
+        if command.handler(op) is None:
+            raise AtError(Sub.CMD_OP_ERROR, reason=f"{name} has no {op.name.lower()} form")
+        if op is Op.SET:
+            return command, op, command.check(split_params(tail))
+        if op is Op.EXECUTE and tail:
+            param = Param("int", tail, int(tail))
+            return command, op, Args((param,), (param.value,))
+        return command, op, Args()
+
+    def cmd_lines(self) -> list[str]:
+        """The ``+CMD:`` lines of ``AT+CMD?``."""
+        out = []
+        for index, cmd in enumerate(self._commands.values()):
+            flags = ",".join(
+                "1" if h is not None else "0" for h in (cmd.test, cmd.query, cmd.set, cmd.execute)
+            )
+            out.append(f'+CMD:{index},"{cmd.name}",{flags}')
+        return out
+
+
+_NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def split_line(line: bytes) -> tuple[str, Op, bytes]:
+    """Split ``AT+NAME=params`` into name, form and parameter text."""
+    if not line.startswith(b"AT"):
+        raise AtError(Sub.NO_AT, reason="line does not start with AT")
+    rest = line[2:]
+    if not rest:
+        return "AT", Op.EXECUTE, b""
+    if rest[:1] == b"E":  # ATE0 / ATE1: the digit is the execute form's argument
+        digits = rest[1:]
+        if digits.isdigit() and len(digits) == 1:
+            return "ATE", Op.EXECUTE, digits
+        raise AtError(Sub.UNSUPPORT_CMD, reason="unknown command")
+    if rest[:1] != b"+":
+        raise AtError(Sub.UNSUPPORT_CMD, reason="unknown command")
+    end = 1
+    while end < len(rest) and rest[end] in _NAME_CHARS:
+        end += 1
+    name = "AT" + rest[:end].decode("ascii")
+    tail = rest[end:]
+    if end == 1:
+        raise AtError(Sub.UNSUPPORT_CMD, reason="missing command name")
+    if tail == b"":
+        return name, Op.EXECUTE, b""
+    if tail == b"?":
+        return name, Op.QUERY, b""
+    if tail == b"=?":
+        return name, Op.TEST, b""
+    if tail[:1] == b"=":
+        return name, Op.SET, tail[1:]
+    raise AtError(Sub.UNSUPPORT_CMD, reason=f"unknown command {name}{tail[:1].decode('latin-1')}")

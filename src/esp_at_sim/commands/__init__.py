@@ -1,0 +1,20 @@
+"""The command groups of the firmware, one module each, assembled into one table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..at.table import CommandTable
+
+if TYPE_CHECKING:
+    from ..device.module import Module
+
+
+def build_table() -> CommandTable[Module]:
+    """Every command, in the order ``AT+CMD?`` lists them."""
+    from . import basic, tcpip, wifi
+
+    table: CommandTable[Module] = CommandTable()
+    for group in (basic, wifi, tcpip):
+        table.extend(group.COMMANDS)
+    return table

@@ -1,0 +1,280 @@
+"""The virtual module: the AT engine, the command table and the simulated hardware.
+
+Bytes from a transport go into :meth:`Module.feed`; whatever the module transmits goes to
+the sink set with :meth:`Module.set_output` (and is lost while none is set, as on a
+UART nobody listens to). Commands that wait on the simulated world run as tasks; while
+one runs, the engine answers further lines ``busy p...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..at.engine import AtEngine, BadLine, CommandLine, DataReceived
+from ..at.errors import AtError, exec_fail
+from ..at.table import CommandTable, Reply, Result
+from ..radio.base import Radio
+from .clock import Clock
+from .events import Event, EventBus
+from .settings import MemorySettingsStore, Settings, SettingsStore, SettingValue
+
+log = logging.getLogger(__name__)
+
+# Simulated seconds from reset to "ready" (a real ESP32 with ESP-AT takes about this).
+BOOT_TIME = 0.8
+OutputSink = Callable[[bytes], None]
+DataHandler = Callable[[bytes], "Reply | Awaitable[Reply]"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What the module says about itself (AT+GMR, MAC addresses, host name)."""
+
+    at_version: str = "4.1.1.0"
+    sdk_version: str = "v5.4.1"
+    bin_version: str = "v4.1.1.0"
+    module_name: str = "WROOM-32"
+    compile_time: str = "Nov 24 2026 08:00:00"
+    chip: str = "esp32"
+    sta_mac: str = "24:0a:c4:00:00:01"
+    ap_mac: str = "24:0a:c4:00:00:02"
+    hostname: str = "espressif"
+    country: str = "CN"
+
+
+class Module:
+    """One simulated ESP32 running ESP-AT."""
+
+    def __init__(
+        self,
+        *,
+        radio: Radio,
+        clock: Clock,
+        identity: Identity | None = None,
+        store: SettingsStore | None = None,
+        table: CommandTable[Module] | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
+        from ..commands import build_table
+        from .system import SystemState
+        from .wifi import Wifi
+
+        self.identity = identity or Identity()
+        self.radio = radio
+        self.clock = clock
+        self.store = store or MemorySettingsStore()
+        self.bus = bus or EventBus()
+        self.engine = AtEngine()
+        self.table: CommandTable[Module] = table or build_table()
+        self.saved: Settings = {}
+        self.system = SystemState()
+        self.wifi = Wifi(self)
+        self._sink: OutputSink | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._booting = True
+        self._boot_count = 0
+        self._data_handler: DataHandler | None = None
+        self._boot_hooks: list[Callable[[], None]] = []
+        self.booted = asyncio.Event()
+
+    # ------------------------------------------------------------- wiring
+    def set_output(self, sink: OutputSink | None) -> None:
+        """Where transmitted bytes go; ``None`` drops them."""
+        self._sink = sink
+
+    def emit(self, kind: str, **data: Any) -> None:
+        self.bus.emit(Event(kind, self.clock.now(), data))
+
+    def on_boot(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` at every boot, after settings are loaded and before ``ready``."""
+        self._boot_hooks.append(hook)
+
+    @property
+    def boot_count(self) -> int:
+        return self._boot_count
+
+    # --------------------------------------------------------------- input
+    def feed(self, data: bytes) -> None:
+        """Bytes received on the AT port."""
+        if not data:
+            return
+        self.emit("at.in", data=data.decode("latin-1"))
+        if self._booting:
+            return  # the UART is not up yet: input is lost
+        self.engine.receive_data(data)
+        self._pump()
+
+    def _pump(self) -> None:
+        while not self._booting:
+            event = self.engine.next_event()
+            if event is None:
+                break
+            self._dispatch(event)
+        self.flush()
+
+    def _dispatch(self, event: CommandLine | BadLine | DataReceived) -> None:
+        if isinstance(event, BadLine):
+            self.engine.fail(event.error)
+            return
+        try:
+            if isinstance(event, DataReceived):
+                handler = self._data_handler
+                self._data_handler = None
+                if handler is None:
+                    raise exec_fail(reason="no data expected")
+                result: Reply | Awaitable[Reply] = handler(event.data)
+            else:
+                command, op, args = self.table.resolve(event.line)
+                handler_fn = command.handler(op)
+                assert handler_fn is not None
+                result = handler_fn(self, args)
+        except AtError as exc:
+            self.engine.fail(exc)
+            return
+        except Exception:
+            log.exception("command handler crashed")
+            self.engine.fail(exec_fail(reason="internal error"))
+            return
+        if inspect.isawaitable(result):
+            self.engine.background()
+            self.flush()
+            self.spawn(self._finish_later(result), name="at-command")
+        else:
+            self._complete(result)
+
+    async def _finish_later(self, awaitable: Awaitable[Reply]) -> None:
+        try:
+            result = await awaitable
+        except AtError as exc:
+            self.engine.fail(exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("command handler crashed")
+            self.engine.fail(exec_fail(reason="internal error"))
+        else:
+            self._complete(result)
+        self._pump()
+
+    def _complete(self, result: Reply) -> None:
+        if result is None:
+            self.engine.finish()
+        elif isinstance(result, Result):
+            self.engine.reply(*result.lines)
+            if result.final:
+                self.engine.finish(result.final)
+            else:
+                self.engine.finish_silently()
+        else:
+            self.engine.reply(*result)
+            self.engine.finish()
+
+    def expect_data(self, length: int, handler: DataHandler) -> None:
+        """From a command handler: collect ``length`` raw bytes, then call ``handler``."""
+        self._data_handler = handler
+        self.engine.expect_data(length)
+
+    # -------------------------------------------------------------- output
+    def flush(self) -> None:
+        data = self.engine.data_to_send()
+        if not data:
+            return
+        self.emit("at.out", data=data.decode("latin-1"))
+        if self._sink is not None:
+            self._sink(data)
+
+    def urc(self, line: str | bytes) -> None:
+        """An unsolicited message on the AT port (ordered around responses)."""
+        text = line if isinstance(line, str) else line.decode("latin-1")
+        self.emit("urc", line=text)
+        if self._booting:
+            return
+        self.engine.urc(line)
+        self.flush()
+
+    # ------------------------------------------------------------- settings
+    def persist(self, updates: Mapping[str, SettingValue | None], *, always: bool = False) -> None:
+        """Store settings when ``AT+SYSSTORE=1`` (or ``always``, for commands that always
+        save, like AT+UART_DEF and AT+CWAUTOCONN)."""
+        if not (always or self.system.store_mode):
+            return
+        self.store.save(updates)
+        for key, value in updates.items():
+            if value is None:
+                self.saved.pop(key, None)
+            else:
+                self.saved[key] = value
+        self.emit("flash.settings", keys=sorted(updates))
+
+    # ---------------------------------------------------------------- tasks
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str = "") -> asyncio.Task[Any]:
+        """Run ``coro`` as part of this boot of the module (cancelled by a reset)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name or None)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("module task %s failed", task.get_name(), exc_info=task.exception())
+
+    # ----------------------------------------------------------------- boot
+    async def start(self) -> None:
+        """Power on: boot and print ``ready``."""
+        await self._boot()
+
+    def schedule_restart(self, *, erase_settings: bool = False) -> None:
+        """From a command handler: reboot once the current answer has gone out."""
+        self.spawn(self.restart(erase_settings=erase_settings), name="restart")
+
+    async def restart(self, *, erase_settings: bool = False, sleep: float = 0.0) -> None:
+        """Reset the chip (after ``sleep`` simulated seconds powered down, for deep sleep)."""
+        await asyncio.sleep(0)  # let the command's OK leave first
+        self._booting = True
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        self.wifi.shutdown()
+        if erase_settings:
+            self.store.erase()
+        self.emit("boot.reset", erase=erase_settings)
+        self.engine.reset()
+        if sleep > 0:
+            await self.clock.sleep(sleep)
+        await self._boot()
+
+    async def _boot(self) -> None:
+        self._booting = True
+        self.booted.clear()
+        self.engine.reset()
+        self._data_handler = None
+        await self.clock.sleep(BOOT_TIME)
+        self.saved = self.store.load()
+        self.system.load(self.saved)
+        self.wifi.load(self.saved)
+        for hook in self._boot_hooks:
+            hook()
+        self._boot_count += 1
+        self._booting = False
+        self.engine.ready()
+        self.emit("boot.ready", count=self._boot_count)
+        self.flush()
+        self.booted.set()
+        self.wifi.after_boot()
+
+    async def close(self) -> None:
+        """Stop every task of the module (the process is shutting down)."""
+        self._booting = True
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.wifi.shutdown()
+        await self.radio.close()
