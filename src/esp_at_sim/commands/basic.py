@@ -58,13 +58,8 @@ def _cmd_list(module: Module, args: Args) -> list[str]:
 
 def _deep_sleep(module: Module, args: Args) -> Result:
     ms = args.int(0)
-    module.spawn(_sleep_then_boot(module, ms), name="deep-sleep")
+    module.schedule_restart(sleep=ms / 1000)
     return Result((str(ms),))
-
-
-async def _sleep_then_boot(module: Module, ms: int) -> None:
-    await asyncio.sleep(0)  # the answer leaves before the chip powers down
-    await module.restart(sleep=ms / 1000)
 
 
 def _restore(module: Module, args: Args) -> None:

@@ -61,6 +61,7 @@ class Module:
         bus: EventBus | None = None,
     ) -> None:
         from ..commands import build_table
+        from .net import NetState
         from .system import SystemState
         from .wifi import Wifi
 
@@ -73,6 +74,7 @@ class Module:
         self.table: CommandTable[Module] = table or build_table()
         self.saved: Settings = {}
         self.system = SystemState()
+        self.net = NetState()
         self.wifi = Wifi(self)
         self._sink: OutputSink | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -229,14 +231,16 @@ class Module:
         """Power on: boot and print ``ready``."""
         await self._boot()
 
-    def schedule_restart(self, *, erase_settings: bool = False) -> None:
-        """From a command handler: reboot once the current answer has gone out."""
-        self.spawn(self.restart(erase_settings=erase_settings), name="restart")
+    def schedule_restart(self, *, erase_settings: bool = False, sleep: float = 0.0) -> None:
+        """From a command handler: reboot once the current answer has gone out. From now
+        on input is lost, as on a chip that is resetting."""
+        self._booting = True
+        self.spawn(self.restart(erase_settings=erase_settings, sleep=sleep), name="restart")
 
     async def restart(self, *, erase_settings: bool = False, sleep: float = 0.0) -> None:
         """Reset the chip (after ``sleep`` simulated seconds powered down, for deep sleep)."""
-        await asyncio.sleep(0)  # let the command's OK leave first
         self._booting = True
+        await asyncio.sleep(0)  # let the command's OK leave first
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -258,6 +262,7 @@ class Module:
         await self.clock.sleep(BOOT_TIME)
         self.saved = self.store.load()
         self.system.load(self.saved)
+        self.net.load(self.saved)
         self.wifi.load(self.saved)
         for hook in self._boot_hooks:
             hook()

@@ -1,0 +1,53 @@
+"""Background tasks of the simulated radio, kept so that closing the radio leaves none."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+
+class TaskSet:
+    """Tasks started on the running loop, forgotten when they finish, cancelled together."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Start ``coro`` as a task (needs a running event loop)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            raise RuntimeError("the simulated radio needs a running event loop") from None
+        task = loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @staticmethod
+    def cancel(tasks: list[asyncio.Task[None]] | tuple[asyncio.Task[None], ...]) -> None:
+        """Cancel ``tasks``, except the one running this call (it is about to end anyway)."""
+        current = _current_task()
+        for task in tasks:
+            if task is not current:
+                task.cancel()
+
+    async def close(self) -> None:
+        """Cancel every task and wait until they have all finished."""
+        current = _current_task()
+        pending = [task for task in self._tasks if task is not current]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None

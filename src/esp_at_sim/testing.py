@@ -1,0 +1,80 @@
+"""Test aids: a module in-process at time scale 0, driven over its byte interface.
+
+Used by the project's own tests and by the pytest plugin. Nothing here waits on real
+time: a harness waits a bounded number of event-loop turns for the bytes it expects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from esp_at_sim.device.clock import Clock
+from esp_at_sim.device.module import Identity, Module
+from esp_at_sim.device.settings import MemorySettingsStore, SettingsStore
+from esp_at_sim.radio.sim import SimRadio
+from esp_at_sim.scenario import Scenario, default_scenario
+
+FINALS = (b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\nSEND OK\r\n", b"\r\nSEND FAIL\r\n")
+# Event-loop turns to wait for an answer before giving up (no real time passes at scale 0).
+MAX_TURNS = 20_000
+
+
+class AtHarness:
+    """Feeds lines to a module and collects exactly what it transmits."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.received = bytearray()
+        self.mark = 0
+        module.set_output(self.received.extend)
+
+    def take(self) -> bytes:
+        """Everything received since the last take."""
+        out = bytes(self.received[self.mark :])
+        self.mark = len(self.received)
+        return out
+
+    async def wait_for(self, *patterns: bytes, turns: int = MAX_TURNS) -> bytes:
+        """Wait until one of ``patterns`` appears after the mark; return up to its end."""
+        for _ in range(turns):
+            tail = bytes(self.received[self.mark :])
+            hits = [(tail.find(p), p) for p in patterns if p in tail]
+            if hits:
+                index, pattern = min(hits)
+                end = self.mark + index + len(pattern)
+                out = bytes(self.received[self.mark : end])
+                self.mark = end
+                return out
+            await asyncio.sleep(0)
+        raise AssertionError(
+            f"none of {patterns!r} arrived; got {bytes(self.received[self.mark :])!r}"
+        )
+
+    async def cmd(self, line: str | bytes) -> bytes:
+        """Send one command line (CR LF added) and return all output up to its final result."""
+        data = line.encode() if isinstance(line, str) else line
+        self.module.feed(data + b"\r\n")
+        return await self.wait_for(*FINALS)
+
+    async def settle(self, turns: int = 200) -> bytes:
+        """Let the module run a while and return whatever it transmitted."""
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return self.take()
+
+
+async def start_module(
+    scenario: Scenario | None = None, store: SettingsStore | None = None
+) -> tuple[Module, AtHarness]:
+    scenario = scenario or default_scenario()
+    clock = Clock(scale=0)
+    module = Module(
+        radio=SimRadio(scenario, clock),
+        clock=clock,
+        identity=Identity(),
+        store=store or MemorySettingsStore(),
+    )
+    harness = AtHarness(module)
+    await module.start()
+    assert harness.take() == b"\r\nready\r\n"
+    return module, harness
