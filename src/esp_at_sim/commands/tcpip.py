@@ -71,7 +71,7 @@ def _sslcconf_set(module: Module, args: Args) -> None:
     link = values[0] if module.net.mux else 0
     if not 0 <= link <= MAX_LINKS:
         raise para_invalid(0)
-    auth, pki, ca = (values[first:] + [0, 0])[:3]
+    auth, pki, ca = [*values[first:], 0, 0][:3]
     if not 0 <= auth <= 3:
         raise para_invalid(first)
     if pki < 0 or ca < 0:

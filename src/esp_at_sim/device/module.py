@@ -82,6 +82,10 @@ class Module:
         self._boot_count = 0
         self._data_handler: DataHandler | None = None
         self._boot_hooks: list[Callable[[], None]] = []
+        self._reset_hooks: list[Callable[[], Awaitable[None]]] = []
+        # Services that sit above the device layer register themselves here (the web
+        # server: see esp_at_sim.web); commands find them by name.
+        self.services: dict[str, Any] = {}
         self.booted = asyncio.Event()
 
     # ------------------------------------------------------------- wiring
@@ -95,6 +99,18 @@ class Module:
     def on_boot(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` at every boot, after settings are loaded and before ``ready``."""
         self._boot_hooks.append(hook)
+
+    def on_reset(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Await ``hook`` at every reset and at close, before the module goes down (a
+        service that does not survive a reset, like the web server, stops here)."""
+        self._reset_hooks.append(hook)
+
+    async def _run_reset_hooks(self) -> None:
+        for hook in self._reset_hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("reset hook failed")
 
     @property
     def boot_count(self) -> int:
@@ -246,6 +262,7 @@ class Module:
             if task is not current:
                 task.cancel()
         self.wifi.shutdown()
+        await self._run_reset_hooks()
         if erase_settings:
             self.store.erase()
         self.emit("boot.reset", erase=erase_settings)
@@ -282,4 +299,5 @@ class Module:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.wifi.shutdown()
+        await self._run_reset_hooks()
         await self.radio.close()

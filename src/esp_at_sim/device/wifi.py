@@ -1,24 +1,325 @@
-"""Wi-Fi station and SoftAP state (placeholder: being written)."""
+"""Wi-Fi state of the module: the mode, the station (:mod:`.station`), the SoftAP
+(:mod:`.softap`), addresses, host name, country and the scan options.
+
+The module calls :meth:`Wifi.load` at every boot (settings from flash, everything else back
+to its default), :meth:`Wifi.after_boot` once ``ready`` is out (SoftAP up, auto-connect)
+and :meth:`Wifi.shutdown` on a reset. Commands change the state through the methods here
+and store what ``AT+SYSSTORE`` governs with :meth:`Wifi.persist`. The web server uses the
+same paths: :meth:`Wifi.connect`, :meth:`Wifi.begin_connect`, :meth:`Wifi.disconnect`,
+:meth:`Wifi.scan`, :meth:`Wifi.station_ip` and :meth:`Wifi.softap_stations`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .settings import Settings
+from ..radio.base import IpInfo, JoinFailure, ScanResult, SoftApStation
+from .netaddr import info_from_text, info_text, mac_bytes, parse_ipv4, parse_mac, settable_mac
+from .settings import Settings, SettingValue
+from .softap import ECN_AUTH, MAX_CONN, ApInterface, ApSettings, DhcpPool, pool_fits
+from .station import StaState, Station
 
 if TYPE_CHECKING:
     from .module import Module
 
+MODE_NULL, MODE_STA, MODE_AP, MODE_APSTA = 0, 1, 2, 3
+_CHANNELS_BY_COUNTRY = {"US": 11, "CA": 11, "JP": 14, "01": 11}
+
+# Keys of the stored settings (NVS keys: at most 15 ASCII characters).
+KEY_MODE = "cwmode"
+KEY_STA_SSID = "sta_ssid"
+KEY_STA_PWD = "sta_pwd"
+KEY_STA_BSSID = "sta_bssid"
+KEY_STA_CFG = "sta_cfg"
+KEY_RECONN = "reconncfg"
+KEY_AUTOCONN = "autoconn"
+KEY_DHCP = "dhcp"
+KEY_STA_IP = "sta_ip"
+KEY_AP_IP = "ap_ip"
+KEY_DHCPS = "dhcps"
+KEY_STA_MAC = "sta_mac"
+KEY_AP_MAC = "ap_mac"
+KEY_SAP_SSID = "sap_ssid"
+KEY_SAP_PWD = "sap_pwd"
+KEY_SAP_CFG = "sap_cfg"
+
+
+class WifiUnavailable(RuntimeError):
+    """The operation needs an interface that the Wi-Fi mode (or AT+CWINIT=0) has off."""
+
+
+@dataclass(frozen=True)
+class LapOptions:
+    """AT+CWLAPOPT: which fields AT+CWLAP prints and which APs it leaves out."""
+
+    print_mask: int = 0x7FF
+    rssi_filter: int = -100
+    auth_mask: int = 0xFFFF
+
+
+@dataclass(frozen=True)
+class Country:
+    """AT+CWCOUNTRY."""
+
+    policy: int
+    code: str
+    start_channel: int
+    channel_count: int
+
+    @property
+    def channels(self) -> range:
+        return range(self.start_channel, self.start_channel + self.channel_count)
+
+
+def _int_list(value: object, count: int) -> list[int] | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        numbers = [int(part) for part in value.split(",")]
+    except ValueError:
+        return None
+    return numbers if len(numbers) == count else None
+
 
 class Wifi:
+    """The Wi-Fi side of one module."""
+
     def __init__(self, module: Module) -> None:
         self.module = module
+        self._reset_defaults()
+
+    # ----------------------------------------------------------------- lifecycle
+    def _reset_defaults(self) -> None:
+        ident = self.module.identity
+        self.initialized = True
+        self.mode = MODE_STA
+        self.autoconn = True
+        self.lap = LapOptions()
+        self.hostname = ident.hostname.encode()
+        code = ident.country
+        self.country = Country(0, code, 1, _CHANNELS_BY_COUNTRY.get(code, 13))
+        self.sta_mac = ident.sta_mac
+        self.ap_mac = ident.ap_mac
+        self.sta = Station(self.module)
+        self.ap = ApInterface(self.module, default_ssid(ident.ap_mac))
 
     def load(self, saved: Settings) -> None:
-        pass
+        """Boot: stored settings on top of the defaults."""
+        self._reset_defaults()
+        mode = saved.get(KEY_MODE)
+        if isinstance(mode, int) and MODE_NULL <= mode <= MODE_APSTA:
+            self.mode = mode
+        self.autoconn = saved.get(KEY_AUTOCONN, 1) != 0
+        self._load_station(saved)
+        self._load_softap(saved)
+        for key, attr in ((KEY_STA_MAC, "sta_mac"), (KEY_AP_MAC, "ap_mac")):
+            value = saved.get(key)
+            mac = parse_mac(value.encode()) if isinstance(value, str) else None
+            if mac is not None:
+                setattr(self, attr, mac)
+        radio = self.module.radio
+        radio.on_link_lost(self.sta.link_lost)
+        radio.on_station_event(self.ap.station_event)
+
+    def _load_station(self, saved: Settings) -> None:
+        sta = self.sta
+        ssid, pwd, bssid = (saved.get(k) for k in (KEY_STA_SSID, KEY_STA_PWD, KEY_STA_BSSID))
+        cfg = sta.config.with_options(saved.get(KEY_STA_CFG))
+        if isinstance(ssid, bytes) and isinstance(pwd, bytes):
+            mac = parse_mac(bssid.encode()) if isinstance(bssid, str) else None
+            cfg = replace(cfg, ssid=ssid, password=pwd, bssid=mac)
+        sta.config = cfg
+        reconn = _int_list(saved.get(KEY_RECONN), 2)
+        if reconn is not None:
+            sta.reconn_interval, sta.reconn_repeat = reconn
+        dhcp = saved.get(KEY_DHCP)
+        static = info_from_text(saved.get(KEY_STA_IP))
+        if static is not None:
+            sta.static_ip = static
+        if isinstance(dhcp, int):
+            sta.dhcp = bool(dhcp & 1)
+            self.ap.dhcp_server = bool(dhcp & 2)
+
+    def _load_softap(self, saved: Settings) -> None:
+        ap = self.ap
+        address = info_from_text(saved.get(KEY_AP_IP))
+        if address is not None:
+            ap.address = address
+        ssid, pwd = saved.get(KEY_SAP_SSID), saved.get(KEY_SAP_PWD)
+        opts = _int_list(saved.get(KEY_SAP_CFG), 4)
+        if isinstance(ssid, bytes) and isinstance(pwd, bytes) and opts is not None:
+            channel, ecn, max_conn, hidden = opts
+            if ecn in ECN_AUTH and 1 <= max_conn <= MAX_CONN:
+                ap.settings = ApSettings(ssid, pwd, channel, ecn, max_conn, bool(hidden))
+        pool = saved.get(KEY_DHCPS)
+        if isinstance(pool, str):
+            lease, _, rest = pool.partition(",")
+            start, _, end = rest.partition(",")
+            valid = lease.isdigit() and parse_ipv4(start.encode()) and parse_ipv4(end.encode())
+            if valid and pool_fits(ap.address.ip, start, end):
+                ap.custom_pool = DhcpPool(int(lease), start, end)
 
     def after_boot(self) -> None:
-        pass
+        """Once ``ready`` is out: bring the SoftAP up and auto-connect the station."""
+        self._interfaces_up(auto_connect=self.autoconn)
 
     def shutdown(self) -> None:
-        pass
+        """Reset: drop the station link and take the SoftAP down, silently."""
+        radio = self.module.radio
+        radio.on_link_lost(None)
+        radio.on_station_event(None)
+        self.sta.reset()
+        radio.disconnect()
+        self.ap.stop()
+
+    # ------------------------------------------------------------------- state
+    @property
+    def has_sta(self) -> bool:
+        return self.initialized and self.mode in (MODE_STA, MODE_APSTA)
+
+    @property
+    def has_ap(self) -> bool:
+        return self.initialized and self.mode in (MODE_AP, MODE_APSTA)
+
+    def persist(self, updates: Mapping[str, SettingValue | None]) -> None:
+        """Store settings when AT+SYSSTORE=1."""
+        self.module.persist(updates)
+
+    def set_mode(self, mode: int, auto_connect: bool = True) -> None:
+        """AT+CWMODE: switch interfaces on and off as the new mode says."""
+        old, self.mode = self.mode, mode
+        self.persist({KEY_MODE: mode})
+        self.module.emit("wifi.mode", mode=mode)
+        if not self.initialized or old == mode:
+            return
+        old_sta, new_sta = old in (MODE_STA, MODE_APSTA), self.has_sta
+        old_ap, new_ap = old in (MODE_AP, MODE_APSTA), self.has_ap
+        if old_sta and not new_sta:
+            self.sta.stop()
+        if old_ap and not new_ap:
+            self.ap.stop()
+        if new_ap and not old_ap:
+            self.ap.start()
+        if new_sta and not old_sta and auto_connect and self.sta.config.ssid:
+            self.sta.start(retry=True)
+
+    def set_initialized(self, on: bool) -> None:
+        """AT+CWINIT: take the Wi-Fi driver down, or bring it back up."""
+        if on == self.initialized:
+            return
+        if not on:
+            self.sta.stop()
+            self.sta.state = StaState.IDLE
+            self.ap.stop()
+            self.initialized = False
+            return
+        self.initialized = True
+        self._interfaces_up(auto_connect=self.autoconn)
+
+    def _interfaces_up(self, *, auto_connect: bool) -> None:
+        if self.has_ap:
+            self.ap.start()
+        if self.has_sta and auto_connect and self.sta.config.ssid:
+            self.sta.start(retry=True)
+
+    def set_static_ip(self, info: IpInfo) -> None:
+        """AT+CIPSTA: a static station address (station DHCP off)."""
+        self.sta.use_static(info)
+        self.persist({KEY_STA_IP: info_text(info), KEY_DHCP: self.dhcp_bits})
+
+    @property
+    def dhcp_bits(self) -> int:
+        return int(self.sta.dhcp) | int(self.ap.dhcp_server) << 1
+
+    def set_dhcp(self, enable: bool, which: int) -> None:
+        """AT+CWDHCP: bit 0 the station's DHCP client, bit 1 the SoftAP's server."""
+        if which & 1:
+            self.sta.set_dhcp(enable)
+        if which & 2:
+            self.ap.set_dhcp_server(enable)
+        self.persist({KEY_DHCP: self.dhcp_bits})
+
+    def channel_allowed(self, channel: int) -> bool:
+        return channel in self.country.channels
+
+    def mac_conflict(self, mac: str, other: str) -> bool:
+        """Whether ``mac`` may not be given to an interface whose peer has ``other``."""
+        return not settable_mac(mac) or mac_bytes(mac) == mac_bytes(other)
+
+    # ---------------------------------------------------- for the web server
+    async def connect(
+        self, ssid: bytes, password: bytes, bssid: str | None = None
+    ) -> JoinFailure | None:
+        """Join like AT+CWJAP does (same URCs, same ``jap_timeout``, same storing);
+        ``None`` once the station has an IP. :class:`WifiUnavailable` without a station."""
+        self.apply_station(ssid, password, bssid)
+        return await self.sta.join()
+
+    def begin_connect(self, ssid: bytes, password: bytes, bssid: str | None = None) -> None:
+        """Apply new credentials and start connecting in the background, reconnecting as
+        AT+CWRECONNCFG says; poll :meth:`station_ip` for the result."""
+        self.apply_station(ssid, password, bssid)
+        self.sta.start(retry=True)
+
+    def apply_station(self, ssid: bytes, password: bytes, bssid: str | None = None) -> None:
+        """New station credentials, stored when AT+SYSSTORE=1."""
+        if not self.has_sta:
+            raise WifiUnavailable("the station interface is off")
+        self.sta.config = replace(self.sta.config, ssid=ssid, password=password, bssid=bssid)
+        self.persist_station()
+
+    def persist_station(self) -> None:
+        cfg = self.sta.config
+        self.persist(
+            {
+                KEY_STA_SSID: cfg.ssid,
+                KEY_STA_PWD: cfg.password,
+                KEY_STA_BSSID: cfg.bssid or "",
+                KEY_STA_CFG: cfg.options_text(),
+                KEY_RECONN: f"{self.sta.reconn_interval},{self.sta.reconn_repeat}",
+            }
+        )
+
+    def disconnect(self) -> None:
+        """Drop the station link and stop reconnecting (AT+CWQAP)."""
+        self.sta.stop()
+
+    def stop_reconnecting(self) -> None:
+        """Give up a connection attempt in progress (an established link stays)."""
+        self.sta.stop_reconnecting()
+
+    async def scan(
+        self, ssid: bytes | None = None, bssid: str | None = None, channel: int | None = None
+    ) -> list[ScanResult]:
+        """A station scan as AT+CWLAP makes it: hidden APs included (SSID empty unless
+        named), channels outside the country left out, strongest first."""
+        if not self.has_sta:
+            raise WifiUnavailable("the station interface is off")
+        found = await self.module.radio.scan(ssid, bssid, channel or None, True)
+        visible = [ap for ap in found if self.channel_allowed(ap.channel)]
+        return sorted(visible, key=lambda ap: -ap.rssi)
+
+    def station_ip(self) -> IpInfo | None:
+        """The station's address once it has one (``WIFI GOT IP`` printed)."""
+        return self.sta.ip() if self.sta.state is StaState.GOT_IP else None
+
+    def cipstatus_code(self) -> int:
+        """The station's part of AT+CIPSTATUS's ``STATUS:<stat>``: 0 no station interface,
+        1 nothing started yet, 2 has an IP, 5 connecting, lost or without an IP (3 and 4
+        depend on the TCP/IP links and are the TCP/IP commands' to add)."""
+        if not self.has_sta:
+            return 0
+        if self.sta.state is StaState.IDLE:
+            return 1
+        return 2 if self.sta.state is StaState.GOT_IP else 5
+
+    def softap_stations(self) -> list[SoftApStation]:
+        """The stations on the SoftAP now, in the order they joined."""
+        return self.ap.stations()
+
+
+def default_ssid(ap_mac: str) -> bytes:
+    """The SoftAP's factory SSID: ``ESP_`` and the last three bytes of its MAC."""
+    return b"ESP_" + ap_mac.replace(":", "")[-6:].upper().encode()

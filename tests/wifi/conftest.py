@@ -1,0 +1,48 @@
+"""Fixtures: a module in the Wi-Fi test scenario, closed cleanly afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from esp_at_sim.device.settings import MemorySettingsStore
+
+from .harness import At, boot
+
+Boot = Callable[..., Awaitable[At]]
+
+
+@pytest.fixture
+async def make_at() -> AsyncIterator[Boot]:
+    """Boot modules (any scenario, any store); all are closed at the end and no task of
+    theirs may be left running."""
+    made: list[At] = []
+
+    async def make(*args: object, **kwargs: object) -> At:
+        at = await boot(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(at)
+        return at
+
+    yield make
+    for at in made:
+        await at.module.close()
+    current = asyncio.current_task()
+    left: list[asyncio.Task[object]] = []
+    for _ in range(200):
+        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if not left:
+            break
+        await asyncio.sleep(0)
+    assert not left, f"tasks left running: {left}"
+
+
+@pytest.fixture
+async def at(make_at: Boot) -> At:
+    return await make_at()
+
+
+@pytest.fixture
+def store() -> MemorySettingsStore:
+    return MemorySettingsStore()
