@@ -21,6 +21,7 @@ from ..at.table import CommandTable, Reply, Result
 from ..radio.base import Radio
 from .clock import Clock
 from .events import Event, EventBus
+from .redact import mask_line, mask_output
 from .settings import MemorySettingsStore, Settings, SettingsStore, SettingValue
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,8 @@ class Module:
         """Bytes received on the AT port."""
         if not data:
             return
-        self.emit("at.in", data=data.decode("latin-1"))
         if self._booting:
+            self.emit("at.lost", size=len(data))
             return  # the UART is not up yet: input is lost
         self.engine.receive_data(data)
         self._pump()
@@ -137,8 +138,13 @@ class Module:
 
     def _dispatch(self, event: CommandLine | BadLine | DataReceived) -> None:
         if isinstance(event, BadLine):
+            self.emit("at.cmd", line=mask_line(event.line).decode("latin-1"), valid=False)
             self.engine.fail(event.error)
             return
+        if isinstance(event, CommandLine):
+            self.emit("at.cmd", line=mask_line(event.line).decode("latin-1"), valid=True)
+        else:
+            self.emit("at.data", size=len(event.data))
         try:
             if isinstance(event, DataReceived):
                 handler = self._data_handler
@@ -202,7 +208,7 @@ class Module:
         data = self.engine.data_to_send()
         if not data:
             return
-        self.emit("at.out", data=data.decode("latin-1"))
+        self.emit("at.out", data=mask_output(data).decode("latin-1"))
         if self._sink is not None:
             self._sink(data)
 
