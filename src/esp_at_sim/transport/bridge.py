@@ -1,0 +1,248 @@
+"""The bridge between a module's AT port and a byte stream, with optional UART pacing.
+
+Every transport moves bytes through a :class:`PortBridge`: what the client sends goes in
+with :meth:`PortBridge.receive`, what the module transmits comes out through the
+transport's ``write`` function. Unpaced, both directions are plain function calls.
+
+Paced, the bridge behaves like the wire of a real UART: a byte reaches the other side
+one character time (start bit, data bits, parity, stop bits, from
+:meth:`UartConfig.char_time`) after the previous one. Rather than sleeping per byte, the
+bridge computes a schedule (:func:`slice_schedule`): each burst is cut into slices of a
+few milliseconds of wire time, and each slice is handed over when its last byte has
+arrived. The rate is the module's current UART configuration
+(``module.system.uart_current``). Output produced while a received line is being
+processed keeps the rate that was in force before the line arrived, so the ``OK`` of
+``AT+UART_CUR`` still leaves at the old rate and everything after it at the new one,
+as on the real firmware, which drains its TX FIFO before switching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..device.system import UartConfig
+
+if TYPE_CHECKING:
+    from ..device.events import Event
+    from ..device.module import Module
+
+log = logging.getLogger(__name__)
+
+# Wire time per slice: small enough to look continuous, large enough that 1000 bytes at
+# 9600 baud take about 200 wake-ups rather than 1000.
+SLICE_TIME = 0.005
+
+# A slice this close to its time is due (the loop's timers fire a hair early at times;
+# sleeping again would cost a whole millisecond of timer granularity).
+_EARLY = 0.0001
+
+Deliver = Callable[[bytes, UartConfig], None]
+
+
+def slice_schedule(
+    size: int, start: float, char_time: float, slice_time: float = SLICE_TIME
+) -> list[tuple[float, int]]:
+    """When the bytes of a burst of ``size`` bytes arrive, as ``(time, count)`` slices.
+
+    The burst starts at ``start`` (the line is free then); slice ``i`` is complete when its
+    last byte has crossed the wire. The last time is ``start + size * char_time``.
+    """
+    if size <= 0:
+        return []
+    step = max(1, int(slice_time / char_time)) if char_time > 0 else size
+    out: list[tuple[float, int]] = []
+    sent = 0
+    while sent < size:
+        count = min(step, size - sent)
+        sent += count
+        out.append((start + sent * char_time, count))
+    return out
+
+
+class Pipe:
+    """One direction of a paced UART: bytes go in with :meth:`put` and come out through
+    ``deliver`` at the times :func:`slice_schedule` gives."""
+
+    def __init__(self, deliver: Deliver, *, slice_time: float = SLICE_TIME) -> None:
+        self._deliver = deliver
+        self._slice_time = slice_time
+        self._queue: deque[tuple[float, bytes, UartConfig]] = deque()
+        self._free_at = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def free_at(self) -> float:
+        """Loop time at which the last queued byte will have crossed the wire."""
+        return self._free_at
+
+    @property
+    def idle(self) -> bool:
+        """Nothing is queued."""
+        return not self._queue
+
+    def put(self, data: bytes, config: UartConfig) -> None:
+        """Queue ``data``; it starts on the wire when the bytes before it are through."""
+        if self._closed or not data:
+            return
+        loop = asyncio.get_running_loop()
+        start = max(loop.time(), self._free_at)
+        offset = 0
+        for when, count in slice_schedule(len(data), start, config.char_time(), self._slice_time):
+            self._queue.append((when, data[offset : offset + count], config))
+            offset += count
+        self._free_at = self._queue[-1][0]
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._drain(), name="uart-pipe")
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            when = self._queue[0][0]
+            delay = when - loop.time()
+            if delay > _EARLY:
+                await asyncio.sleep(delay)
+                continue
+            # Hand over everything that is due, as one write.
+            _, chunk, config = self._queue.popleft()
+            parts = [chunk]
+            now = loop.time()
+            while self._queue and self._queue[0][0] <= now and self._queue[0][2] == config:
+                parts.append(self._queue.popleft()[1])
+            try:
+                self._deliver(b"".join(parts), config)
+            except Exception:
+                log.exception("delivering paced bytes failed")
+
+    def clear(self) -> None:
+        """Drop whatever has not been delivered yet. The line stays busy until those
+        bytes would have been through, as a UART keeps sending to nobody."""
+        self._queue.clear()
+
+    async def close(self) -> None:
+        """Drop pending bytes and stop the drain task."""
+        self._closed = True
+        self._queue.clear()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+class PortBridge:
+    """Joins a module's AT port to a transport.
+
+    ``write`` receives what the module transmits (the transport drops it when nobody
+    listens). ``on_config`` is called, in stream order, when the paced line switches to a
+    new UART configuration: before the first byte sent with it, or once the output sent
+    with the old one has drained (a real serial port applies it to the hardware then).
+    """
+
+    def __init__(
+        self,
+        module: Module,
+        write: Callable[[bytes], None],
+        *,
+        paced: bool = False,
+        on_config: Callable[[UartConfig], None] | None = None,
+    ) -> None:
+        self.module = module
+        self.paced = paced
+        self._write = write
+        self._on_config = on_config
+        self._feeding = False
+        self._latched = module.system.uart_current
+        self._applied = module.system.uart_current
+        self._rx = Pipe(self._deliver_input) if paced else None
+        self._tx = Pipe(self._deliver_output) if paced else None
+        self._attached = False
+        self._unsubscribe: Callable[[], None] | None = None
+
+    @property
+    def tx(self) -> Pipe | None:
+        """The paced output pipe (``None`` when unpaced)."""
+        return self._tx
+
+    @property
+    def rx(self) -> Pipe | None:
+        """The paced input pipe (``None`` when unpaced)."""
+        return self._rx
+
+    def attach(self) -> None:
+        """Start taking the module's output."""
+        self.module.set_output(self._on_output)
+        self._attached = True
+        if self.paced and self._on_config is not None:
+            self._unsubscribe = self.module.bus.subscribe(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        # The module switched its UART; if nothing is on the wire, the switch is immediate.
+        if event.kind == "uart" and (self._tx is None or self._tx.idle):
+            self._apply(self.module.system.uart_current)
+
+    def receive(self, data: bytes) -> None:
+        """Bytes from the client, bound for the module."""
+        if not data:
+            return
+        if self._rx is not None:
+            self._rx.put(data, self.module.system.uart_current)
+        else:
+            self._feed(data)
+
+    def drop_output(self) -> None:
+        """Forget output still on the wire (the listener went away)."""
+        if self._tx is not None:
+            self._tx.clear()
+
+    def _deliver_input(self, data: bytes, config: UartConfig) -> None:
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        # One line at a time: on a real wire a line is answered long before the next has
+        # arrived, so a burst of lines must not look like lines piling up in the buffer.
+        start = 0
+        while start < len(data):
+            end = data.find(b"\n", start) + 1 or len(data)
+            self._latched = self.module.system.uart_current
+            self._feeding = True
+            try:
+                self.module.feed(data[start:end])
+            finally:
+                self._feeding = False
+            start = end
+
+    def _on_output(self, data: bytes) -> None:
+        if self._tx is None:
+            self._write(data)
+            return
+        config = self._latched if self._feeding else self.module.system.uart_current
+        self._tx.put(data, config)
+
+    def _deliver_output(self, data: bytes, config: UartConfig) -> None:
+        self._apply(config)
+        self._write(data)
+        if self._tx is not None and self._tx.idle:
+            # The line is quiet: a switch made after the last answer takes effect now.
+            self._apply(self.module.system.uart_current)
+
+    def _apply(self, config: UartConfig) -> None:
+        if config != self._applied:
+            self._applied = config
+            if self._on_config is not None:
+                self._on_config(config)
+
+    async def close(self) -> None:
+        """Detach from the module and drop whatever is still on the wire."""
+        if self._attached:
+            self.module.set_output(None)
+            self._attached = False
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        for pipe in (self._rx, self._tx):
+            if pipe is not None:
+                await pipe.close()

@@ -1,0 +1,126 @@
+"""The AT port on a TCP socket: raw bytes, one client at a time.
+
+A second client that connects while one is attached is closed at once (the port is a
+single UART). Output while nobody is connected is lost. Port 0 picks a free port;
+:meth:`TcpTransport.describe` reports the real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import TYPE_CHECKING
+
+from .base import Transport, TransportError
+
+if TYPE_CHECKING:
+    from ..device.module import Module
+
+log = logging.getLogger(__name__)
+
+# Output held for a client that does not read: beyond this the UART "overflows" and the
+# surplus is lost instead of piling up in memory.
+MAX_BUFFERED = 256 * 1024
+
+
+class _Client(asyncio.Protocol):
+    def __init__(self, owner: TcpTransport) -> None:
+        self.owner = owner
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        if self.owner._client is not None or self.owner._closing:
+            log.info("AT port busy: refusing %s", transport.get_extra_info("peername"))
+            transport.abort()
+            return
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.owner._client = self
+        self.owner._client_changed()
+
+    def data_received(self, data: bytes) -> None:
+        if self.owner._client is self and self.owner._bridge is not None:
+            self.owner._bridge.receive(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.owner._client is self:
+            self.owner._client = None
+            self.owner._client_changed()
+            if self.owner._bridge is not None:
+                self.owner._bridge.drop_output()
+
+    def write(self, data: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        if self.transport.get_write_buffer_size() > MAX_BUFFERED:
+            return  # the client is not reading: the bytes are lost, as on an overrun
+        self.transport.write(data)
+
+
+class TcpTransport(Transport):
+    """``tcp:HOST:PORT``: a listening socket for one AT client."""
+
+    def __init__(self, host: str, port: int, *, paced: bool = False) -> None:
+        super().__init__(paced=paced)
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._client: _Client | None = None
+        self._closing = False
+        self._change = asyncio.Event()
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the server listens (the real port when 0 was asked for)."""
+        return self.host, self.port
+
+    async def start(self, module: Module) -> None:
+        bridge = self._make_bridge(module, self._write)
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(
+                lambda: _Client(self), self.host, self.port, reuse_address=True
+            )
+        except OSError as exc:
+            raise TransportError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
+        sockets = self._server.sockets
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        bridge.attach()
+
+    def describe(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"AT port: tcp://{host}:{self.port}"
+
+    def _write(self, data: bytes) -> None:
+        if self._client is not None:
+            self._client.write(data)
+
+    def _client_changed(self) -> None:
+        self._change.set()
+
+    async def wait_connected(self, state: bool = True) -> None:
+        """Wait until a client is (or, with ``state=False``, is no longer) attached."""
+        while self.connected != state:
+            self._change.clear()
+            await self._change.wait()
+
+    async def close(self) -> None:
+        self._closing = True
+        await self._close_bridge()
+        client = self._client
+        if client is not None and client.transport is not None:
+            client.transport.abort()
+        self._client = None
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None

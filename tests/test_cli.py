@@ -1,0 +1,271 @@
+"""The ``esp-at-sim`` command line, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import serial
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "web-provisioning.at"
+OK = b"\r\nOK\r\n"
+WAIT = 10.0
+
+
+def esp_at_sim(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "esp_at_sim", *map(str, args)]
+
+
+def run(*args: str | Path, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(esp_at_sim(*args), input=stdin, capture_output=True, timeout=WAIT)
+
+
+class Sim:
+    """``esp-at-sim run`` in the background, read line by line."""
+
+    def __init__(self, *args: str | Path) -> None:
+        self.proc = subprocess.Popen(
+            esp_at_sim("run", *args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.lines: list[str] = []
+
+    def wait_line(self, pattern: str) -> re.Match[str]:
+        """Read standard output until a line matches ``pattern``."""
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if not ready:
+                continue
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                break
+            self.lines.append(line)
+            if m := re.fullmatch(pattern, line.rstrip("\n")):
+                return m
+        raise AssertionError(f"no line like {pattern!r}; got {self.lines}, stderr {self.stderr()}")
+
+    def stderr(self) -> str:
+        if self.proc.poll() is None:
+            return "(running)"
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read().decode()
+
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, float]:
+        """Signal the process; its exit code and how long it took to exit."""
+        start = time.monotonic()
+        self.proc.send_signal(signum)
+        code = self.proc.wait(WAIT)
+        return code, time.monotonic() - start
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def sims() -> Iterator[list[Sim]]:
+    started: list[Sim] = []
+    yield started
+    for sim in started:
+        sim.kill()
+
+
+def at_over_tcp(port: int, *lines: bytes) -> bytes:
+    """Send each line and collect the answers, one final result per line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
+        out = b""
+        for line in lines:
+            sock.sendall(line + b"\r\n")
+            answer = b""
+            while not answer.endswith((OK, b"\r\nERROR\r\n")):
+                chunk = sock.recv(4096)
+                assert chunk, f"connection closed; got {answer!r}"
+                answer += chunk
+            out += answer
+        return out
+
+
+# ----------------------------------------------------------------------------- run
+def test_run_over_tcp_and_sigterm(sims: list[Sim]) -> None:
+    sim = Sim("--at", "tcp:127.0.0.1:0", "--time-scale", "0", "--web-root", "/tmp")
+    sims.append(sim)
+    port = int(sim.wait_line(r"AT port: tcp://127\.0\.0\.1:(\d+)").group(1))
+    assert port != 0
+    assert at_over_tcp(port, b"AT", b"AT+NOPE") == b"AT\r\n" + OK + b"AT+NOPE\r\n\r\nERROR\r\n"
+    code, took = sim.stop(signal.SIGTERM)
+    assert code == 0
+    assert took < 3.0
+    assert "--web-root is not available yet" in sim.stderr()
+
+
+def test_default_port_without_a_terminal_is_a_pty_and_sigint(sims: list[Sim]) -> None:
+    sim = Sim("--time-scale", "0")
+    sims.append(sim)
+    path = sim.wait_line(r"AT port: (/dev/\S+)").group(1)
+    with serial.Serial(path, 115200, timeout=WAIT) as port:
+        port.write(b"AT\r\n")
+        assert port.read_until(OK) == b"AT\r\n" + OK
+    code, _ = sim.stop(signal.SIGINT)
+    assert code == 0
+    assert not os.path.exists(path)
+
+
+def test_script_runs_before_the_port_opens(sims: list[Sim], tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    sim = Sim("--at", "tcp:0", "--time-scale", "0", "--script", EXAMPLE, "--events", events)
+    sims.append(sim)
+    port = int(sim.wait_line(r"AT port: tcp://127\.0\.0\.1:(\d+)").group(1))
+    transcript = "".join(sim.lines)
+    for command in ("AT+RESTORE", "AT+CWMODE=3", 'AT+CWSAP="pos_softap","",11,0,3', "AT+CIPMUX=1"):
+        assert f"{command}\n\nOK\n" in transcript
+    assert "ready" in transcript  # AT+RESTORE reboots
+    # what the script set is still there when the port opens
+    out = at_over_tcp(port, b"AT+CWMODE?", b"AT+CIPMUX?")
+    assert out == b"AT+CWMODE?\r\n+CWMODE:3\r\n" + OK + b"AT+CIPMUX?\r\n+CIPMUX:1\r\n" + OK
+    assert sim.stop()[0] == 0
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    assert records and all({"t", "kind"} <= record.keys() for record in records)
+    kinds = {record["kind"] for record in records}
+    assert {"at.cmd", "at.out", "boot.ready", "boot.reset"} <= kinds
+    # simulated time: the first boot takes 0.8 s, even at time scale 0
+    assert {"t": 0.8, "kind": "at.cmd", "line": "AT+RESTORE", "valid": True} in records
+
+
+def test_failing_script_line_stops_the_run(tmp_path: Path) -> None:
+    script = tmp_path / "fail.at"
+    script.write_text("# comment\n\nAT\n-AT+MAYFAIL\nATE0\nAT+NOPE=1\nAT\n")
+    result = run("run", "--at", "tcp:0", "--time-scale", "0", "--script", script)
+    assert result.returncode == 1
+    out = result.stdout.decode()
+    assert out == (
+        "AT\n\nOK\nAT+MAYFAIL\n\nERROR\nATE0\n\nOK\nAT+NOPE=1\n\nERROR\n"
+    )  # the command is shown even with echo off; nothing after the failure; no port
+    assert "script line failed: AT+NOPE=1" in result.stderr.decode()
+
+
+def test_stdio_pipe_ends_with_its_input() -> None:
+    result = run("run", "--at", "stdio", "--time-scale", "0", stdin=b"AT\r\nAT+CWMODE?\r\n")
+    assert result.returncode == 0
+    assert result.stdout == b"\r\nready\r\nAT\r\n" + OK + b"AT+CWMODE?\r\n+CWMODE:1\r\n" + OK
+    assert result.stderr.decode() == "AT port: stdio\n"
+
+
+def test_flash_file_keeps_settings_between_runs(tmp_path: Path) -> None:
+    flash = tmp_path / "flash.bin"
+    first = tmp_path / "first.at"
+    first.write_text("AT+UART_DEF=57600,8,1,0,0\n")
+    second = tmp_path / "second.at"
+    second.write_text("AT+UART_DEF?\n")
+    args = ("run", "--at", "stdio", "--time-scale", "0", "--flash", flash, "--script")
+    assert run(*args, first).returncode == 0
+    result = run(*args, second)
+    assert result.returncode == 0
+    assert "+UART_DEF:57600,8,1,0,0" in result.stderr.decode()
+    without = run("run", "--at", "stdio", "--time-scale", "0", "--script", second)
+    assert "+UART_DEF:115200,8,1,0,0" in without.stderr.decode()
+
+
+# --------------------------------------------------------------------------- errors
+def test_scenario_error_names_file_line_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[ap]]\nssid = "Lab"\nchannel = 99\n')
+    result = run("run", "--at", "tcp:0", "--scenario", bad)
+    assert result.returncode == 2
+    assert re.search(rf"{re.escape(str(bad))}:3: ap\[0\]\.channel: ", result.stderr.decode())
+    assert result.stdout == b""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--scenario", "/no/such.toml"), "cannot read scenario"),
+        (("--at", "udp:1"), "unknown AT port"),
+        (("--script", "/no/such.at"), "cannot read script"),
+        (("--events", "/no/such/dir/ev.jsonl"), "cannot write events"),
+        (("--at", "serial:/dev/x:9600", "--baud", "115200"), "contradicts"),
+    ],
+)
+def test_run_usage_errors(args: tuple[str, ...], message: str) -> None:
+    result = run("run", "--time-scale", "0", *args)
+    assert result.returncode == 2
+    assert message in result.stderr.decode()
+
+
+def test_bad_flash_file(tmp_path: Path) -> None:
+    flash = tmp_path / "flash.bin"
+    flash.write_bytes(b"\xff" * 64)
+    result = run("run", "--at", "tcp:0", "--flash", flash)
+    assert result.returncode == 2
+    assert "cannot use" in result.stderr.decode()
+
+
+def test_missing_serial_device_exits_1() -> None:
+    result = run("run", "--at", "serial:/dev/no-such-tty", "--time-scale", "0")
+    assert result.returncode == 1
+    assert "cannot open /dev/no-such-tty" in result.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--time-scale", "-1"),
+        ("--time-scale", "nan"),
+        ("--baud", "fast"),
+        ("--baud", "50"),
+        ("--port-map", "80:8080"),
+    ],
+)
+def test_bad_option_values(args: tuple[str, ...]) -> None:
+    assert run("run", *args).returncode == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("image", "build", "--version", "1.0", "-o", "x.bin"),
+        ("image", "info", "x.bin"),
+        ("flash", "info", "flash.bin"),
+        ("provision", "http://192.168.4.1", "--ssid", "s", "--password", "p"),
+        ("ota", "http://192.168.4.1", "fw.bin"),
+        ("console", "tcp:3333"),
+    ],
+)
+def test_other_subcommands_are_registered(args: tuple[str, ...]) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert "not implemented yet" in result.stderr.decode()
+
+
+def test_help_documents_run() -> None:
+    result = run("run", "--help")
+    assert result.returncode == 0
+    text = result.stdout.decode()
+    for word in ("--port-map", "--compat-echo-password", "pty otherwise", "Exit status"):
+        assert word in text
+    assert run("--version").stdout.decode().startswith("esp-at-sim ")
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.at")), ids=lambda p: p.name)
+def test_example_scripts_run_cleanly(script: Path) -> None:
+    result = run("run", "--at", "stdio", "--time-scale", "0", "--script", script)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr.decode().endswith("AT port: stdio\n")

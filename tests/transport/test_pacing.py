@@ -1,0 +1,157 @@
+"""UART pacing (``--baud``): the computed schedule, the rate switch, and no cost unpaced."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from esp_at_sim.device.factory import create_module
+from esp_at_sim.device.module import Module
+from esp_at_sim.device.settings import MemorySettingsStore
+from esp_at_sim.device.system import UartConfig
+from esp_at_sim.transport import MemoryTransport, slice_schedule
+from esp_at_sim.transport.bridge import SLICE_TIME, Pipe
+
+OK = b"\r\nOK\r\n"
+UART_9600 = UartConfig(baudrate=9600)
+
+
+def test_char_time_counts_start_parity_and_stop_bits() -> None:
+    assert UART_9600.char_time() == pytest.approx(10 / 9600)  # 8N1
+    assert UartConfig(9600, 8, 3, 2, 0).char_time() == pytest.approx(12 / 9600)  # 8E2
+    assert UartConfig(115200, 7, 2, 1, 0).char_time() == pytest.approx(10.5 / 115200)
+
+
+def test_1000_bytes_at_9600_baud_take_1_04_s() -> None:
+    plan = slice_schedule(1000, 5.0, UART_9600.char_time())
+    assert plan[-1][0] == pytest.approx(5.0 + 1000 * 10 / 9600)  # 1.0417 s after the start
+    assert sum(count for _, count in plan) == 1000
+    times = [when for when, _ in plan]
+    assert times == sorted(times) and times[0] > 5.0
+    # each slice is complete when its last byte has crossed the wire
+    sent = 0
+    for when, count in plan:
+        sent += count
+        assert when == pytest.approx(5.0 + sent * 10 / 9600)
+    # slices of a few milliseconds, not one wake-up per byte
+    assert len(plan) == pytest.approx(1000 / int(SLICE_TIME * 960), abs=1)
+
+
+def test_schedule_edge_cases() -> None:
+    assert slice_schedule(0, 1.0, 0.001) == []
+    assert slice_schedule(3, 0.0, 1.0) == [(1.0, 1), (2.0, 1), (3.0, 1)]  # slow line: per byte
+    assert slice_schedule(10, 0.0, 0.0) == [(0.0, 10)]
+
+
+async def test_pipe_delivers_on_schedule() -> None:
+    got: list[tuple[float, bytes]] = []
+    pipe = Pipe(lambda data, config: got.append((time.monotonic(), data)))
+    data = bytes(range(256)) * 4  # 1024 bytes
+    loop = asyncio.get_running_loop()
+    start = time.monotonic()
+    pipe.put(data[:500], UART_9600)
+    pipe.put(data[500:], UART_9600)  # queued behind the first burst
+    assert pipe.free_at - loop.time() == pytest.approx(1024 * 10 / 9600, abs=0.01)
+
+    async def drained() -> None:
+        while not pipe.idle:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(drained(), 10)
+    await pipe.close()
+    elapsed = got[-1][0] - start
+    assert b"".join(chunk for _, chunk in got) == data
+    assert elapsed >= 1024 * 10 / 9600 - 0.01  # never early
+    assert elapsed < 5.0  # and not absurdly late (loose: CI machines vary)
+    assert len(got) < 300  # a few bytes per wake-up, never one by one
+
+
+async def _booted(module: Module, transport: MemoryTransport) -> None:
+    await transport.start(module)
+    await module.start()
+    assert await transport.read_until(b"ready\r\n") == b"\r\nready\r\n"
+
+
+async def test_uart_cur_switches_the_pacing_rate_after_its_ok() -> None:
+    module = create_module(time_scale=0)
+    transport = MemoryTransport(paced=True)
+    await _booted(module, transport)
+    tx = transport.bridge.tx
+    assert tx is not None
+    puts: list[tuple[bytes, int]] = []
+    original_put = tx.put
+
+    def record(data: bytes, config: UartConfig) -> None:
+        puts.append((data, config.baudrate))
+        original_put(data, config)
+
+    tx.put = record  # type: ignore[method-assign]
+    try:
+        transport.send(b"AT+UART_CUR=9600,8,1,0,0\r\n")
+        assert await transport.read_until(OK) == b"AT+UART_CUR=9600,8,1,0,0\r\n" + OK
+        began = time.monotonic()
+        transport.send(b"AT\r\n")
+        assert await transport.read_until(OK) == b"AT\r\n" + OK
+        # 4 bytes in and 10 out at 9600 baud: at least 14.6 ms on the wire
+        assert time.monotonic() - began >= 14 * 10 / 9600 - 0.002
+        assert puts == [(b"AT+UART_CUR=9600,8,1,0,0\r\n" + OK, 115200), (b"AT\r\n" + OK, 9600)]
+    finally:
+        await transport.close()
+        await module.close()
+
+
+async def test_unpaced_port_has_no_pipes_and_no_tasks() -> None:
+    module = create_module(time_scale=0)
+    transport = MemoryTransport()
+    await _booted(module, transport)
+    try:
+        assert transport.bridge.tx is None and transport.bridge.rx is None
+        transport.send(b"AT\r\n" * 50)
+        # answered synchronously, within the send call: nothing was scheduled
+        assert transport.take() == (b"AT\r\n" + OK) * 50
+        assert not [t for t in asyncio.all_tasks() if t.get_name() == "uart-pipe"]
+    finally:
+        await transport.close()
+        await module.close()
+
+
+async def test_paced_output_in_flight_is_lost_when_the_client_leaves() -> None:
+    module = create_module(time_scale=0, baud=1200)
+    transport = MemoryTransport(paced=True)
+    await _booted(module, transport)
+    try:
+        module.urc("X" * 200)  # 1.7 s on the wire at 1200 baud
+        await asyncio.sleep(0.05)
+        transport.connected = False
+        transport.connected = True
+        await asyncio.sleep(0.05)
+        assert len(transport.take()) < 50
+        tx = transport.bridge.tx
+        assert tx is not None and tx.idle
+    finally:
+        await transport.close()
+        await module.close()
+
+
+async def test_boot_baud_is_what_the_module_reports() -> None:
+    store = MemorySettingsStore()
+    module = create_module(time_scale=0, baud=9600, store=store)
+    transport = MemoryTransport()
+    await _booted(module, transport)
+    try:
+        assert module.system.uart_current.baudrate == 9600
+        transport.send(b"AT+UART_CUR?\r\n")
+        assert b"+UART_CUR:9600,8,1,0,0\r\n" in await transport.read_until(OK)
+        transport.send(b"AT+RESTORE\r\n")  # factory settings: still the boot baud
+        await transport.read_until(b"ready\r\n")
+        assert module.system.uart_current.baudrate == 9600
+        transport.send(b"AT+UART_DEF=57600,8,1,0,0\r\n")  # a stored default wins
+        await transport.read_until(OK)
+        transport.send(b"AT+RST\r\n")
+        await transport.read_until(b"ready\r\n")
+        assert module.system.uart_current.baudrate == 57600
+    finally:
+        await transport.close()
+        await module.close()
