@@ -1,0 +1,108 @@
+"""The one place where flash bytes reach the disk: NOR flash semantics over a file.
+
+:class:`FlashDevice` offers what a SPI NOR chip offers: read anywhere, erase whole
+4 KiB sectors (every byte becomes 0xFF), and program bytes, where programming can only
+clear bits (the stored byte becomes ``old & new``), exactly like ESP-IDF's
+``esp_partition_write`` on real flash. Every write is one ``os.pwrite`` through
+:meth:`FlashDevice.write_raw`; :meth:`FlashDevice.sync` is ``os.fsync``.
+
+Ordering contract for callers that need crash safety: data written before a
+:meth:`~FlashDevice.sync` is on disk before anything written after it. Between two
+syncs the kernel may persist any subset of the writes, in any order, and a write cut
+short by a crash may persist only in part. The OTA writer, the otadata switch and the
+NVS settings store are built on exactly this contract (see their docstrings).
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+SECTOR = 0x1000
+
+
+class FlashDevice:
+    """A flash chip backed by an open file descriptor."""
+
+    def __init__(self, fd: int, size: int, *, writable: bool, durable: bool = True) -> None:
+        self._fd = fd
+        self.size = size
+        self.writable = writable
+        self.durable = durable
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], *, writable: bool = True, durable: bool = True
+    ) -> FlashDevice:
+        """Open an existing flash file (``durable=False`` skips fsync, for throwaway files)."""
+        fd = os.open(path, (os.O_RDWR if writable else os.O_RDONLY) | os.O_CLOEXEC)
+        return cls(fd, os.fstat(fd).st_size, writable=writable, durable=durable)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> FlashDevice:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check(self, offset: int, length: int) -> None:
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise ValueError(f"flash range {offset:#x}+{length:#x} outside {self.size:#x} bytes")
+
+    def read(self, offset: int, length: int) -> bytes:
+        self._check(offset, length)
+        out = bytearray()
+        while len(out) < length:
+            chunk = os.pread(self._fd, length - len(out), offset + len(out))
+            if not chunk:
+                raise OSError(f"flash file shorter than {offset + length:#x} bytes")
+            out += chunk
+        return bytes(out)
+
+    def program(self, offset: int, data: bytes) -> None:
+        """Write ``data`` the way NOR flash does: bits can only go from 1 to 0."""
+        self._check(offset, len(data))
+        if not data:
+            return
+        old = self.read(offset, len(data))
+        if old.count(0xFF) == len(old):
+            self.write_raw(offset, data)
+            return
+        merged = (int.from_bytes(old, "little") & int.from_bytes(data, "little")).to_bytes(
+            len(data), "little"
+        )
+        if merged != old:
+            self.write_raw(offset, merged)
+
+    def erase(self, offset: int, length: int) -> None:
+        """Erase whole sectors: ``offset`` and ``length`` must be multiples of 4 KiB."""
+        self._check(offset, length)
+        if offset % SECTOR or length % SECTOR:
+            raise ValueError(f"erase {offset:#x}+{length:#x} is not aligned to {SECTOR:#x}")
+        step = 0x10000
+        for at in range(offset, offset + length, step):
+            self.write_raw(at, b"\xff" * min(step, offset + length - at))
+
+    def write_raw(self, offset: int, data: bytes) -> None:
+        """Store ``data`` as is (the single ``pwrite`` every change goes through)."""
+        if not self.writable:
+            raise PermissionError("flash file is open read-only")
+        view = memoryview(data)
+        while view:
+            done = os.pwrite(self._fd, view, offset)
+            view = view[done:]
+            offset += done
+
+    def sync(self) -> None:
+        """Make everything written so far durable before anything written later."""
+        if self.durable and self.writable:
+            os.fsync(self._fd)

@@ -1,0 +1,172 @@
+"""Stored settings in the NVS partition, saved atomically: :class:`NvsSettingsStore`.
+
+Settings live in one NVS namespace (default ``esp_at_sim``): ``int`` as ``I32``, ``str``
+as ``SZ`` and ``bytes`` as a blob. Other namespaces in the partition are kept as they are.
+
+How a save stays atomic
+-----------------------
+The partition holds one *generation* of pages: the newest ACTIVE page (highest
+sequence number with a good header) together with the FULL and FREEING pages whose
+sequence numbers lie between the previous ACTIVE page (if any) and it. Everything else
+is ignored when reading. A save writes a complete new generation beside the current
+one, and a single 4-byte write makes it the current one:
+
+1. Erase every page outside the current generation that is not already blank (leftovers
+   of an interrupted save), then ``fsync``.
+2. Write the new pages into blank pages, numbered after every sequence seen so far:
+   FULL pages in full, and the last page complete except its state word, which stays
+   ``FF FF FF FF`` (UNINITIALIZED, so readers skip it). ``fsync``.
+3. Commit: program the last page's state word to ACTIVE (``FE FF FF FF``; only one byte
+   changes, so the write cannot tear into a third value). ``fsync``.
+4. Erase the old generation: its FULL/FREEING pages first, ``fsync``, then its ACTIVE
+   page, ``fsync``. While any old FULL page survives, the old ACTIVE page still separates
+   the two generations, so a crash here never merges them.
+
+A crash before step 3 leaves the old generation current (new pages are either
+UNINITIALIZED or above the newest ACTIVE page); a crash after it leaves the new one.
+At rest the partition is ordinary NVS that ESP-IDF and ``esp-idf-nvs-partition-gen``
+agree on: FULL pages, one ACTIVE page, the rest erased.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from esp_at_sim.device.settings import Settings, SettingsStore, SettingValue, check_key
+from esp_at_sim.flash import nvs
+from esp_at_sim.flash.errors import NvsError
+from esp_at_sim.flash.flashio import FlashDevice
+from esp_at_sim.flash.nvs import ItemType, NvsItem, PageInfo, PageState
+
+DEFAULT_NAMESPACE = "esp_at_sim"
+
+
+def current_generation(headers: list[PageInfo]) -> list[PageInfo]:
+    """The pages of the committed generation, in sequence order (empty when none)."""
+    live = [p for p in headers if p.live]
+    actives = sorted((p for p in live if p.state == PageState.ACTIVE), key=lambda p: p.seq)
+    if not actives:
+        return []
+    top = actives[-1]
+    floor = actives[-2].seq if len(actives) > 1 else -1
+    members = [p for p in live if p is top or (p.state != PageState.ACTIVE and floor < p.seq)]
+    return sorted((p for p in members if p.seq <= top.seq), key=lambda p: p.seq)
+
+
+def current_items(data: bytes) -> list[NvsItem]:
+    """Every item of the committed generation of an NVS partition image."""
+    pages = current_generation(nvs.page_headers(data))
+    return nvs.read_items(data, [p.index for p in pages])
+
+
+def _to_item(namespace: str, key: str, value: SettingValue) -> NvsItem:
+    check_key(key)
+    if isinstance(value, bool) or not isinstance(value, int | str | bytes):
+        raise TypeError(f"setting {key!r} has unsupported type {type(value).__name__}")
+    if isinstance(value, int):
+        if not -(2**31) <= value < 2**31:
+            raise ValueError(f"setting {key!r} = {value} does not fit a 32-bit integer")
+        return NvsItem(namespace, key, ItemType.I32, value)
+    if isinstance(value, str):
+        if "\x00" in value or len(value.encode()) >= nvs.MAX_STRING:
+            raise ValueError(f"setting {key!r}: text with NUL or over {nvs.MAX_STRING - 1} bytes")
+        return NvsItem(namespace, key, ItemType.SZ, value)
+    return NvsItem(namespace, key, ItemType.BLOB, value)
+
+
+class NvsSettingsStore(SettingsStore):
+    """A :class:`SettingsStore` in the NVS partition at ``offset`` (``size`` bytes)."""
+
+    def __init__(
+        self,
+        device: FlashDevice,
+        offset: int,
+        size: int,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> None:
+        if offset % nvs.PAGE or size % nvs.PAGE or size < 2 * nvs.PAGE:
+            raise NvsError(f"NVS region {offset:#x}+{size:#x} must be whole pages, at least two")
+        check_key(namespace)
+        self._device = device
+        self._offset = offset
+        self._pages = size // nvs.PAGE
+        self.namespace = namespace
+
+    def _read(self) -> bytes:
+        return self._device.read(self._offset, self._pages * nvs.PAGE)
+
+    def items(self) -> list[NvsItem]:
+        """All items of the committed generation, every namespace."""
+        return current_items(self._read())
+
+    def load(self) -> Settings:
+        out: Settings = {}
+        for item in self.items():
+            if item.namespace == self.namespace:
+                out[item.key] = item.value
+        return out
+
+    def save(self, updates: Mapping[str, SettingValue | None]) -> None:
+        staged: dict[str, NvsItem | None] = {}
+        for key, value in updates.items():
+            check_key(key)
+            staged[key] = None if value is None else _to_item(self.namespace, key, value)
+        data = self._read()
+        old = current_items(data)
+        new: list[NvsItem] = []
+        for item in old:
+            if item.namespace == self.namespace and item.key in staged:
+                replacement = staged.pop(item.key)
+                if replacement is not None:
+                    new.append(replacement)
+            else:
+                new.append(item)
+        new.extend(item for item in staged.values() if item is not None)
+        if new != old:
+            self._commit(data, new)
+
+    def erase(self) -> None:
+        data = self._read()
+        old = current_items(data)
+        new = [item for item in old if item.namespace != self.namespace]
+        if new != old:
+            self._commit(data, new)
+
+    def _commit(self, data: bytes, items: list[NvsItem]) -> None:
+        headers = nvs.page_headers(data)
+        generation = current_generation(headers)
+        keep = {p.index for p in generation}
+        seen = [p.seq for p in headers if p.header_ok]
+        pages = nvs.encode_pages(items, first_seq=max(seen, default=-1) + 1)
+        free = [i for i in range(self._pages) if i not in keep]
+        if len(pages) > len(free):
+            raise NvsError(
+                f"settings need {len(pages)} NVS pages but only {len(free)} are free "
+                f"({self._pages} in the partition)"
+            )
+        blank = b"\xff" * nvs.PAGE
+        dirty = [i for i in free if data[i * nvs.PAGE : (i + 1) * nvs.PAGE] != blank]
+        for index in dirty:
+            self._device.erase(self._at(index), nvs.PAGE)
+        if dirty:
+            self._device.sync()
+        targets = free[: len(pages)]
+        for index, page in zip(targets, pages, strict=True):
+            if index == targets[-1]:
+                page = b"\xff" * 4 + page[4:]
+            self._device.program(self._at(index), page)
+        self._device.sync()
+        self._device.program(self._at(targets[-1]), nvs.ACTIVE_WORD)
+        self._device.sync()
+        old_full = [p.index for p in generation if p.state != PageState.ACTIVE]
+        for index in old_full:
+            self._device.erase(self._at(index), nvs.PAGE)
+        if old_full:
+            self._device.sync()
+        if generation:
+            self._device.erase(self._at(generation[-1].index), nvs.PAGE)
+            self._device.sync()
+
+    def _at(self, index: int) -> int:
+        return self._offset + index * nvs.PAGE
