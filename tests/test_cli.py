@@ -42,21 +42,27 @@ class Sim:
             stderr=subprocess.PIPE,
         )
         self.lines: list[str] = []
+        self._pending = b""
 
     def wait_line(self, pattern: str) -> re.Match[str]:
         """Read standard output until a line matches ``pattern``."""
         assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            while b"\n" in self._pending:
+                raw, _, self._pending = self._pending.partition(b"\n")
+                line = raw.decode() + "\n"
+                self.lines.append(line)
+                if m := re.fullmatch(pattern, line.rstrip("\n")):
+                    return m
+            ready, _, _ = select.select([fd], [], [], 0.1)
             if not ready:
                 continue
-            line = self.proc.stdout.readline().decode()
-            if not line:
+            chunk = os.read(fd, 65536)  # unbuffered: select() sees every byte not yet read
+            if not chunk:
                 break
-            self.lines.append(line)
-            if m := re.fullmatch(pattern, line.rstrip("\n")):
-                return m
+            self._pending += chunk
         raise AssertionError(f"no line like {pattern!r}; got {self.lines}, stderr {self.stderr()}")
 
     def stderr(self) -> str:

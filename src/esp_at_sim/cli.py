@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from . import __version__
+from . import __version__, cli_flash
 from .at.engine import Mode
 from .device.events import Event
 from .transport import (
@@ -97,11 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--flash",
         metavar="FILE",
-        help="where stored settings persist across runs (for now a settings file; "
-        "the 4 MB flash image later)",
+        help="the module's 4 MB flash image: created on first use with factory firmware in "
+        "ota_0, reused after (settings, OTA state); default: a temporary one",
     )
     run.add_argument(
-        "--module", metavar="esp32|esp32c3|DIR", help="the partition layout (not available yet)"
+        "--module",
+        metavar="esp32|esp32c3|DIR",
+        default="esp32",
+        help="the partition layout: esp32 (default), esp32c3, or a directory holding "
+        "partitions_at.csv and at_customize.csv",
     )
     run.add_argument(
         "--web-root", metavar="DIR", help="serve DIR/index.html as the page (not available yet)"
@@ -139,16 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--chip", choices=("esp32", "esp32c3"), default="esp32")
     build.add_argument("--size", type=int, metavar="BYTES")
     build.add_argument("-o", dest="output", required=True, metavar="FILE")
-    build.set_defaults(func=_not_implemented("image build"))
+    build.set_defaults(func=cli_flash.cmd_image_build)
     info = image_sub.add_parser("info", help="describe an app image")
     info.add_argument("file", metavar="FILE")
-    info.set_defaults(func=_not_implemented("image info"))
+    info.set_defaults(func=cli_flash.cmd_image_info)
 
     flash = sub.add_parser("flash", help="inspect flash files")
     flash_sub = flash.add_subparsers(dest="flash_command", required=True, metavar="ACTION")
     flash_info = flash_sub.add_parser("info", help="describe a flash file")
     flash_info.add_argument("file", metavar="FILE")
-    flash_info.set_defaults(func=_not_implemented("flash info"))
+    flash_info.set_defaults(func=cli_flash.cmd_flash_info)
 
     provision = sub.add_parser("provision", help="provision a module through its web server")
     provision.add_argument("url", metavar="URL")
@@ -212,7 +216,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --------------------------------------------------------------------------- run
 _NOT_YET = (
     ("port_map", "--port-map"),
-    ("module", "--module"),
     ("web_root", "--web-root"),
     ("no_captive_portal", "--no-captive-portal"),
     ("compat_echo_password", "--compat-echo-password"),
@@ -235,7 +238,7 @@ def _error(message: str) -> None:
 
 async def _run(args: argparse.Namespace) -> int:
     from .device.factory import create_module
-    from .device.settings import FileSettingsStore, SettingsStore
+    from .flash.errors import FlashError
     from .scenario import ScenarioError, load_scenario
 
     try:
@@ -252,14 +255,6 @@ async def _run(args: argparse.Namespace) -> int:
     except SpecError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    store: SettingsStore | None = None
-    if args.flash:
-        store = FileSettingsStore(args.flash)
-        try:
-            store.load()
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
-            _error(f"cannot use {args.flash} as the flash file: {exc}")
-            return EXIT_USAGE
     script: list[str] = []
     if args.script:
         try:
@@ -269,7 +264,16 @@ async def _run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
 
     baud = getattr(transport, "baud", None) if args.baud is None else args.baud
-    module = create_module(scenario, time_scale=args.time_scale, store=store, baud=baud)
+    try:
+        module = create_module(
+            scenario, time_scale=args.time_scale, baud=baud, flash=args.flash, layout=args.module
+        )
+    except FlashError as exc:
+        _error(f"cannot use the flash file: {exc.reason}")
+        return EXIT_USAGE
+    except OSError as exc:
+        _error(f"cannot use the flash file {args.flash}: {exc.strerror or exc}")
+        return EXIT_USAGE
     try:
         events = EventLog(args.events, module) if args.events else None
     except OSError as exc:

@@ -7,12 +7,12 @@ time: a harness waits a bounded number of event-loop turns for the bytes it expe
 from __future__ import annotations
 
 import asyncio
+import os
 
-from esp_at_sim.device.clock import Clock
-from esp_at_sim.device.module import Identity, Module
+from esp_at_sim.device.factory import create_module
+from esp_at_sim.device.module import Module
 from esp_at_sim.device.settings import MemorySettingsStore, SettingsStore
-from esp_at_sim.radio.sim import SimRadio
-from esp_at_sim.scenario import Scenario, default_scenario
+from esp_at_sim.scenario import Scenario
 
 FINALS = (b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\nSEND OK\r\n", b"\r\nSEND FAIL\r\n")
 # Event-loop turns to wait for an answer before giving up (no real time passes at scale 0).
@@ -64,15 +64,26 @@ class AtHarness:
 
 
 async def start_module(
-    scenario: Scenario | None = None, store: SettingsStore | None = None
+    scenario: Scenario | None = None,
+    store: SettingsStore | None = None,
+    *,
+    flash: str | os.PathLike[str] | None = None,
+    with_flash: bool = False,
+    layout: str | os.PathLike[str] = "esp32",
 ) -> tuple[Module, AtHarness]:
-    scenario = scenario or default_scenario()
-    clock = Clock(scale=0)
-    module = Module(
-        radio=SimRadio(scenario, clock),
-        clock=clock,
-        identity=Identity(),
-        store=store or MemorySettingsStore(),
+    """A module at time scale 0, booted, with a harness on its AT port.
+
+    Without ``flash``/``with_flash`` the module has no flash (settings in ``store`` or in
+    memory), which keeps unit tests light; with them it runs the firmware in a flash file
+    (``flash``, or a temporary one).
+    """
+    module = create_module(
+        scenario,
+        time_scale=0,
+        store=store if store is not None or with_flash or flash else MemorySettingsStore(),
+        flash=flash,
+        layout=layout,
+        with_flash=with_flash or flash is not None,
     )
     harness = AtHarness(module)
     await module.start()

@@ -12,9 +12,9 @@ if TYPE_CHECKING:
 
 def build_table() -> CommandTable[Module]:
     """Every command, in the order ``AT+CMD?`` lists them."""
-    from . import basic, tcpip, web, wifi
+    from . import basic, system, tcpip, web, wifi
 
     table: CommandTable[Module] = CommandTable()
-    for group in (basic, wifi, tcpip, web):
+    for group in (basic, system, wifi, tcpip, web):
         table.extend(group.COMMANDS)
     return table

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from ..radio.sim import SimRadio
 from ..scenario import ModuleConfig, Scenario, default_scenario
 from .clock import Clock
+from .firmware import FactoryFirmware, Firmware
 from .module import Identity, Module
 from .settings import SettingsStore
 from .system import UartConfig
@@ -30,24 +32,46 @@ def identity_for(config: ModuleConfig) -> Identity:
     )
 
 
+def factory_firmware(identity: Identity) -> FactoryFirmware:
+    """The image a new flash file starts with: the scenario's version strings."""
+    date, _, time = identity.compile_time.rpartition(" ")
+    return FactoryFirmware(
+        version=identity.bin_version, idf_ver=identity.sdk_version, date=date, time=time
+    )
+
+
 def create_module(
     scenario: Scenario | None = None,
     *,
     time_scale: float = 1.0,
     store: SettingsStore | None = None,
     baud: int | None = None,
+    flash: str | os.PathLike[str] | None = None,
+    layout: str | os.PathLike[str] = "esp32",
+    with_flash: bool = True,
 ) -> Module:
     """A module on the scenario's air (the built-in "home" when ``None``), not started.
 
-    ``time_scale`` multiplies every simulated delay (0: immediate). ``store`` keeps the
-    settings (in memory when ``None``). ``baud`` is the UART rate the module boots with,
-    as if its factory parameters said so: it applies at every boot unless a stored
-    ``AT+UART_DEF`` overrides it.
+    ``time_scale`` multiplies every simulated delay (0: immediate). The module runs the
+    firmware in its flash: the file ``flash`` (created on first use for the partition
+    ``layout``: ``esp32``, ``esp32c3`` or a directory with the CSVs), or a temporary one;
+    ``with_flash=False`` gives a module without flash (settings in ``store`` or in
+    memory, identity from the scenario). ``store`` overrides where settings live.
+    ``baud`` is the UART rate the module boots with, as if its factory parameters said
+    so: it applies at every boot unless a stored ``AT+UART_DEF`` overrides it.
+
+    Raises :class:`~esp_at_sim.flash.errors.FlashError` for an unusable flash file.
     """
     scenario = scenario if scenario is not None else default_scenario()
     clock = Clock(time_scale)
     radio = SimRadio(scenario, clock)
-    module = Module(radio=radio, clock=clock, identity=identity_for(scenario.module), store=store)
+    identity = identity_for(scenario.module)
+    firmware = None
+    if with_flash:
+        firmware = Firmware.open(
+            flash, layout=layout, chip=scenario.module.chip, factory=factory_firmware(identity)
+        )
+    module = Module(radio=radio, clock=clock, identity=identity, store=store, firmware=firmware)
     if baud is not None and baud != FACTORY_BAUD:
         factory = replace(UartConfig(), baudrate=baud)
 

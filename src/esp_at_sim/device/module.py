@@ -12,10 +12,10 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-from ..at.engine import AtEngine, BadLine, CommandLine, DataReceived
+from ..at.engine import AtEngine, BadLine, CommandLine, DataReceived, Mode
 from ..at.errors import AtError, exec_fail
 from ..at.table import CommandTable, Reply, Result
 from ..radio.base import Radio
@@ -23,6 +23,9 @@ from .clock import Clock
 from .events import Event, EventBus
 from .redact import mask_line, mask_output
 from .settings import MemorySettingsStore, Settings, SettingsStore, SettingValue
+
+if TYPE_CHECKING:
+    from .firmware import Firmware
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,7 @@ class Module:
         store: SettingsStore | None = None,
         table: CommandTable[Module] | None = None,
         bus: EventBus | None = None,
+        firmware: Firmware | None = None,
     ) -> None:
         from ..commands import build_table
         from .net import NetState
@@ -69,7 +73,10 @@ class Module:
         self.identity = identity or Identity()
         self.radio = radio
         self.clock = clock
-        self.store = store or MemorySettingsStore()
+        self.firmware = firmware
+        if store is None:
+            store = firmware.settings_store() if firmware else MemorySettingsStore()
+        self.store = store
         self.bus = bus or EventBus()
         self.engine = AtEngine()
         self.table: CommandTable[Module] = table or build_table()
@@ -186,6 +193,8 @@ class Module:
         self._pump()
 
     def _complete(self, result: Reply) -> None:
+        if self.engine.mode is Mode.DATA:
+            return  # the command waits for raw data; its data handler finishes it
         if result is None:
             self.engine.finish()
         elif isinstance(result, Result):
@@ -283,6 +292,8 @@ class Module:
         self.engine.reset()
         self._data_handler = None
         await self.clock.sleep(BOOT_TIME)
+        if self.firmware is not None and not self._boot_firmware(self.firmware):
+            return  # nothing bootable: the bootloader never hands over, no "ready"
         self.saved = self.store.load()
         self.system.load(self.saved)
         self.net.load(self.saved)
@@ -295,7 +306,35 @@ class Module:
         self.emit("boot.ready", count=self._boot_count)
         self.flush()
         self.booted.set()
+        if self.firmware is not None and self.firmware.confirm():
+            self.emit(
+                "flash.confirm", slot=self.firmware.running.slot if self.firmware.running else None
+            )
         self.wifi.after_boot()
+
+    def _boot_firmware(self, firmware: Firmware) -> bool:
+        """Boot the slot otadata selects; take the identity from its app descriptor."""
+        running = firmware.boot()
+        if running is None:
+            self.emit("boot.failed", reason=firmware.last_error)
+            log.error("no bootable firmware: %s", firmware.last_error)
+            return False
+        app = running.app
+        self.identity = replace(
+            self.identity,
+            bin_version=app.version,
+            sdk_version=app.idf_ver,
+            compile_time=f"{app.date} {app.time}",
+        )
+        self.emit(
+            "boot.image",
+            slot=running.slot,
+            version=app.version,
+            rolled_back=running.rolled_back,
+            aborted=list(running.aborted),
+            failures=[f"{f.slot}: {f.reason}" for f in running.failures],
+        )
+        return True
 
     async def close(self) -> None:
         """Stop every task of the module (the process is shutting down)."""
@@ -307,3 +346,5 @@ class Module:
         self.wifi.shutdown()
         await self._run_reset_hooks()
         await self.radio.close()
+        if self.firmware is not None:
+            self.firmware.close()

@@ -126,27 +126,38 @@ def _nvs(table: PartitionTable) -> Partition | None:
     return table.find_type(DATA, SUBTYPE_NAMES[DATA]["nvs"])
 
 
-def initial_contents(layout: FlashLayout, version: str) -> bytes:
-    """The bytes of a freshly flashed module for ``layout``."""
+def initial_contents(
+    layout: FlashLayout, version: str, factory_image: bytes | None = None
+) -> bytes:
+    """The bytes of a freshly flashed module for ``layout`` (``factory_image`` in the
+    first app slot, or a generated image carrying ``version``)."""
     flash = bytearray(b"\xff" * layout.flash_size)
     flash[TABLE_OFFSET : TABLE_OFFSET + TABLE_LENGTH] = layout.primary_bin
     holder = layout.at_customize
     flash[holder.offset : holder.offset + TABLE_LENGTH] = layout.custom_bin
     slot = layout.primary.factory or layout.primary.ota_slots[0]
-    image = build_app_image(version, chip=layout.chip)
+    image = (
+        factory_image if factory_image is not None else build_app_image(version, chip=layout.chip)
+    )
+    if len(image) > slot.size:
+        raise FlashFileError(f"the factory image ({len(image)} bytes) does not fit {slot.name}")
     flash[slot.offset : slot.offset + len(image)] = image
     return bytes(flash)
 
 
 def create_flash_file(
-    path: str | os.PathLike[str], layout: FlashLayout, *, version: str = DEFAULT_VERSION
+    path: str | os.PathLike[str],
+    layout: FlashLayout,
+    *,
+    version: str = DEFAULT_VERSION,
+    factory_image: bytes | None = None,
 ) -> None:
     """Create ``path`` for ``layout``; raises :class:`FileExistsError` if it exists."""
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
-        data = initial_contents(layout, version)
+        data = initial_contents(layout, version, factory_image)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
@@ -190,6 +201,10 @@ def _describe_mismatch(device: FlashDevice, layout: FlashLayout, path: str) -> s
 
 def layout_of_file(device: FlashDevice, name: str) -> FlashLayout:
     """Read the layout a flash file carries (for inspecting files of unknown layout)."""
+    if device.size < TABLE_OFFSET + TABLE_LENGTH:
+        raise PartitionTableError(
+            f"{device.size} bytes is too small to hold a partition table at {TABLE_OFFSET:#x}"
+        )
     primary = decode_table(device.read(TABLE_OFFSET, TABLE_LENGTH), flash_size=device.size).table
     holder = primary.find("at_customize")
     custom = PartitionTable(())
@@ -228,6 +243,7 @@ class FlashImage:
         create: bool = True,
         readonly: bool = False,
         durable: bool = True,
+        factory_image: bytes | None = None,
     ) -> FlashImage:
         """Open (creating it for ``layout`` when missing and ``create``) a flash file.
 
@@ -239,7 +255,7 @@ class FlashImage:
         if layout is not None and create and not readonly and not target.exists():
             # FileExistsError: someone else created it first; verify theirs below.
             with contextlib.suppress(FileExistsError):
-                create_flash_file(target, layout, version=version)
+                create_flash_file(target, layout, version=version, factory_image=factory_image)
         try:
             probe = FlashDevice.open(target, writable=False)
         except FileNotFoundError:
