@@ -153,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     flash_info = flash_sub.add_parser("info", help="describe a flash file")
     flash_info.add_argument("file", metavar="FILE")
     flash_info.set_defaults(func=cli_flash.cmd_flash_info)
+    load = flash_sub.add_parser(
+        "load", help="install an app image (or user partition data) into a flash file"
+    )
+    load.add_argument("file", metavar="FILE", help="the flash file")
+    load.add_argument("image", metavar="IMAGE", help="the app image (.bin)")
+    load.add_argument(
+        "--slot", metavar="NAME", help="target partition (default: the next OTA slot)"
+    )
+    load.set_defaults(func=cli_flash.cmd_flash_load)
 
     provision = sub.add_parser("provision", help="provision a module through its web server")
     provision.add_argument("url", metavar="URL")

@@ -7,9 +7,12 @@ import os
 import sys
 from pathlib import Path
 
+from .flash.boot import boot
 from .flash.errors import FlashError
+from .flash.flashfile import FlashImage
 from .flash.image import build_app_image
 from .flash.info import render_flash_info, render_image_info
+from .flash.ota import begin_update
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -63,4 +66,36 @@ def cmd_flash_info(args: argparse.Namespace) -> int:
     except OSError as exc:
         _error(f"cannot read {args.file}: {exc.strerror or exc}")
         return EXIT_USAGE
+    return EXIT_OK
+
+
+def cmd_flash_load(args: argparse.Namespace) -> int:
+    """Install an app image into a flash file the way an OTA update does: into the slot
+    after the one that boots now (or ``--slot``), verified, then selected for the next
+    boot. A module using the file runs it after its next reset (or start)."""
+    try:
+        data = Path(args.image).read_bytes()
+    except OSError as exc:
+        _error(f"cannot read {args.image}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    try:
+        with FlashImage.open(args.file, create=False) as flash:
+            running = boot(flash, dry_run=True)
+            update = begin_update(flash, running, args.slot)
+            try:
+                for start in range(0, len(data), 64 * 1024):
+                    update.write(data[start : start + 64 * 1024])
+                image = update.end()
+            except FlashError:
+                update.abort()
+                raise
+            slot = update.partition.name
+    except FlashError as exc:
+        _error(f"not loaded: {exc.reason}")
+        return EXIT_FAILED
+    except OSError as exc:
+        _error(f"cannot open {args.file}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    version = image.descriptor.version if image and image.descriptor else "raw data"
+    print(f"{args.image}: {len(data)} bytes written to {slot} ({version}); boots at next reset")
     return EXIT_OK

@@ -132,3 +132,31 @@ def test_otadata_state_after_run(tmp_path: Path) -> None:
         assert running.ota_state in (None, OtaState.VALID)
     finally:
         firmware.close()
+
+
+def test_flash_load_installs_for_next_boot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.flash"
+    Firmware.open(path).close()
+    image = tmp_path / "fw.bin"
+    assert main(["image", "build", "--version", "v8.8.8", "-o", str(image)]) == 0
+    assert main(["flash", "load", str(path), str(image)]) == 0
+    assert "ota_1" in capsys.readouterr().out
+    result = run_cli("--flash", str(path), stdin=b"AT+GMR\r\n")
+    assert b"Bin version:v8.8.8(WROOM-32)" in result.stdout
+
+
+def test_flash_load_rejects_a_bad_image_and_keeps_the_boot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.flash"
+    Firmware.open(path).close()
+    image = tmp_path / "fw.bin"
+    assert (
+        main(["image", "build", "--version", "v8.8.8", "--chip", "esp32c3", "-o", str(image)]) == 0
+    )
+    assert main(["flash", "load", str(path), str(image)]) == 1
+    assert "ESP32-C3" in capsys.readouterr().err
+    result = run_cli("--flash", str(path), stdin=b"AT+GMR\r\n")
+    assert b"Bin version:v4.1.1.0(WROOM-32)" in result.stdout
