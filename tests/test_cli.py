@@ -247,9 +247,6 @@ def test_bad_option_values(args: tuple[str, ...]) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ("image", "build", "--version", "1.0", "-o", "x.bin"),
-        ("image", "info", "x.bin"),
-        ("flash", "info", "flash.bin"),
         ("provision", "http://192.168.4.1", "--ssid", "s", "--password", "p"),
         ("ota", "http://192.168.4.1", "fw.bin"),
         ("console", "tcp:3333"),
