@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def at_over_tcp(port: int, *lines: bytes) -> bytes:
 
 # ----------------------------------------------------------------------------- run
 def test_run_over_tcp_and_sigterm(sims: list[Sim]) -> None:
-    sim = Sim("--at", "tcp:127.0.0.1:0", "--time-scale", "0", "--web-root", "/tmp")
+    sim = Sim("--at", "tcp:127.0.0.1:0", "--time-scale", "0")
     sims.append(sim)
     port = int(sim.wait_line(r"AT port: tcp://127\.0\.0\.1:(\d+)").group(1))
     assert port != 0
@@ -120,7 +121,12 @@ def test_run_over_tcp_and_sigterm(sims: list[Sim]) -> None:
     code, took = sim.stop(signal.SIGTERM)
     assert code == 0
     assert took < 3.0
-    assert "--web-root is not available yet" in sim.stderr()
+
+
+def test_web_root_without_index_is_refused(tmp_path: Path) -> None:
+    result = run("run", "--at", "tcp:127.0.0.1:0", "--time-scale", "0", "--web-root", tmp_path)
+    assert result.returncode == 2
+    assert "no index.html" in result.stderr.decode()
 
 
 def test_default_port_without_a_terminal_is_a_pty_and_sigint(sims: list[Sim]) -> None:
@@ -137,10 +143,17 @@ def test_default_port_without_a_terminal_is_a_pty_and_sigint(sims: list[Sim]) ->
 
 def test_script_runs_before_the_port_opens(sims: list[Sim], tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
-    sim = Sim("--at", "tcp:0", "--time-scale", "0", "--script", EXAMPLE, "--events", events)
+    sim = Sim(
+        "--at", "tcp:0", "--time-scale", "0", "--script", EXAMPLE, "--events", events,
+        "--port-map", "80=0", "--port-map", "53=0",
+    )  # fmt: skip
     sims.append(sim)
     port = int(sim.wait_line(r"AT port: tcp://127\.0\.0\.1:(\d+)").group(1))
     transcript = "".join(sim.lines)
+    web = re.search(r"Web server: http://127\.0\.0\.1:(\d+)/", transcript)
+    assert web and web.group(1) != "0"
+    with urllib.request.urlopen(f"http://127.0.0.1:{web.group(1)}/getversion", timeout=WAIT) as r:
+        assert json.load(r) == {"version": "1.0"}
     for command in ("AT+RESTORE", "AT+CWMODE=3", 'AT+CWSAP="pos_softap","",11,0,3', "AT+CIPMUX=1"):
         assert f"{command}\n\nOK\n" in transcript
     assert "ready" in transcript  # AT+RESTORE reboots

@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         type=_port_map,
-        help="serve device port DEV on host port HOST (repeatable; not available yet)",
+        help="serve device port DEV on host port HOST (repeatable); default: ports below "
+        "1024 at port + 8000 (80 -> 8080, 53 -> 8053), others as they are",
     )
     run.add_argument(
         "--host",
@@ -108,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         "partitions_at.csv and at_customize.csv",
     )
     run.add_argument(
-        "--web-root", metavar="DIR", help="serve DIR/index.html as the page (not available yet)"
+        "--web-root",
+        metavar="DIR",
+        help="serve DIR/index.html (and the files beside it) as the page",
     )
     run.add_argument(
         "--time-scale",
@@ -126,12 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         "boots at N and AT+UART_CUR changes the rate (default: unpaced)",
     )
     run.add_argument(
-        "--no-captive-portal", action="store_true", help="no DNS or redirects (not available yet)"
+        "--no-captive-portal",
+        action="store_true",
+        help="no captive-portal DNS responder or redirects",
     )
     run.add_argument(
         "--compat-echo-password",
         action="store_true",
-        help="echo passwords as old firmware did (not available yet)",
+        help="echo the station password in /getstainfo as the original firmware does",
     )
     run.add_argument("--events", metavar="FILE", help="write every module event as JSON lines")
     run.set_defaults(func=cmd_run)
@@ -201,8 +206,10 @@ def _baud(text: str) -> int:
 def _port_map(text: str) -> tuple[int, int]:
     dev, sep, host = text.partition("=")
     ports = (dev, host)
-    if not sep or not all(p.isdigit() and 0 < int(p) < 65536 for p in ports):
-        raise argparse.ArgumentTypeError(f"expected DEV=HOST with two TCP ports, got {text!r}")
+    if not sep or not all(p.isdigit() and 0 <= int(p) < 65536 for p in ports) or dev == "0":
+        raise argparse.ArgumentTypeError(
+            f"expected DEV=HOST with two ports (HOST 0: any free port), got {text!r}"
+        )
     return int(dev), int(host)
 
 
@@ -223,18 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # --------------------------------------------------------------------------- run
-_NOT_YET = (
-    ("port_map", "--port-map"),
-    ("web_root", "--web-root"),
-    ("no_captive_portal", "--no-captive-portal"),
-    ("compat_echo_password", "--compat-echo-password"),
-)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    for attr, flag in _NOT_YET:
-        if getattr(args, attr):
-            print(f"esp-at-sim: {flag} is not available yet; ignored", file=sys.stderr)
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
@@ -249,6 +245,7 @@ async def _run(args: argparse.Namespace) -> int:
     from .device.factory import create_module
     from .flash.errors import FlashError
     from .scenario import ScenarioError, load_scenario
+    from .web import WebConfig, install_web
 
     try:
         scenario = load_scenario(args.scenario) if args.scenario else None
@@ -289,6 +286,22 @@ async def _run(args: argparse.Namespace) -> int:
         _error(f"cannot write events to {args.events}: {exc.strerror or exc}")
         return EXIT_USAGE
     info = sys.stderr if isinstance(transport, StdioTransport) else sys.stdout
+    web_root = Path(args.web_root) if args.web_root else None
+    if web_root is not None and not (web_root / "index.html").is_file():
+        _error(f"--web-root {web_root}: no index.html there")
+        await module.close()
+        return EXIT_USAGE
+    install_web(
+        module,
+        WebConfig(
+            host=args.host,
+            port_map=dict(args.port_map),
+            captive_portal=not args.no_captive_portal,
+            compat_echo_password=args.compat_echo_password,
+            web_root=web_root,
+            announce=lambda line: print(line, file=info, flush=True),
+        ),
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

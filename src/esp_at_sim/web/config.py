@@ -1,0 +1,68 @@
+"""How the web server of a simulated module is exposed on the host.
+
+The module thinks it serves HTTP on its own port (``AT+WEBSERVER=1,80,25``) and DNS on
+port 53 of its SoftAP. On the host those device ports are mapped: an explicit
+``port_map`` entry wins, otherwise ports below 1024 (which need root) move up by 8000
+(80 → 8080, 53 → 8053) and the others stay as they are. A mapped port of 0 lets the
+operating system pick a free one, which is what tests do.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PRIVILEGED_LIMIT = 1024
+PRIVILEGED_SHIFT = 8000
+DNS_PORT = 53
+
+Announce = Callable[[str], None]
+
+
+def print_line(line: str) -> None:
+    """The default announcer: one line on standard output, flushed at once so that a
+    script reading our output sees it while the module keeps running."""
+    print(line, file=sys.stdout, flush=True)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """Where and how the web server and its captive portal listen.
+
+    ``host``: the host address every service binds to. ``port_map``: device port →
+    host port (0: any free port). ``captive_portal``: run the DNS responder and turn
+    404/405/414 into redirects to the page. ``compat_echo_password``: send the stored
+    password back in ``/getstainfo`` as old firmware does. ``web_root``: a folder whose
+    ``index.html`` (and the files beside it) replaces our page. ``check_origin``: refuse
+    POSTs whose ``Origin`` names another site. ``announce``: called with one line per
+    endpoint once it listens.
+    """
+
+    host: str = "127.0.0.1"
+    port_map: Mapping[int, int] = field(default_factory=dict)
+    captive_portal: bool = True
+    compat_echo_password: bool = False
+    web_root: Path | None = None
+    check_origin: bool = True
+    announce: Announce = print_line
+
+    def host_port(self, device_port: int) -> int:
+        """The host port that serves ``device_port`` of the module."""
+        if device_port in self.port_map:
+            return self.port_map[device_port]
+        if device_port < PRIVILEGED_LIMIT:
+            return device_port + PRIVILEGED_SHIFT
+        return device_port
+
+
+def url_host(host: str) -> str:
+    """``host`` as it appears in a URL (IPv6 literals in brackets)."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def http_url(host: str, port: int) -> str:
+    """The root URL of an HTTP server on ``host``:``port`` (no port shown for 80)."""
+    suffix = "" if port == 80 else f":{port}"
+    return f"http://{url_host(host)}{suffix}/"

@@ -1,0 +1,215 @@
+"""HTTP plumbing below the endpoints: the aiohttp server with JSON error answers, the
+captive-portal redirect, the same-origin check, where a client reached us, and the page.
+
+aiohttp answers requests it cannot parse by itself, in plain text; our protocol class
+turns those answers into JSON bodies (``{"state": 1, "error": …}``) so that every 4xx
+of the API is JSON. Everything else is public aiohttp API: a low-level
+:class:`aiohttp.web.Server` with our dispatcher, run by a :class:`~aiohttp.web.ServerRunner`
+on a socket we bind ourselves (so a busy port fails before anything starts).
+
+``GET /`` answers the ``index.html`` of the web root: ours (the ``static`` folder next to
+this module) or the folder given with ``--web-root``, as ESP-AT serves a page from its
+file system. Other files in that folder (style sheets, scripts, pictures) are served by
+their path, so a page can keep its assets beside it. Files are read at each request, so
+a web developer sees an edit on the next reload. Hidden files and anything outside the
+root (``..``, symbolic links leading out) are never served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import mimetypes
+import re
+import socket
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from yarl import URL
+
+from .config import http_url
+from .wire import error
+
+Dispatch = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
+MAX_URI = 512  # longer request targets get 414, as on ESP-IDF's HTTP server
+REDIRECT_REASON = "Temporary Redirect"
+REDIRECT_BODY = "Redirecting to the provisioning page"
+_HOST_RE = re.compile(r"(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+INDEX = "index.html"
+_TYPES = {
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain",
+    ".woff2": "font/woff2",
+}
+
+
+class _JsonErrorProtocol(web.RequestHandler):
+    """aiohttp's connection handler, with JSON bodies for the errors it answers itself
+    (unparsable requests, handler crashes)."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        plain = super().handle_error(request, status, exc, message)
+        try:
+            phrase = HTTPStatus(plain.status).phrase.lower()
+        except ValueError:
+            phrase = "error"
+        response = error(plain.status, phrase)
+        response.force_close()
+        return response
+
+
+class JsonErrorServer(web.Server):
+    """A low-level aiohttp server whose connections use :class:`_JsonErrorProtocol`."""
+
+    def __init__(self, handler: Dispatch, **options: Any) -> None:
+        super().__init__(handler, **options)
+        self._options = options
+
+    def __call__(self) -> web.RequestHandler:
+        return _JsonErrorProtocol(self, loop=asyncio.get_running_loop(), **self._options)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port``; ``OSError`` when that fails."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, address = infos[0][0], infos[0][4]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(16)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def local_address(request: web.BaseRequest) -> tuple[str, int] | None:
+    """The address and port the request's connection arrived on."""
+    transport = request.transport
+    name = transport.get_extra_info("sockname") if transport is not None else None
+    if isinstance(name, tuple) and len(name) >= 2:
+        return str(name[0]), int(name[1])
+    return None
+
+
+def _host_name(authority: str) -> str:
+    """The host part of ``host[:port]`` (brackets of an IPv6 literal removed)."""
+    if authority.startswith("["):
+        return authority[1:].split("]", 1)[0]
+    return authority.rsplit(":", 1)[0] if ":" in authority else authority
+
+
+def _is_address(authority: str) -> bool:
+    name = _host_name(authority)
+    if name.lower() == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def page_url(request: web.BaseRequest, fallback: str) -> str:
+    """The page's address as this client reaches it: its ``Host`` header when that is
+    an address (or ``localhost``); for a name (a phone probing some other site through
+    our DNS) the address the connection arrived on, as the module names itself."""
+    host = request.headers.get("Host", "")
+    if _HOST_RE.fullmatch(host) and _is_address(host):
+        return f"http://{host}/"
+    local = local_address(request)
+    return http_url(*local) if local is not None else fallback
+
+
+def redirect(location: str) -> web.Response:
+    """The captive portal's answer to a request for anything we do not serve: a 302 to
+    the page, with a short body (iOS only notices a portal when there is content)."""
+    response = web.Response(status=302, reason=REDIRECT_REASON, text=REDIRECT_BODY)
+    response.headers["Content-Type"] = "text/html"
+    response.headers["Location"] = location
+    return response
+
+
+def same_origin(request: web.BaseRequest) -> bool:
+    """Whether a request's ``Origin`` (when it has one) names the site the client
+    reached: same host and port, plain http. ``Origin: null`` (sandboxed frames, local
+    files) is another site."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    host = request.headers.get("Host")
+    if host is None:
+        local = local_address(request)
+        if local is None:
+            return False
+        host = http_url(*local)[len("http://") : -1]
+    try:
+        theirs = URL(origin)
+        ours = URL(f"http://{host}")
+    except ValueError:
+        return False
+    if theirs.scheme != "http" or not theirs.host or not ours.host:
+        return False
+    return theirs.host.lower() == ours.host.lower() and theirs.port == ours.port
+
+
+class PageFiles:
+    """The web root: where the page and its assets come from."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = (root or STATIC_DIR).resolve()
+
+    def find(self, url_path: str) -> Path | None:
+        """The file that answers ``url_path`` (``/`` is the index), or ``None``."""
+        relative = url_path.lstrip("/") or INDEX
+        parts = relative.split("/")
+        if any(not part or part.startswith(".") or "\\" in part for part in parts):
+            return None
+        candidate = self.root.joinpath(*parts)
+        try:
+            resolved = candidate.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None
+        if not resolved.is_relative_to(self.root) or not resolved.is_file():
+            return None
+        return resolved
+
+    def respond(self, url_path: str) -> web.Response | None:
+        """The answer for ``url_path``; ``None`` when no file matches (a 404). A missing
+        index is the server's fault: 500, as on a module whose file system lacks it."""
+        found = self.find(url_path)
+        if found is None:
+            if url_path in ("", "/"):
+                return error(500, f"{INDEX} is missing from the web root")
+            return None
+        try:
+            body = found.read_bytes()
+        except OSError:
+            return error(500, f"cannot read {found.name}")
+        suffix = found.suffix.lower()
+        content_type = _TYPES.get(suffix) or mimetypes.guess_type(found.name)[0]
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = content_type or "application/octet-stream"
+        response.headers["Cache-Control"] = "no-cache"
+        return response

@@ -1,0 +1,308 @@
+"""Wi-Fi provisioning through the web server: one state for the whole module.
+
+A client posts credentials (``/setstainfo``); the module answers at once, waits a short
+grace so the answer can leave before the radio gets busy, then connects the station and
+checks every 500 ms whether it has an address, until ``connection_timeout`` runs out.
+Clients follow the result with ``/getstainfo`` and confirm it with ``/getresult``.
+
+States, as ``/getstainfo`` reports them::
+
+    NOT_START ──/setstainfo──▶ CONFIG_DONE ──grace──▶ CONNECTING ──IP──▶ CONNECT_OK
+        ▲                                                  └──timeout──▶ CONNECT_FAIL
+        └────────────── /getresult (received=…) from CONNECT_OK / CONNECT_FAIL
+
+CONFIG_DONE covers the grace period: the credentials are in, the connection has not
+started. Every wait is on the module's clock, so the time scale applies.
+
+``/setstainfo`` takes a JSON object (``ssid``, ``password``; the stock page adds
+``ssid_len`` and ``password_len``, which the firmware ignores and so do we). The applet
+appends ``&udp_port=N`` right after the JSON text, so anything after the object is read
+as ``&``-separated arguments and otherwise ignored, as the firmware's parser does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..device.events import Event
+from ..device.wifi import WifiUnavailable
+from ..radio.base import JoinFailure
+from .wire import BadRequest, form_arg, quoted
+
+if TYPE_CHECKING:
+    from ..device.module import Module
+
+GRACE = 0.3  # seconds between the answer to /setstainfo and the start of the connection
+POLL = 0.5  # seconds between two checks for a station address
+DEFAULT_TIMEOUT = 60  # connection_timeout until AT+WEBSERVER sets one
+HOTSPOT_RESERVE = 10  # seconds of the timeout the applet's hotspot search leaves unused
+URC_CONNECTING = "+WEBSERVERRSP:1"
+URC_RESULT_TAKEN = "+WEBSERVERRSP:2"
+MAX_SSID = 32  # bytes
+MAX_PASSWORD = 64  # bytes
+MAX_PORT = 65535
+
+_REASONS = {
+    JoinFailure.WRONG_PASSWORD: "wrong_password",
+    JoinFailure.NOT_FOUND: "not_found",
+    JoinFailure.TIMEOUT: "timeout",
+    JoinFailure.FAILED: "failed",
+}
+
+
+class ProvState(enum.Enum):
+    """Where provisioning stands; the value is ``/getstainfo``'s ``state`` and ``message``."""
+
+    NOT_START = (0, "waiting config")
+    CONFIG_DONE = (0, "config done")
+    CONNECTING = (0, "connecting")
+    CONNECT_FAIL = (2, "connect fail")
+    CONNECT_OK = (1, "connect OK")
+
+    @property
+    def code(self) -> int:
+        return self.value[0]
+
+    @property
+    def message(self) -> str:
+        return self.value[1]
+
+
+ACCEPTING = frozenset({ProvState.NOT_START, ProvState.CONNECT_FAIL, ProvState.CONNECT_OK})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a client posted: the router's SSID and password (bytes, as the radio takes
+    them) and, from the applet, the UDP port it listens on for the result."""
+
+    ssid: bytes
+    password: bytes
+    udp_port: int | None = None
+
+    @property
+    def from_applet(self) -> bool:
+        return self.udp_port is not None
+
+
+def _text_field(obj: dict[str, object], key: str, limit: int) -> bytes:
+    value = obj.get(key, "")
+    if not isinstance(value, str):
+        raise BadRequest(f"{key} must be a string")
+    try:
+        raw = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{key} is not valid Unicode") from None
+    if b"\x00" in raw:
+        raise BadRequest(f"{key} holds a NUL character")
+    if len(raw) > limit:
+        raise BadRequest(f"{key} is longer than {limit} bytes")
+    return raw
+
+
+def _udp_port(tail: str) -> int | None:
+    value = form_arg(tail.encode("utf-8"), "udp_port")
+    if value is None:
+        return None
+    text = value.strip().decode("latin-1")
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_PORT:
+        raise BadRequest("udp_port must be a port number")
+    return int(text)
+
+
+def parse_credentials(body: bytes) -> Credentials:
+    """The credentials in a ``/setstainfo`` body; :class:`BadRequest` when the body is
+    not a JSON object, a field has the wrong type or length, or both are empty."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the body is not UTF-8") from None
+    start = len(text) - len(text.lstrip())
+    try:
+        obj, end = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError:
+        raise BadRequest("the body is not JSON") from None
+    if not isinstance(obj, dict):
+        raise BadRequest("the body is not a JSON object")
+    ssid = _text_field(obj, "ssid", MAX_SSID)
+    password = _text_field(obj, "password", MAX_PASSWORD)
+    if not ssid and not password:
+        raise BadRequest("both SSID and password are empty")
+    return Credentials(ssid, password, _udp_port(text[end:]))
+
+
+class Provisioning:
+    """The provisioning state of one module and the task that connects it."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.timeout = DEFAULT_TIMEOUT
+        self.state = ProvState.NOT_START
+        self.credentials: Credentials | None = None
+        self.reason: str | None = None  # why the last attempt failed (CONNECT_FAIL)
+        self.sta_ip: str | None = None  # the station address of a success (CONNECT_OK)
+        self._task: asyncio.Task[None] | None = None
+        self._last_failure: JoinFailure | None = None
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def accepting(self) -> bool:
+        """Whether new credentials are taken now."""
+        return self.state in ACCEPTING
+
+    def status_body(self, *, echo_password: bool) -> str:
+        """The ``/getstainfo`` answer; the password only in compatibility mode."""
+        creds = self.credentials or Credentials(b"", b"")
+        password = creds.password if echo_password else b""
+        body = (
+            f'{{"state":{self.state.code},"sta_ssid":{quoted(creds.ssid)},'
+            f'"sta_password":{quoted(password)},"message":"{self.state.message}"'
+        )
+        if self.state is ProvState.CONNECT_FAIL and self.reason:
+            body += f',"reason":"{self.reason}"'
+        return body + "}"
+
+    # ----------------------------------------------------------------- changes
+    def accept(self, creds: Credentials) -> None:
+        """Take new credentials (the caller has checked :attr:`accepting` and has sent
+        its answer) and start connecting after the grace period."""
+        self._cancel()
+        self.credentials = creds
+        self.reason = None
+        self.sta_ip = None
+        self._set_state(ProvState.CONFIG_DONE)
+        self._task = self.module.spawn(self._run(creds), name="web-provisioning")
+
+    def page_closed(self) -> None:
+        """``/getresult`` while the connection is still being made: the client left."""
+        self.module.urc(URC_RESULT_TAKEN)
+
+    def acknowledge(self) -> None:
+        """``/getresult`` with the result known: forget everything, start over."""
+        self.credentials = None
+        self.reason = None
+        self._set_state(ProvState.NOT_START)
+        self.module.urc(URC_RESULT_TAKEN)
+
+    def reset(self) -> None:
+        """The server stops or the module resets: no provisioning survives."""
+        self._cancel()
+        self.credentials = None
+        self.reason = None
+        self.sta_ip = None
+        self.state = ProvState.NOT_START
+
+    def _cancel(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    def _set_state(self, state: ProvState) -> None:
+        self.state = state
+        self.module.emit("web.provisioning", state=state.name, reason=self.reason)
+
+    # --------------------------------------------------------------- the flow
+    async def _run(self, creds: Credentials) -> None:
+        await self.module.clock.sleep(GRACE)
+        if creds.ssid or not creds.from_applet:
+            await self._connect_direct(creds)
+        else:
+            await self._connect_phone_hotspot(creds)
+
+    async def _connect_direct(self, creds: Credentials) -> None:
+        """Join the named network and wait for an address (browser and applet alike)."""
+        wifi = self.module.wifi
+        self._last_failure = None
+        unsubscribe = self.module.bus.subscribe(self._watch)
+        try:
+            try:
+                wifi.begin_connect(creds.ssid, creds.password)
+            except WifiUnavailable:
+                self._set_state(ProvState.NOT_START)
+                return
+            self._set_state(ProvState.CONNECTING)
+            self.module.urc(URC_CONNECTING)
+            polls = 1
+            while True:
+                await self.module.clock.sleep(POLL)
+                if polls >= self.timeout * 1000 // int(POLL * 1000):
+                    break
+                info = wifi.station_ip()
+                if info is not None:
+                    self.sta_ip = info.ip
+                    self._set_state(ProvState.CONNECT_OK)
+                    return
+                polls += 1
+                self._retry_if_idle()
+            self.reason = self._failure_reason()
+            wifi.stop_reconnecting()
+            self._set_state(ProvState.CONNECT_FAIL)
+        finally:
+            unsubscribe()
+
+    def _watch(self, event: Event) -> None:
+        if event.kind == "wifi.join_failed":
+            code = event.data.get("code")
+            if isinstance(code, int):
+                with contextlib.suppress(ValueError):
+                    self._last_failure = JoinFailure(code)
+
+    def _retry_if_idle(self) -> None:
+        """The firmware forces reconnection while provisioning: an attempt that failed
+        is made again until the timeout."""
+        sta = self.module.wifi.sta
+        if sta.assoc is None and not sta.connecting and self.module.wifi.has_sta:
+            sta.start(retry=True)
+
+    def _failure_reason(self) -> str:
+        sta = self.module.wifi.sta
+        if sta.assoc is not None:
+            return "no_ip"
+        if self._last_failure is not None:
+            return _REASONS[self._last_failure]
+        return "timeout"
+
+    async def _connect_phone_hotspot(self, creds: Credentials) -> None:
+        """The applet's "local phone hotspot": no SSID, only a password. The module
+        drops its link, reports that it is connecting and searches for the phone's
+        hotspot (:meth:`search_phone_hotspot`); a success is reported to the applet over
+        UDP (:meth:`report_over_udp`), a failure ends in CONNECT_FAIL and URC 2."""
+        wifi = self.module.wifi
+        stations = wifi.softap_stations()
+        phone_mac = stations[-1].mac if stations else None
+        wifi.disconnect()
+        self._set_state(ProvState.CONNECTING)
+        self.module.urc(URC_CONNECTING)
+        budget = max(0.0, float(self.timeout - HOTSPOT_RESERVE))
+        found = await self.search_phone_hotspot(phone_mac, creds.password, budget)
+        self.credentials = None
+        if found is None:
+            self.reason = "not_found"
+            wifi.stop_reconnecting()
+            self._set_state(ProvState.CONNECT_FAIL)
+            self.module.urc(URC_RESULT_TAKEN)
+            return
+        self.sta_ip = found
+        self._set_state(ProvState.CONNECT_OK)
+        assert creds.udp_port is not None
+        if await self.report_over_udp(found, creds.udp_port):
+            self.module.urc(URC_RESULT_TAKEN)
+
+    async def search_phone_hotspot(
+        self, phone_mac: str | None, password: bytes, budget: float
+    ) -> str | None:
+        """Hook for the applet's hotspot search (MAC matching, virtual MAC, strongest
+        AP; see web-server.md): the station IP on success, ``None`` on failure. Not
+        implemented yet: it spends its budget and finds nothing."""
+        await self.module.clock.sleep(budget)
+        return None
+
+    async def report_over_udp(self, station_ip: str, udp_port: int) -> bool:
+        """Hook for the applet's UDP result report; ``True`` once the applet confirmed
+        with ``received``. Not implemented yet: reports nothing."""
+        return False

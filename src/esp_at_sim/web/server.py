@@ -1,0 +1,274 @@
+"""The module's web server as a service: started and stopped by ``AT+WEBSERVER``, gone
+at every reset, reachable on the host through the port map of :class:`WebConfig`.
+
+:func:`install_web` registers a :class:`WebServer` as ``module.services["web"]``. Each
+request goes through :meth:`WebServer._dispatch`: the client becomes a phone on the
+SoftAP the first time it shows up, the target is checked (length, route, method, the
+``Origin`` of a POST), the endpoint answers, and whatever we do not serve becomes a
+redirect to the page while the captive portal is on (a JSON 404/405/414 otherwise).
+Every request is one ``http`` event in the module's log (method, path, status, client;
+never a body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from .config import DNS_PORT, WebConfig, http_url, url_host
+from .dns import start_dns
+from .endpoints import (
+    WebContext,
+    get_ap_record,
+    get_ota_info,
+    get_result,
+    get_sta_info,
+    get_version,
+    set_ota_data,
+    set_sta_info,
+)
+from .firmware import OtaBackend, module_backend
+from .http import (
+    MAX_URI,
+    JsonErrorServer,
+    PageFiles,
+    listen,
+    page_url,
+    redirect,
+    same_origin,
+)
+from .provisioning import Provisioning
+from .wire import error
+
+if TYPE_CHECKING:
+    from ..device.module import Module
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[WebContext, web.BaseRequest], Awaitable[web.StreamResponse]]
+ROUTES: dict[str, dict[str, Handler]] = {
+    "/getversion": {"GET": get_version},
+    "/getstainfo": {"GET": get_sta_info},
+    "/setstainfo": {"POST": set_sta_info},
+    "/getresult": {"POST": get_result},
+    "/getaprecord": {"GET": get_ap_record},
+    "/getotainfo": {"GET": get_ota_info},
+    "/setotadata": {"POST": set_ota_data},
+}
+PAGE_METHODS = ("GET", "HEAD")
+_UNHANDLED = {404: "not found", 405: "method not allowed", 414: "URI too long"}
+SHUTDOWN_TIMEOUT = 1.0  # real seconds a stopping server gives requests in flight
+DRAIN_MAX = 8 * 1024 * 1024  # unread body bytes dropped after an early answer
+DRAIN_SECONDS = 10.0  # real seconds a client gets to finish sending such a body
+
+
+class WebStartError(OSError):
+    """The HTTP port could not be opened."""
+
+
+class WebServer:
+    """The web server of one module (one instance per module, started on demand)."""
+
+    def __init__(
+        self,
+        module: Module,
+        config: WebConfig,
+        backend: Callable[[], OtaBackend] | None = None,
+    ) -> None:
+        self.module = module
+        self.config = config
+        self.provisioning = Provisioning(module)
+        self.context = WebContext(
+            module,
+            config,
+            self.provisioning,
+            backend or (lambda: module_backend(module)),
+            PageFiles(config.web_root),
+        )
+        self.device_port: int | None = None
+        self.http_port: int | None = None
+        self.dns_port: int | None = None
+        self._runner: web.ServerRunner | None = None
+        self._dns: asyncio.DatagramTransport | None = None
+        self._phones: dict[str, str] = {}  # client address → phone MAC
+
+    # ------------------------------------------------------------------ control
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    @property
+    def url(self) -> str | None:
+        """The page's URL on the host while the server runs."""
+        if self.http_port is None:
+            return None
+        return http_url(self.config.host, self.http_port)
+
+    def set_timeout(self, seconds: int) -> None:
+        """``connection_timeout``: how long provisioning waits for a station address."""
+        self.provisioning.timeout = seconds
+
+    async def start(self, device_port: int, timeout: int) -> None:
+        """Listen on the host port that maps ``device_port`` (a running server only
+        takes the new timeout). :class:`WebStartError` when the port cannot be had."""
+        self.set_timeout(timeout)
+        if self.running:
+            return
+        host, port = self.config.host, self.config.host_port(device_port)
+        try:
+            sock = listen(host, port)
+        except OSError as exc:
+            log.error("web server: cannot listen on %s port %d: %s", host, port, exc.strerror)
+            self.module.emit("web.error", host=host, port=port, error=str(exc))
+            raise WebStartError(exc.errno, f"cannot listen on {host}:{port}") from exc
+        server = JsonErrorServer(
+            self._dispatch, access_log=None, auto_decompress=False, max_line_size=8190
+        )
+        runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        try:
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+        except BaseException:
+            sock.close()
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.device_port = device_port
+        self.http_port = int(sock.getsockname()[1])
+        self.module.emit("web.start", device_port=device_port, url=self.url)
+        self.config.announce(f"Web server: {self.url}")
+        if self.config.captive_portal:
+            await self._start_dns()
+
+    async def _start_dns(self) -> None:
+        host, port = self.config.host, self.config.host_port(DNS_PORT)
+        try:
+            self._dns, self.dns_port = await start_dns(
+                host, port, lambda: self.module.wifi.ap.address.ip, self._dns_event
+            )
+        except OSError as exc:
+            log.warning("captive DNS: cannot listen on %s UDP port %d: %s", host, port, exc)
+            self.module.emit("web.error", host=host, port=port, error=str(exc))
+            return
+        self.config.announce(f"Captive DNS: udp://{url_host(host)}:{self.dns_port}")
+
+    def _dns_event(self, size: int, answered: bool) -> None:
+        self.module.emit("dns", size=size, answered=answered)
+
+    async def stop(self) -> None:
+        """Stop serving and forget all provisioning state (``AT+WEBSERVER=0``, reset)."""
+        self.provisioning.reset()
+        dns, self._dns = self._dns, None
+        if dns is not None:
+            dns.close()
+        runner, self._runner = self._runner, None
+        self.device_port = self.http_port = self.dns_port = None
+        self._phones.clear()
+        if runner is not None:
+            await runner.cleanup()
+            self.module.emit("web.stop")
+
+    # ---------------------------------------------------------------- requests
+    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+        started = time.monotonic()
+        self._phone_for(request)
+        try:
+            response = await self._route(request)
+        except Exception:
+            log.exception("web server: %s %s failed", request.method, request.path)
+            response = error(500, "internal error")
+        if not request.content.is_eof() and not response.prepared:
+            await _answer_then_drain(request, response)
+        self.module.emit(
+            "http",
+            method=request.method,
+            path=request.raw_path.split("?", 1)[0][:MAX_URI],
+            status=response.status,
+            client=request.remote,
+            ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return response
+
+    async def _route(self, request: web.BaseRequest) -> web.StreamResponse:
+        if len(request.raw_path) > MAX_URI:
+            return self._unhandled(request, 414)
+        path = request.raw_path.split("?", 1)[0]
+        methods = ROUTES.get(path)
+        if methods is None:
+            if request.method in PAGE_METHODS:
+                found = self.context.page.respond(path)
+                return found if found is not None else self._unhandled(request, 404)
+            exists = path == "/" or self.context.page.find(path) is not None
+            return self._unhandled(request, 405 if exists else 404)
+        handler = methods.get(request.method)
+        if handler is None:
+            return self._unhandled(request, 405)
+        if request.method == "POST" and self.config.check_origin and not same_origin(request):
+            return error(403, "cross-origin request refused")
+        return await handler(self.context, request)
+
+    def _unhandled(self, request: web.BaseRequest, status: int) -> web.StreamResponse:
+        if self.config.captive_portal:
+            return redirect(page_url(request, self.url or "/"))
+        return error(status, _UNHANDLED[status])
+
+    def _phone_for(self, request: web.BaseRequest) -> None:
+        """The first request from a client address makes a phone join the SoftAP (the
+        same phone again if it has left since); no SoftAP, no phone."""
+        client = request.remote
+        if not client:
+            return
+        known = self._phones.get(client)
+        if known is not None and any(s.mac == known for s in self.module.wifi.softap_stations()):
+            return
+        with contextlib.suppress(ValueError):
+            station = self.module.radio.join_phone(known)
+            if station is not None:
+                self._phones[client] = station.mac
+                self.module.emit("web.phone", client=client, mac=station.mac)
+
+
+async def _answer_then_drain(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Send an answer given before the body was read, then read and drop the rest of
+    the body (within bounds), so the client gets the answer intact instead of a reset
+    connection, and a keep-alive connection stays usable. A body beyond the bounds, or a
+    client that stops sending, ends the connection."""
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:
+        return
+    declared = request.content_length
+    drained = 0
+    if declared is None or declared <= DRAIN_MAX:
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                while drained <= DRAIN_MAX:
+                    chunk = await request.content.readany()
+                    if not chunk:
+                        return
+                    drained += len(chunk)
+        except Exception:  # the client went away, or took too long
+            pass
+    request.protocol.force_close()
+
+
+def install_web(
+    module: Module,
+    config: WebConfig | None = None,
+    *,
+    backend: Callable[[], OtaBackend] | None = None,
+) -> WebServer:
+    """Give ``module`` its web server (started later by ``AT+WEBSERVER``): registered as
+    ``module.services["web"]`` and stopped at every reset. ``backend`` gives what the
+    OTA endpoints write to (default: the module's flash, ``module.firmware``)."""
+    server = WebServer(module, config or WebConfig(), backend)
+    module.services["web"] = server
+    module.on_reset(server.stop)
+    return server

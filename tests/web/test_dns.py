@@ -1,0 +1,171 @@
+"""The captive portal's DNS responder: answers, silences, limits, and the live server."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+import pytest
+from dnslib import (  # type: ignore[import-untyped]
+    CLASS,
+    OPCODE,
+    QTYPE,
+    DNSHeader,
+    DNSQuestion,
+    DNSRecord,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from esp_at_sim.web.dns import MAX_REPLY, answer
+
+from .conftest import MakeWeb
+
+SOFTAP = "192.168.4.1"
+
+
+def query(*names_types: tuple[str, str], opcode: int = 0, qid: int = 0x1234) -> DNSRecord:
+    header = DNSHeader(id=qid, opcode=opcode, rd=1)
+    questions = [DNSQuestion(name, getattr(QTYPE, qtype)) for name, qtype in names_types]
+    return DNSRecord(header, questions=questions)
+
+
+def reply_to(request: DNSRecord) -> DNSRecord:
+    raw = answer(request.pack(), SOFTAP)
+    assert raw is not None
+    return DNSRecord.parse(raw)
+
+
+def test_a_question_gets_the_softap_address() -> None:
+    reply = reply_to(query(("connectivitycheck.gstatic.com", "A")))
+    assert reply.header.id == 0x1234
+    assert (reply.header.qr, reply.header.aa, reply.header.rd, reply.header.rcode) == (1, 1, 1, 0)
+    assert [str(q.qname) for q in reply.questions] == ["connectivitycheck.gstatic.com."]
+    assert len(reply.rr) == 1
+    rr = reply.rr[0]
+    assert (str(rr.rname), rr.rtype, rr.rclass, rr.ttl, str(rr.rdata)) == (
+        "connectivitycheck.gstatic.com.",
+        QTYPE.A,
+        CLASS.IN,
+        300,
+        SOFTAP,
+    )
+
+
+@pytest.mark.parametrize("qtype", ["AAAA", "MX", "TXT", "ANY", "PTR", "CNAME", "NS", "SOA", "SRV"])
+def test_other_types_get_no_answer(qtype: str) -> None:
+    reply = reply_to(query(("example.com", qtype)))
+    assert reply.header.rcode == 0 and reply.header.qr == 1
+    assert reply.rr == []
+    assert QTYPE[reply.questions[0].qtype] == qtype
+
+
+def test_multiple_questions() -> None:
+    reply = reply_to(query(("a.example", "A"), ("b.example", "AAAA"), ("c.example", "A")))
+    assert len(reply.questions) == 3
+    assert [(str(rr.rname), str(rr.rdata)) for rr in reply.rr] == [
+        ("a.example.", SOFTAP),
+        ("c.example.", SOFTAP),
+    ]
+
+
+def test_other_classes_get_no_answer() -> None:
+    request = DNSRecord(DNSHeader(id=1), questions=[DNSQuestion("version.bind", QTYPE.A, CLASS.CH)])
+    assert reply_to(request).rr == []
+
+
+@pytest.mark.parametrize(
+    "opcode", [OPCODE.IQUERY, OPCODE.STATUS, OPCODE.NOTIFY, OPCODE.UPDATE, 3, 15]
+)
+def test_non_standard_opcodes_get_no_reply(opcode: int) -> None:
+    assert answer(query(("example.com", "A"), opcode=opcode).pack(), SOFTAP) is None
+
+
+def test_responses_are_never_answered() -> None:
+    reply = reply_to(query(("example.com", "A")))
+    assert answer(reply.pack(), SOFTAP) is None
+
+
+def test_size_limit_200_bytes() -> None:
+    name = ".".join(["x" * 40] * 4)  # 165 bytes of name
+    fits = query((name, "A"))
+    assert len(fits.pack()) <= 200 and answer(fits.pack(), SOFTAP) is not None
+    too_big = fits.pack() + b"\x00" * (201 - len(fits.pack()))
+    assert answer(too_big, SOFTAP) is None
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        b"",
+        b"\x00",
+        b"\x12\x34\x01\x00\x00\x01",  # header cut short
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00",  # one question announced, none there
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07exam",  # name cut short
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c\x00\x01\x00\x01",  # pointer loop
+        b"\x12\x34\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00",  # no question at all
+        bytes(range(64)),
+    ],
+)
+def test_malformed_packets_are_dropped(packet: bytes) -> None:
+    assert answer(packet, SOFTAP) is None
+
+
+def test_reply_never_exceeds_512_bytes() -> None:
+    # 26 one-letter names: a 194-byte request whose 26 answers would make 584 bytes
+    request = query(*[(chr(ord("a") + i), "A") for i in range(26)])
+    assert len(request.pack()) == 194
+    raw = answer(request.pack(), SOFTAP)
+    assert raw is not None and len(raw) <= MAX_REPLY
+    reply = DNSRecord.parse(raw)
+    assert reply.header.tc == 1
+    assert len(reply.rr) == (MAX_REPLY - 194) // 16  # what fits: 19 answers
+    one = DNSRecord.parse(answer(query(("a", "A")).pack(), SOFTAP))
+    assert one.header.tc == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=260))
+def test_garbage_never_raises_and_never_amplifies(packet: bytes) -> None:
+    raw = answer(packet, SOFTAP)
+    if raw is not None:
+        assert len(packet) <= 200
+        assert len(raw) <= MAX_REPLY
+
+
+async def test_live_responder_uses_the_softap_address(make_web: MakeWeb) -> None:
+    web = await make_web()
+    port = web.server.dns_port
+    assert port is not None
+    loop = asyncio.get_running_loop()
+    replies: asyncio.Queue[bytes] = asyncio.Queue()
+
+    class Client(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: object) -> None:
+            replies.put_nowait(data)
+
+    transport, _ = await loop.create_datagram_endpoint(Client, remote_addr=("127.0.0.1", port))
+    try:
+        transport.sendto(query(("captive.apple.com", "A")).pack())
+        reply = DNSRecord.parse(await asyncio.wait_for(replies.get(), 5))
+        assert str(reply.rr[0].rdata) == "192.168.4.1"
+        out = await web.at.cmd('AT+CIPAP="192.168.5.1"')
+        assert out.endswith(b"OK\r\n")
+        transport.sendto(query(("captive.apple.com", "A")).pack())
+        reply = DNSRecord.parse(await asyncio.wait_for(replies.get(), 5))
+        assert str(reply.rr[0].rdata) == "192.168.5.1"
+        # silence for what gets no reply, then an answer again
+        transport.sendto(query(("x.example", "A"), opcode=OPCODE.STATUS).pack())
+        transport.sendto(b"\x00" * 300)
+        transport.sendto(query(("y.example", "A"), qid=7).pack())
+        reply = DNSRecord.parse(await asyncio.wait_for(replies.get(), 5))
+        assert reply.header.id == 7 and replies.empty()
+    finally:
+        transport.close()
+
+
+def test_header_flags_of_a_query_without_recursion() -> None:
+    request = DNSRecord(DNSHeader(id=9, rd=0), questions=[DNSQuestion("a.example", QTYPE.A)])
+    reply = reply_to(request)
+    assert reply.header.rd == 0 and reply.header.ra == 0
+    assert struct.unpack("!H", answer(request.pack(), SOFTAP)[:2])[0] == 9  # type: ignore[index]
