@@ -139,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="echo the station password in /getstainfo as the original firmware does",
     )
     run.add_argument("--events", metavar="FILE", help="write every module event as JSON lines")
+    run.add_argument(
+        "--control",
+        metavar="[HOST:]PORT",
+        type=_control_spec,
+        help="serve the control API (fault injection, status, events) on this port "
+        "(0: any free port); announced as 'Control: URL'",
+    )
     run.set_defaults(func=cmd_run)
 
     image = sub.add_parser("image", help="build or inspect firmware images")
@@ -203,6 +210,13 @@ def _baud(text: str) -> int:
     return int(text)
 
 
+def _control_spec(text: str) -> tuple[str | None, int]:
+    host, sep, port = text.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, got {text!r}")
+    return (host or None) if sep else None, int(port)
+
+
 def _port_map(text: str) -> tuple[int, int]:
     dev, sep, host = text.partition("=")
     ports = (dev, host)
@@ -246,6 +260,7 @@ async def _run(args: argparse.Namespace) -> int:
     from .flash.errors import FlashError
     from .scenario import ScenarioError, load_scenario
     from .web import WebConfig, install_web
+    from .web.control import ControlServer
 
     try:
         scenario = load_scenario(args.scenario) if args.scenario else None
@@ -302,6 +317,18 @@ async def _run(args: argparse.Namespace) -> int:
             announce=lambda line: print(line, file=info, flush=True),
         ),
     )
+    control = None
+    if args.control is not None:
+        control = ControlServer(module)
+        host, port = args.control
+        try:
+            url = await control.start(host or args.host, port)
+        except OSError as exc:
+            _error(f"cannot serve the control API on port {port}: {exc.strerror or exc}")
+            await control.close()
+            await module.close()
+            return EXIT_FAILED
+        print(f"Control: {url}", file=info, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -313,6 +340,8 @@ async def _run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     finally:
         await transport.close()
+        if control is not None:
+            await control.close()
         await module.close()
         if events is not None:
             events.close()

@@ -66,6 +66,7 @@ class Module:
         firmware: Firmware | None = None,
     ) -> None:
         from ..commands import build_table
+        from .faults import Faults
         from .net import NetState
         from .system import SystemState
         from .wifi import Wifi
@@ -84,6 +85,7 @@ class Module:
         self.system = SystemState()
         self.net = NetState()
         self.wifi = Wifi(self)
+        self.faults = Faults(self)
         self._sink: OutputSink | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._booting = True

@@ -178,6 +178,7 @@ async def _upload(ctx: WebContext, request: web.BaseRequest, target: str, size: 
     received = 0
     try:
         while True:
+            await ctx.module.faults.upload_gate()  # a test may hold the upload here
             try:
                 chunk = await request.content.readany()
             except (ConnectionError, asyncio.IncompleteReadError, web.HTTPException) as exc:

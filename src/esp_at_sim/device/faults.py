@@ -1,0 +1,145 @@
+"""Faults injected at run time: what a test does to the world around a running module.
+
+Everything a scenario file can schedule can also be done on demand: make an access point
+vanish or come back, change its password (so the module's stored one is refused), make it
+refuse the next joins, drop the station's link, silence its DHCP server, stall a firmware
+upload in the middle, make a phone join or leave the SoftAP. Each fault is recorded on the
+module's event bus as a ``fault`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from ..radio.base import SoftApStation
+from ..radio.sim import SimRadio
+
+if TYPE_CHECKING:
+    from .module import Module
+
+
+class FaultError(RuntimeError):
+    """The fault cannot be injected (unknown access point, a radio without fault control)."""
+
+
+class Faults:
+    """Fault injection for one module (``module.faults``)."""
+
+    def __init__(self, module: Module) -> None:
+        self._module = module
+        self._upload_open = asyncio.Event()
+        self._upload_open.set()
+
+    def _radio(self) -> SimRadio:
+        radio = self._module.radio
+        if not isinstance(radio, SimRadio):
+            raise FaultError("this module's radio does not take injected faults")
+        return radio
+
+    def _record(self, name: str, **data: object) -> None:
+        self._module.emit("fault", name=name, **data)
+
+    def _on_ap(self, name: str, ap: str, action: str) -> None:
+        radio = self._radio()
+        try:
+            getattr(radio, action)(ap)
+        except KeyError as exc:
+            raise FaultError(f"no access point {ap!r} on the air") from exc
+        self._record(name, ap=ap)
+
+    def vanish(self, ap: str) -> None:
+        """Switch an access point (SSID or BSSID) off; a station joined to it loses its link."""
+        self._on_ap("vanish", ap, "vanish")
+
+    def appear(self, ap: str) -> None:
+        """Switch an access point back on."""
+        self._on_ap("appear", ap, "appear")
+
+    def change_password(self, ap: str, password: str | None) -> None:
+        """Give the access point another password: joins with the old one are refused as a
+        wrong password (``+CWJAP:2``); a station already joined stays."""
+        try:
+            self._radio().set_password(ap, password)
+        except KeyError as exc:
+            raise FaultError(f"no access point {ap!r} on the air") from exc
+        except ValueError as exc:
+            raise FaultError(str(exc)) from exc
+        self._record("change_password", ap=ap)  # the new password stays out of the log
+
+    def refuse_joins(self, ap: str, count: int = 1) -> None:
+        """The access point refuses the next ``count`` association attempts (``+CWJAP:4``)."""
+        if count < 0:
+            raise FaultError("count must be 0 or more")
+        try:
+            self._radio().refuse_next(ap, count)
+        except KeyError as exc:
+            raise FaultError(f"no access point {ap!r} on the air") from exc
+        self._record("refuse_joins", ap=ap, count=count)
+
+    def drop_link(self, reason: int = 8) -> bool:
+        """The access point drops the station now (ESP-IDF reason code); ``False`` when
+        the station was not joined."""
+        dropped = self._radio().drop_link(reason)
+        self._record("drop_link", reason=reason, dropped=dropped)
+        return dropped
+
+    def stall_dhcp(self, ap: str, on: bool = True) -> None:
+        """Silence (or revive) the access point's DHCP server."""
+        try:
+            self._radio().stall_dhcp(ap, on)
+        except KeyError as exc:
+            raise FaultError(f"no access point {ap!r} on the air") from exc
+        self._record("stall_dhcp", ap=ap, on=on)
+
+    def stall_upload(self, on: bool = True) -> None:
+        """Stop (or resume) reading firmware uploads: the web server holds the body where
+        it is, as a module whose flash erase or radio stalls would."""
+        if on:
+            self._upload_open.clear()
+        else:
+            self._upload_open.set()
+        self._record("stall_upload", on=on)
+
+    @property
+    def upload_stalled(self) -> bool:
+        return not self._upload_open.is_set()
+
+    async def upload_gate(self) -> None:
+        """Wait while uploads are stalled (the web server calls this between chunks)."""
+        await self._upload_open.wait()
+
+    def phone_join(self, mac: str | None = None) -> SoftApStation | None:
+        """A phone joins the SoftAP (the next scenario phone, or ``mac``)."""
+        station = self._radio().join_phone(mac)
+        self._record("phone_join", mac=station.mac if station else mac, joined=bool(station))
+        return station
+
+    def phone_leave(self, mac: str) -> bool:
+        """A phone leaves the SoftAP."""
+        left = self._radio().leave_phone(mac)
+        self._record("phone_leave", mac=mac, left=left)
+        return left
+
+    def apply(self, name: str, **args: object) -> object:
+        """Inject a fault by name with keyword arguments (the control API's entry point)."""
+        method = getattr(self, name, None) if name in FAULT_NAMES else None
+        if method is None:
+            raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)}")
+        try:
+            return method(**args)
+        except TypeError as exc:
+            raise FaultError(f"bad arguments for {name}: {exc}") from exc
+
+
+FAULT_NAMES = (
+    "vanish",
+    "appear",
+    "change_password",
+    "refuse_joins",
+    "drop_link",
+    "stall_dhcp",
+    "stall_upload",
+    "phone_join",
+    "phone_leave",
+)
