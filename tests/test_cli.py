@@ -262,7 +262,6 @@ def test_bad_option_values(args: tuple[str, ...]) -> None:
     [
         ("provision", "http://192.168.4.1", "--ssid", "s", "--password", "p"),
         ("ota", "http://192.168.4.1", "fw.bin"),
-        ("console", "tcp:3333"),
     ],
 )
 def test_other_subcommands_are_registered(args: tuple[str, ...]) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from . import __version__, cli_flash
+from . import __version__, cli_console, cli_flash
 from .at.engine import Mode
 from .device.events import Event
 from .transport import (
@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     console = sub.add_parser("console", help="an interactive AT console on a port")
     console.add_argument("spec", metavar="SPEC")
-    console.set_defaults(func=_not_implemented("console"))
+    console.set_defaults(func=cli_console.cmd_console)
     return parser
 
 

@@ -1,1 +1,99 @@
-"""client package."""
+"""A host-side AT client for ESP32 modules running ESP-AT, real or simulated.
+
+It never imports the simulator: it speaks the AT protocol over any link. A short tour::
+
+    from esp_at_sim.client import AtClient, JoinError
+
+    async with await AtClient.open("/dev/ttyUSB0") as at:   # or "tcp:127.0.0.1:3333"
+        print((await at.gmr()).bin_version)
+        await at.set_cwmode(1)
+        try:
+            await at.cwjap("HomeNet", "sunflower42")
+        except JoinError as exc:
+            print("join failed:", exc.reason.name)
+        async for urc in at.urcs():                          # WIFI DISCONNECT, +IPD…
+            print(urc.text)
+
+Layers: :mod:`.links` moves bytes (TCP, pyserial, in-process), :mod:`.protocol` builds
+lines and frames what comes back (no I/O), :mod:`.core` runs the conversation (echo,
+busy, URCs, timeouts), :mod:`.client` adds the typed commands, :mod:`.results` their
+answers, :mod:`.errors` the exception tree.
+"""
+
+from __future__ import annotations
+
+from .client import READY_TIMEOUT, AtClient
+from .core import AtCore
+from .errors import (
+    AtBusyError,
+    AtClientError,
+    AtCommandError,
+    AtConnectionError,
+    AtParseError,
+    AtTimeoutError,
+    JoinError,
+    JoinReason,
+    ModuleResetError,
+)
+from .links import InProcessPort, Link, ModuleLink, SerialLink, TcpLink, open_link
+from .messages import Response, Urc, UrcStream
+from .protocol import build_command, escape, is_urc
+from .results import (
+    AccessPoint,
+    Addresses,
+    ApConnection,
+    HeapInfo,
+    IpConfig,
+    JoinResult,
+    RollbackInfo,
+    SoftApConfig,
+    Station,
+    StationState,
+    StationStatus,
+    UartConfig,
+    UserPartition,
+    Version,
+    WifiMode,
+)
+
+__all__ = [
+    "READY_TIMEOUT",
+    "AccessPoint",
+    "Addresses",
+    "ApConnection",
+    "AtBusyError",
+    "AtClient",
+    "AtClientError",
+    "AtCommandError",
+    "AtConnectionError",
+    "AtCore",
+    "AtParseError",
+    "AtTimeoutError",
+    "HeapInfo",
+    "InProcessPort",
+    "IpConfig",
+    "JoinError",
+    "JoinReason",
+    "JoinResult",
+    "Link",
+    "ModuleLink",
+    "ModuleResetError",
+    "Response",
+    "RollbackInfo",
+    "SerialLink",
+    "SoftApConfig",
+    "Station",
+    "StationState",
+    "StationStatus",
+    "TcpLink",
+    "UartConfig",
+    "Urc",
+    "UrcStream",
+    "UserPartition",
+    "Version",
+    "WifiMode",
+    "build_command",
+    "escape",
+    "is_urc",
+    "open_link",
+]
