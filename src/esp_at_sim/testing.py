@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 
 from esp_at_sim.device.factory import create_module
 from esp_at_sim.device.module import Module
@@ -17,16 +18,42 @@ from esp_at_sim.scenario import Scenario
 FINALS = (b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\nSEND OK\r\n", b"\r\nSEND FAIL\r\n")
 # Event-loop turns to wait for an answer before giving up (no real time passes at scale 0).
 MAX_TURNS = 20_000
+# Real seconds to wait for an answer from a module whose clock runs in real time.
+REAL_TIMEOUT = 10.0
+
+
+class PortTee:
+    """The module's AT port shared by several listeners (a harness and a client, say):
+    input goes to the module, output to every listener set with :meth:`set_output`."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self._sinks: list[Callable[[bytes], None]] = []
+        module.set_output(self._fan_out)
+
+    def _fan_out(self, data: bytes) -> None:
+        for sink in list(self._sinks):
+            sink(data)
+
+    def feed(self, data: bytes) -> None:
+        self.module.feed(data)
+
+    def set_output(self, sink: Callable[[bytes], None] | None) -> None:
+        """Add a listener (``None`` is accepted and ignored: a listener never removes the
+        others)."""
+        if sink is not None:
+            self._sinks.append(sink)
 
 
 class AtHarness:
     """Feeds lines to a module and collects exactly what it transmits."""
 
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: Module, port: PortTee | None = None) -> None:
         self.module = module
+        self.port: Module | PortTee = port or module
         self.received = bytearray()
         self.mark = 0
-        module.set_output(self.received.extend)
+        self.port.set_output(self.received.extend)
 
     def take(self) -> bytes:
         """Everything received since the last take."""
@@ -34,9 +61,16 @@ class AtHarness:
         self.mark = len(self.received)
         return out
 
-    async def wait_for(self, *patterns: bytes, turns: int = MAX_TURNS) -> bytes:
-        """Wait until one of ``patterns`` appears after the mark; return up to its end."""
-        for _ in range(turns):
+    async def wait_for(
+        self, *patterns: bytes, turns: int = MAX_TURNS, timeout: float = REAL_TIMEOUT
+    ) -> bytes:
+        """Wait until one of ``patterns`` appears after the mark; return up to its end.
+
+        At time scale 0 this waits at most ``turns`` event-loop turns; on a module whose
+        clock runs in (scaled) real time, at most ``timeout`` real seconds."""
+        real = self.module.clock.scale > 0
+        deadline = asyncio.get_running_loop().time() + timeout
+        for _ in range(turns if not real else 1 << 62):
             tail = bytes(self.received[self.mark :])
             hits = [(tail.find(p), p) for p in patterns if p in tail]
             if hits:
@@ -45,7 +79,12 @@ class AtHarness:
                 out = bytes(self.received[self.mark : end])
                 self.mark = end
                 return out
-            await asyncio.sleep(0)
+            if real:
+                if asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.001)
+            else:
+                await asyncio.sleep(0)
         raise AssertionError(
             f"none of {patterns!r} arrived; got {bytes(self.received[self.mark :])!r}"
         )
@@ -53,7 +92,7 @@ class AtHarness:
     async def cmd(self, line: str | bytes) -> bytes:
         """Send one command line (CR LF added) and return all output up to its final result."""
         data = line.encode() if isinstance(line, str) else line
-        self.module.feed(data + b"\r\n")
+        self.port.feed(data + b"\r\n")
         return await self.wait_for(*FINALS)
 
     async def settle(self, turns: int = 200) -> bytes:

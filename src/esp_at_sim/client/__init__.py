@@ -23,6 +23,7 @@ answers, :mod:`.errors` the exception tree.
 from __future__ import annotations
 
 from .client import READY_TIMEOUT, AtClient
+from .control import SimControl, SimControlError
 from .core import AtCore
 from .errors import (
     AtBusyError,
@@ -81,6 +82,8 @@ __all__ = [
     "Response",
     "RollbackInfo",
     "SerialLink",
+    "SimControl",
+    "SimControlError",
     "SoftApConfig",
     "Station",
     "StationState",

@@ -1,0 +1,182 @@
+"""A pytest plugin: a simulated ESP-AT module for your tests.
+
+Installed with esp-at-sim (entry point ``pytest11``); needs pytest-asyncio. Fixtures:
+
+- ``esp_module`` — a module started in-process (flash in a temporary file, web server
+  ready for ``AT+WEBSERVER`` on free loopback ports), closed after the test.
+- ``esp_at`` — an :class:`esp_at_sim.client.AtClient` on its AT port.
+- ``esp_harness`` — a byte-level :class:`esp_at_sim.testing.AtHarness` on the same port.
+- ``esp_web_url`` — the module set up as in ESP-AT's web server example (station+SoftAP,
+  ``pos_softap``, ``AT+CIPMUX=1``, ``AT+WEBSERVER=1,80,25``): the page's base URL.
+- ``esp_events`` — every event of the module since it was made (a live list).
+- ``esp_faults`` — run-time fault injection (:class:`esp_at_sim.device.faults.Faults`).
+- ``esp_scenario`` — the scenario in use.
+
+Choose the scenario and the time scale per test with markers, or for the whole run with
+options::
+
+    @pytest.mark.esp_scenario("tests/lab.toml")     # a path, TOML text or a Scenario
+    @pytest.mark.esp_time_scale(0)                  # 0 (the default): no waiting at all
+    async def test_join(esp_at): ...
+
+    pytest --esp-scenario lab.toml --esp-time-scale 0.1
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .device.events import Event
+from .device.factory import create_module
+from .device.faults import Faults
+from .device.module import Module
+from .scenario import Scenario, default_scenario, load_scenario, parse_scenario
+from .testing import AtHarness, PortTee
+
+HAVE_PYTEST_ASYNCIO = importlib.util.find_spec("pytest_asyncio") is not None
+if HAVE_PYTEST_ASYNCIO:
+    import pytest_asyncio
+
+SEED_SETUP = (
+    "AT+CWMODE=3",
+    'AT+CWSAP="pos_softap","",11,0,3',
+    "AT+CIPMUX=1",
+    "AT+WEBSERVER=1,80,25",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("esp-at-sim", "simulated ESP-AT module")
+    group.addoption(
+        "--esp-scenario", metavar="FILE", help="scenario file for esp_module (default: home)"
+    )
+    group.addoption(
+        "--esp-time-scale",
+        type=float,
+        default=None,
+        metavar="F",
+        help="time scale of esp_module's clock (default 0: simulated delays take no time)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "esp_scenario(source): scenario for esp_module (path, TOML text, Scenario)"
+    )
+    config.addinivalue_line("markers", "esp_time_scale(scale): time scale for esp_module")
+
+
+def _scenario_from(source: object) -> Scenario:
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, Path):
+        return load_scenario(source)
+    if isinstance(source, str):
+        if "\n" in source or "=" in source:
+            return parse_scenario(source, "<esp_scenario marker>")
+        return load_scenario(source)
+    raise TypeError(f"esp_scenario takes a path, TOML text or a Scenario, not {source!r}")
+
+
+@pytest.fixture
+def esp_scenario(request: pytest.FixtureRequest) -> Scenario:
+    """The scenario of this test's module."""
+    marker = request.node.get_closest_marker("esp_scenario")
+    if marker is not None:
+        return _scenario_from(marker.args[0])
+    option = request.config.getoption("--esp-scenario")
+    return load_scenario(option) if option else default_scenario()
+
+
+def _time_scale(request: pytest.FixtureRequest) -> float:
+    marker = request.node.get_closest_marker("esp_time_scale")
+    if marker is not None:
+        return float(marker.args[0])
+    option = request.config.getoption("--esp-time-scale")
+    return 0.0 if option is None else float(option)
+
+
+class _Session:
+    """What the fixtures of one test share about its module."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.events: list[Event] = []
+        module.bus.subscribe(self.events.append)
+        self.port = PortTee(module)
+        self.web_lines: list[str] = []
+
+
+_SESSIONS: dict[int, _Session] = {}
+
+
+def _session(module: Module) -> _Session:
+    return _SESSIONS[id(module)]
+
+
+if HAVE_PYTEST_ASYNCIO:
+
+    @pytest_asyncio.fixture
+    async def esp_module(
+        request: pytest.FixtureRequest, esp_scenario: Scenario
+    ) -> AsyncIterator[Module]:
+        """A simulated module, booted (``ready`` already printed)."""
+        from .web import WebConfig, install_web
+
+        module = create_module(esp_scenario, time_scale=_time_scale(request))
+        session = _SESSIONS[id(module)] = _Session(module)
+        install_web(
+            module,
+            WebConfig(port_map={80: 0, 53: 0, 3339: 0}, announce=session.web_lines.append),
+        )
+        try:
+            await module.start()
+            yield module
+        finally:
+            await module.close()
+            _SESSIONS.pop(id(module), None)
+
+    @pytest_asyncio.fixture
+    async def esp_harness(esp_module: Module) -> AtHarness:
+        """Byte-level access to the module's AT port."""
+        return AtHarness(esp_module, _session(esp_module).port)
+
+    @pytest_asyncio.fixture
+    async def esp_at(esp_module: Module) -> AsyncIterator[Any]:
+        """An AT client on the module's AT port."""
+        from .client import AtClient
+
+        client = await AtClient.open(_session(esp_module).port)
+        try:
+            yield client
+        finally:
+            await client.close()
+
+    @pytest_asyncio.fixture
+    async def esp_web_url(esp_module: Module) -> str:
+        """Set the module up as in ESP-AT's web server example; the page's base URL."""
+        harness = AtHarness(esp_module, _session(esp_module).port)
+        harness.take()
+        for line in SEED_SETUP:
+            answer = await harness.cmd(line)
+            if not answer.endswith(b"\r\nOK\r\n"):
+                raise RuntimeError(f"{line} failed: {answer!r}")
+        url: str | None = getattr(esp_module.services.get("web"), "url", None)
+        if url is None:
+            raise RuntimeError("the web server did not start")
+        return url
+
+    @pytest.fixture
+    def esp_events(esp_module: Module) -> list[Event]:
+        """Every event of the module so far; the list grows as the test goes on."""
+        return _session(esp_module).events
+
+    @pytest.fixture
+    def esp_faults(esp_module: Module) -> Faults:
+        """Fault injection for the module."""
+        return esp_module.faults

@@ -1,0 +1,88 @@
+"""The pytest plugin's fixtures, used as a project outside would use them."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+import pytest
+
+from esp_at_sim.client import AtClient, JoinError, JoinReason
+from esp_at_sim.device.events import Event
+from esp_at_sim.device.faults import Faults
+from esp_at_sim.device.module import Module
+from esp_at_sim.testing import AtHarness
+
+pytest_plugins = ["pytester"]
+
+LAB = """
+[[ap]]
+ssid = "Lab"
+password = "lab-pass-1"
+ip = "10.1.2.3"
+gateway = "10.1.2.1"
+"""
+
+
+async def test_module_and_client(esp_module: Module, esp_at: AtClient) -> None:
+    assert esp_module.booted.is_set()
+    version = await esp_at.gmr()
+    assert version.bin_version == "v4.1.1.0"
+    result = await esp_at.cwjap("HomeNet", "sunflower42")
+    assert result is not None
+    assert (await esp_at.cifsr()).sta_ip == "192.168.1.23"
+
+
+@pytest.mark.esp_scenario(LAB)
+async def test_scenario_marker(esp_at: AtClient) -> None:
+    await esp_at.cwjap("Lab", "lab-pass-1")
+    assert (await esp_at.cifsr()).sta_ip == "10.1.2.3"
+
+
+async def test_harness_and_client_share_the_port(esp_harness: AtHarness, esp_at: AtClient) -> None:
+    await esp_at.gmr()
+    assert b"Bin version:" in esp_harness.take()
+    assert await esp_harness.cmd("AT") == b"AT\r\n\r\nOK\r\n"
+
+
+async def test_faults_and_events(
+    esp_at: AtClient, esp_faults: Faults, esp_events: list[Event]
+) -> None:
+    esp_faults.change_password("HomeNet", "brand-new-pw")
+    with pytest.raises(JoinError) as info:
+        await esp_at.cwjap("HomeNet", "sunflower42")
+    assert info.value.reason is JoinReason.WRONG_PASSWORD
+    kinds = [e.kind for e in esp_events]
+    assert "boot.ready" in kinds and "fault" in kinds
+    assert all("sunflower42" not in json.dumps(e.data, default=str) for e in esp_events)
+
+
+async def test_web_url_serves_the_seed_flow(esp_web_url: str, esp_at: AtClient) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(esp_web_url + "getstainfo") as response,
+    ):
+        assert (await response.json())["message"] == "waiting config"
+    assert (await esp_at.cwmode()).value == 3
+
+
+@pytest.mark.esp_time_scale(0.01)
+async def test_time_scale_marker(esp_module: Module) -> None:
+    assert esp_module.clock.scale == 0.01
+
+
+def test_options_reach_the_fixtures(pytester: pytest.Pytester) -> None:
+    scenario = pytester.makefile(".toml", lab=LAB)
+    pytester.makepyfile(
+        """
+        async def test_it(esp_scenario, esp_module):
+            assert [ap.ssid for ap in esp_scenario.aps] == ["Lab"]
+            assert esp_module.clock.scale == 0.5
+        """
+    )
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "-o", "asyncio_mode=auto",
+        "-o", "asyncio_default_fixture_loop_scope=function",
+        "--esp-scenario", str(scenario), "--esp-time-scale", "0.5",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
