@@ -275,7 +275,7 @@
     if (!list.contains(document.activeElement) && document.activeElement !== toggle) closeList();
   }, 0));
   document.addEventListener("click", (e) => {
-    if (!e.target.closest(".combo")) closeList();
+    if (!list.parentElement.contains(e.target)) closeList();
   });
 
   // ---------------------------------------------------------------- password
@@ -336,6 +336,15 @@
     $("wifi-fields").disabled = busy;
     $("wifi-form").setAttribute("aria-busy", String(busy));
     if (busy) closeList();
+    else settle("wifi", $("connect"));
+  }
+
+  // After a form was disabled: its focus (lost to the page) goes back to its button, and
+  // the result, maybe below the fold on a phone, is scrolled into view.
+  function settle(name, button) {
+    if (document.activeElement === document.body) button.focus({ preventScroll: true });
+    const box = $(`${name}-status`);
+    if (!box.hidden) box.scrollIntoView({ block: "nearest" });
   }
 
   $("wifi-form").addEventListener("submit", async (e) => {
@@ -356,13 +365,13 @@
       });
       data = await res.json().catch(() => null);
     } catch (_) {
-      setWifiBusy(false);
       setStatus("wifi", "fail", msg("err_network_title"), msg("err_network"));
+      setWifiBusy(false);
       return;
     }
     if (!res.ok || !data || data.state !== 0) {
-      setWifiBusy(false);
       setStatus("wifi", "fail", msg("err_refused_title"), msg("err_refused"));
+      setWifiBusy(false);
       return;
     }
     follow(ssid);
@@ -392,8 +401,8 @@
     }
     if (Date.now() - p.started > POLL_LIMIT_MS) {
       p.final = true;
-      setWifiBusy(false);
       setStatus("wifi", "fail", msg("fail_title"), msg("err_no_result"));
+      setWifiBusy(false);
       acknowledge(p);
       return;
     }
@@ -407,8 +416,8 @@
   function showState(data, p) {
     const ssid = p.ssid;
     if (data.state === 1) {
-      const ip = [data.sta_ip, data.ip].find((v) => typeof v === "string" && v && v !== "0.0.0.0");
-      setStatus("wifi", "ok", msg("ok_title"), ip ? msg("ok_ip", { ssid, ip }) : msg("ok_detail", { ssid }));
+      const ip = typeof data.sta_ip === "string" && data.sta_ip !== "0.0.0.0" ? data.sta_ip : "";
+      setStatus("wifi", "ok", msg("ok_title"), msg(ip ? "ok_ip" : "ok_detail", { ssid, ip }));
     } else if (data.state === 2) {
       const reason = REASONS.includes(data.reason) ? data.reason : "generic";
       setStatus("wifi", "fail", msg("fail_title"), msg(`reason_${reason}`, { ssid }));
@@ -437,10 +446,13 @@
     if (attempt < 2 && poll === p && !p.acked) setTimeout(() => acknowledge(p, attempt + 1), POLL_MS);
   }
 
-  // Closing the page mid-way tells the module, as the stock page does.
+  // Closing the page mid-way tells the module that nobody is following any more. The
+  // beacon carries "received" only for a result this page has shown: a beacon sent while
+  // connecting may arrive after the result, which must then stay for another client.
   window.addEventListener("pagehide", () => {
     if (poll && !poll.acked) {
-      poll.acked = navigator.sendBeacon("/getresult", receivedForm());
+      const form = poll.final ? receivedForm() : new URLSearchParams();
+      poll.acked = navigator.sendBeacon("/getresult", form);
     }
   });
 
@@ -614,6 +626,7 @@
     $("ota-progress").hidden = true;
     $("ota-fields").disabled = false;
     setStatus("ota", tone, title, detail);
+    settle("ota", $("upload"));
   }
 
   $("ota-cancel").addEventListener("click", () => { if (upload) upload.xhr.abort(); });
