@@ -8,6 +8,8 @@ import pytest
 
 from esp_at_sim.testing import AtHarness, start_module
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 async def at() -> AsyncIterator[AtHarness]:

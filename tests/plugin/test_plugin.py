@@ -13,8 +13,6 @@ from esp_at_sim.device.faults import Faults
 from esp_at_sim.device.module import Module
 from esp_at_sim.testing import AtHarness
 
-pytest_plugins = ["pytester"]
-
 LAB = """
 [[ap]]
 ssid = "Lab"
