@@ -257,19 +257,6 @@ def test_bad_option_values(args: tuple[str, ...]) -> None:
     assert run("run", *args).returncode == 2
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("provision", "http://192.168.4.1", "--ssid", "s", "--password", "p"),
-        ("ota", "http://192.168.4.1", "fw.bin"),
-    ],
-)
-def test_other_subcommands_are_registered(args: tuple[str, ...]) -> None:
-    result = run(*args)
-    assert result.returncode == 2
-    assert "not implemented yet" in result.stderr.decode()
-
-
 def test_help_documents_run() -> None:
     result = run("run", "--help")
     assert result.returncode == 0

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from . import __version__, cli_console, cli_flash
+from . import __version__, cli_console, cli_flash, cli_provision
 from .at.engine import Mode
 from .device.events import Event
 from .transport import (
@@ -177,16 +177,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     provision = sub.add_parser("provision", help="provision a module through its web server")
     provision.add_argument("url", metavar="URL")
-    provision.add_argument("--ssid", required=True, metavar="S")
+    provision.add_argument(
+        "--ssid", metavar="S", help="the router's SSID; leave it out for phone-hotspot mode"
+    )
     provision.add_argument("--password", required=True, metavar="P")
-    provision.add_argument("--udp-port", type=int, metavar="N")
-    provision.set_defaults(func=_not_implemented("provision"))
+    provision.add_argument(
+        "--udp-port",
+        type=int,
+        metavar="N",
+        help="the applet's udp_port (phone-hotspot mode: where to listen; default any free port)",
+    )
+    provision.add_argument(
+        "--timeout",
+        type=float,
+        default=cli_provision.DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="give up after this long (default 70)",
+    )
+    provision.set_defaults(func=cli_provision.cmd_provision)
 
     ota = sub.add_parser("ota", help="upload firmware through the web server")
     ota.add_argument("url", metavar="URL")
     ota.add_argument("file", metavar="FILE")
-    ota.add_argument("--partition", metavar="NAME")
-    ota.set_defaults(func=_not_implemented("ota"))
+    ota.add_argument(
+        "--partition", metavar="NAME", help="ota (default: the app) or a user partition's label"
+    )
+    ota.set_defaults(func=cli_provision.cmd_ota)
 
     console = sub.add_parser("console", help="an interactive AT console on a port")
     console.add_argument("spec", metavar="SPEC")
@@ -225,14 +241,6 @@ def _port_map(text: str) -> tuple[int, int]:
             f"expected DEV=HOST with two ports (HOST 0: any free port), got {text!r}"
         )
     return int(dev), int(host)
-
-
-def _not_implemented(name: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        print(f"esp-at-sim {name}: not implemented yet", file=sys.stderr)
-        return EXIT_USAGE
-
-    return handler
 
 
 def main(argv: Sequence[str] | None = None) -> int:

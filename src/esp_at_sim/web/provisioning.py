@@ -296,13 +296,15 @@ class Provisioning:
     async def search_phone_hotspot(
         self, phone_mac: str | None, password: bytes, budget: float
     ) -> str | None:
-        """Hook for the applet's hotspot search (MAC matching, virtual MAC, strongest
-        AP; see web-server.md): the station IP on success, ``None`` on failure. Not
-        implemented yet: it spends its budget and finds nothing."""
-        await self.module.clock.sleep(budget)
-        return None
+        """The applet's hotspot search (MAC matching, virtual MAC, strongest AP; see
+        :mod:`.applet`): the station IP on success, ``None`` on failure."""
+        from .applet import HotspotSearch
+
+        return await HotspotSearch(self.module, phone_mac, password).run(budget)
 
     async def report_over_udp(self, station_ip: str, udp_port: int) -> bool:
-        """Hook for the applet's UDP result report; ``True`` once the applet confirmed
-        with ``received``. Not implemented yet: reports nothing."""
-        return False
+        """The applet's UDP result report (see :mod:`.applet`); ``True`` once the
+        applet confirmed with ``received``."""
+        from .applet import report_over_udp
+
+        return await report_over_udp(self.module, station_ip, udp_port)
