@@ -27,7 +27,8 @@ from applet.rig import (
     world,
 )
 from esp_at_sim import cli_provision
-from esp_at_sim.cli_provision import cmd_ota, cmd_provision, ota, provision, stainfo_body
+from esp_at_sim.cli_ota import cmd_ota, ota
+from esp_at_sim.cli_provision import cmd_provision, provision, stainfo_body
 from esp_at_sim.flash.image import build_app_image
 
 MakeRig = Callable[..., Awaitable[Rig]]

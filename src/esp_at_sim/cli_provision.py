@@ -1,7 +1,8 @@
-"""``esp-at-sim provision`` and ``esp-at-sim ota``: a module's web API driven from a
-terminal, the way the retired WeChat applet and the OTA page drive it.
+"""``esp-at-sim provision``: a module's provisioning API driven from a terminal, the way
+the retired WeChat applet drives it (``esp-at-sim ota`` is in :mod:`.cli_ota` and shares
+the small HTTP helpers here).
 
-Both speak plain HTTP (aiohttp's client) and, for the phone-hotspot report, UDP; nothing
+It speaks plain HTTP (aiohttp's client) and, for the phone-hotspot report, UDP; nothing
 of the simulator is imported, so they work against a real ESP32 as well.
 
 ``provision URL --ssid S --password P [--udp-port N]`` posts ``/setstainfo`` as the stock
@@ -18,12 +19,6 @@ answering ``received`` to every copy (that is the acknowledgement the module pri
 watched to report a failure early; afterwards one more look confirms the state, when the
 module is still reachable.
 
-``ota URL FILE [--partition NAME]`` checks the file (a non-empty ``.bin``; an app image,
-first byte 0xE9, for ``ota``), reads ``/getotainfo``, refuses a partition the module does
-not list, and streams the file to ``/setotadata`` with a progress bar (plain lines when
-standard output is not a terminal). ``/getotainfo`` gives no sizes, so a file too large
-for its slot is left for the module to refuse, which it does before writing anything.
-
 Exit status: 0 done; 1 the module tried and failed, or refused; 2 bad arguments or file,
 or no module answering at URL.
 """
@@ -36,8 +31,7 @@ import ipaddress
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable
-from pathlib import Path
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,9 +43,6 @@ POLL_INTERVAL = 1.0  # seconds between two /getstainfo
 REQUEST_TIMEOUT = 10.0  # seconds one small request may take
 REPORT_GRACE = 12.0  # seconds to wait for the UDP report once the module says "connect OK"
 MAX_SSID, MAX_PASSWORD, MAX_BODY = 32, 64, 320  # bytes, as the firmware takes them
-CHUNK = 16 * 1024
-IMAGE_MAGIC = 0xE9
-OTA = "ota"
 ACK = b"received"
 
 
@@ -342,135 +333,3 @@ async def _await_report(
 
 
 # ------------------------------------------------------------------------ ota
-def cmd_ota(args: argparse.Namespace) -> int:
-    """``esp-at-sim ota``."""
-    return asyncio.run(ota(args.url, args.file, partition=args.partition))
-
-
-async def ota(
-    url: str, file: str | Path, *, partition: str | None = None, tty: bool | None = None
-) -> int:
-    """Upload ``file`` to the module at ``url``; the exit status."""
-    return await _main(_ota(url, Path(file), partition or OTA, tty), "ota")
-
-
-def check_file(path: Path, partition: str) -> int:
-    """The file's size, after the checks the OTA page makes; :class:`Failure` if bad."""
-    if path.suffix.lower() != ".bin":
-        raise Failure(f"{path}: not a .bin file", EXIT_USAGE)
-    try:
-        with path.open("rb") as handle:
-            first = handle.read(1)
-            size = path.stat().st_size
-    except OSError as exc:
-        raise Failure(f"cannot read {path}: {exc.strerror or exc}", EXIT_USAGE) from exc
-    if size == 0:
-        raise Failure(f"{path} is empty", EXIT_USAGE)
-    if partition.startswith(OTA) and first[0] != IMAGE_MAGIC:
-        raise Failure(
-            f"{path} is not an app image (first byte {first[0]:#04x}, not 0xe9)", EXIT_USAGE
-        )
-    return size
-
-
-async def _ota(url: str, path: Path, partition: str, tty: bool | None) -> None:
-    base = base_url(url)
-    size = check_file(path, partition)
-    async with _session(read_timeout=120.0) as session:
-        api = Api(session, base)
-        status, info = await api.call("GET", "/getotainfo")
-        if status != 200 or info is None:
-            raise Failure(
-                f"{base} does not answer /getotainfo like an ESP-AT web server", EXIT_USAGE
-            )
-        listed = info.get("partitions")
-        names = [str(name) for name in listed] if isinstance(listed, list) else []
-        say(
-            f"module at {base}: firmware {info.get('fw_version', '?')}, "
-            f"AT core {info.get('at_core_version', '?')}; partitions: {', '.join(names) or 'none'}"
-        )
-        if partition not in names:
-            raise Failure(
-                f"the module has no partition {partition!r} (it has: {', '.join(names)})",
-                EXIT_USAGE,
-            )
-        meter = Meter(path.name, size, sys.stdout.isatty() if tty is None else tty)
-        headers = {
-            "Object": partition,
-            "Content-Type": "application/octet-stream",
-            "Content-Length": str(size),
-        }
-        try:
-            status, _ = await api.call(
-                "POST", "/setotadata", data=_chunks(path, meter), headers=headers, code=EXIT_FAILED
-            )
-        finally:
-            meter.close()
-    _verdict(status, partition)
-
-
-def _verdict(status: int, partition: str) -> None:
-    if status == 200:
-        if partition.startswith(OTA):
-            say("accepted: restart the module (AT+RST) to run it")
-        else:
-            say(f"accepted: written to partition {partition}")
-        return
-    if status == 500:
-        raise Failure("rejected by the module: the running firmware is unchanged")
-    if status == 409:
-        raise Failure("the module is busy with another upload; try again when it is done")
-    raise Failure(f"the module refused the upload (HTTP {status})")
-
-
-async def _chunks(path: Path, meter: Meter) -> AsyncIterator[bytes]:
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
-            meter.advance(len(chunk))
-
-
-class Meter:
-    """Upload progress: a rich bar (bytes, rate, time left) on a terminal, otherwise a
-    line at every tenth of the file."""
-
-    def __init__(self, name: str, total: int, tty: bool) -> None:
-        self.total = total
-        self.done = 0
-        self._step = 0
-        self._progress: Any = None
-        if tty:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(name, total=total)
-        else:
-            say(f"sending {name}: {total} bytes")
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        if self._progress is not None:
-            self._progress.update(self._task, completed=self.done)
-            return
-        step = self.done * 10 // self.total
-        if step > self._step:
-            self._step = step
-            say(f"sent {self.done} of {self.total} bytes ({self.done * 100 // self.total}%)")
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()

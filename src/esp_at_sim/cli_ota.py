@@ -1,0 +1,154 @@
+"""``esp-at-sim ota URL FILE [--partition NAME]``: upload firmware through a module's web
+server (real or simulated) with a progress bar, after checking the file.
+
+It only speaks HTTP (aiohttp): nothing of the simulator is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from .cli_provision import EXIT_FAILED, EXIT_USAGE, Api, Failure, _main, _session, base_url, say
+
+CHUNK = 16 * 1024
+IMAGE_MAGIC = 0xE9
+OTA = "ota"
+
+
+def cmd_ota(args: argparse.Namespace) -> int:
+    """``esp-at-sim ota``."""
+    return asyncio.run(ota(args.url, args.file, partition=args.partition))
+
+
+async def ota(
+    url: str, file: str | Path, *, partition: str | None = None, tty: bool | None = None
+) -> int:
+    """Upload ``file`` to the module at ``url``; the exit status."""
+    return await _main(_ota(url, Path(file), partition or OTA, tty), "ota")
+
+
+def check_file(path: Path, partition: str) -> int:
+    """The file's size, after the checks the OTA page makes; :class:`Failure` if bad."""
+    if path.suffix.lower() != ".bin":
+        raise Failure(f"{path}: not a .bin file", EXIT_USAGE)
+    try:
+        with path.open("rb") as handle:
+            first = handle.read(1)
+            size = path.stat().st_size
+    except OSError as exc:
+        raise Failure(f"cannot read {path}: {exc.strerror or exc}", EXIT_USAGE) from exc
+    if size == 0:
+        raise Failure(f"{path} is empty", EXIT_USAGE)
+    if partition.startswith(OTA) and first[0] != IMAGE_MAGIC:
+        raise Failure(
+            f"{path} is not an app image (first byte {first[0]:#04x}, not 0xe9)", EXIT_USAGE
+        )
+    return size
+
+
+async def _ota(url: str, path: Path, partition: str, tty: bool | None) -> None:
+    base = base_url(url)
+    size = check_file(path, partition)
+    async with _session(read_timeout=120.0) as session:
+        api = Api(session, base)
+        status, info = await api.call("GET", "/getotainfo")
+        if status != 200 or info is None:
+            raise Failure(
+                f"{base} does not answer /getotainfo like an ESP-AT web server", EXIT_USAGE
+            )
+        listed = info.get("partitions")
+        names = [str(name) for name in listed] if isinstance(listed, list) else []
+        say(
+            f"module at {base}: firmware {info.get('fw_version', '?')}, "
+            f"AT core {info.get('at_core_version', '?')}; partitions: {', '.join(names) or 'none'}"
+        )
+        if partition not in names:
+            raise Failure(
+                f"the module has no partition {partition!r} (it has: {', '.join(names)})",
+                EXIT_USAGE,
+            )
+        meter = Meter(path.name, size, sys.stdout.isatty() if tty is None else tty)
+        headers = {
+            "Object": partition,
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(size),
+        }
+        try:
+            status, _ = await api.call(
+                "POST", "/setotadata", data=_chunks(path, meter), headers=headers, code=EXIT_FAILED
+            )
+        finally:
+            meter.close()
+    _verdict(status, partition)
+
+
+def _verdict(status: int, partition: str) -> None:
+    if status == 200:
+        if partition.startswith(OTA):
+            say("accepted: restart the module (AT+RST) to run it")
+        else:
+            say(f"accepted: written to partition {partition}")
+        return
+    if status == 500:
+        raise Failure("rejected by the module: the running firmware is unchanged")
+    if status == 409:
+        raise Failure("the module is busy with another upload; try again when it is done")
+    raise Failure(f"the module refused the upload (HTTP {status})")
+
+
+async def _chunks(path: Path, meter: Meter) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+            meter.advance(len(chunk))
+
+
+class Meter:
+    """Upload progress: a rich bar (bytes, rate, time left) on a terminal, otherwise a
+    line at every tenth of the file."""
+
+    def __init__(self, name: str, total: int, tty: bool) -> None:
+        self.total = total
+        self.done = 0
+        self._step = 0
+        self._progress: Any = None
+        if tty:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(name, total=total)
+        else:
+            say(f"sending {name}: {total} bytes")
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if self._progress is not None:
+            self._progress.update(self._task, completed=self.done)
+            return
+        step = self.done * 10 // self.total
+        if step > self._step:
+            self._step = step
+            say(f"sent {self.done} of {self.total} bytes ({self.done * 100 // self.total}%)")
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
