@@ -40,6 +40,7 @@ async def test_success_prints_the_seed_sequence(web: Web) -> None:
         "sta_ssid": "HomeNet",
         "sta_password": "",
         "message": "connect OK",
+        "sta_ip": "192.168.1.23",
     }
     assert await web.post("/getresult", {"received": "1"}) == (200, b'{"state": 0}')
     assert await web.at.settle() == SUCCESS_URCS + RESULT_TAKEN
@@ -62,7 +63,10 @@ async def test_status_body_bytes(web: Web) -> None:
     await web.provision("HomeNet", "sunflower42")
     await web.outcome()
     _, body = await web.get("/getstainfo")
-    assert body == b'{"state":1,"sta_ssid":"HomeNet","sta_password":"","message":"connect OK"}'
+    assert body == (
+        b'{"state":1,"sta_ssid":"HomeNet","sta_password":"","message":"connect OK",'
+        b'"sta_ip":"192.168.1.23"}'
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ with the image. A declared length larger than the target fails before anything i
 erased; a chunked body fails as soon as it passes the end. On the AT port:
 ``+WEBSERVERRSP:3`` once the upload is accepted, then ``+WEBSERVERRSP:4`` (verified and
 committed) or ``+WEBSERVERRSP:5`` (anything else, including a client that goes away
-mid-way: the running firmware and the boot selection stay as they were). Our differences
+mid-way or sends nothing for ``UPLOAD_IDLE_TIMEOUT`` seconds: the running firmware and
+the boot selection stay as they were). Our differences
 from the firmware: a missing ``Object`` header is a 400 instead of a dropped connection,
 and a second upload while one runs is refused with 409 instead of waiting behind it.
 """
@@ -43,6 +44,10 @@ OBJECT_HEADER = "Object"
 URC_OTA_START = "+WEBSERVERRSP:3"
 URC_OTA_DONE = "+WEBSERVERRSP:4"
 URC_OTA_FAILED = "+WEBSERVERRSP:5"
+# Real seconds an upload may go without a byte before it fails (ESP-IDF's HTTP server
+# gives up on a silent socket too); without it a stalled client would hold the one
+# upload slot, and every later upload would get 409, for as long as its link stays up.
+UPLOAD_IDLE_TIMEOUT = 10.0
 
 
 @dataclass
@@ -180,7 +185,12 @@ async def _upload(ctx: WebContext, request: web.BaseRequest, target: str, size: 
         while True:
             await ctx.module.faults.upload_gate()  # a test may hold the upload here
             try:
-                chunk = await request.content.readany()
+                async with asyncio.timeout(UPLOAD_IDLE_TIMEOUT):
+                    chunk = await request.content.readany()
+            except TimeoutError as exc:
+                raise UploadInterrupted(
+                    f"nothing arrived for {UPLOAD_IDLE_TIMEOUT:g} s after {received} bytes"
+                ) from exc
             except (ConnectionError, asyncio.IncompleteReadError, web.HTTPException) as exc:
                 raise UploadInterrupted(f"the client went away after {received} bytes") from exc
             except Exception as exc:  # aiohttp's payload errors (bad chunking, lost link)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import mimetypes
 import re
 import socket
@@ -34,6 +35,7 @@ from .config import http_url
 from .wire import error
 
 Dispatch = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+log = logging.getLogger(__name__)
 
 MAX_URI = 512  # longer request targets get 414, as on ESP-IDF's HTTP server
 REDIRECT_REASON = "Temporary Redirect"
@@ -58,7 +60,9 @@ _TYPES = {
 
 class _JsonErrorProtocol(web.RequestHandler):
     """aiohttp's connection handler, with JSON bodies for the errors it answers itself
-    (unparsable requests, handler crashes)."""
+    (unparsable requests, handler crashes). A request the client got wrong (a 4xx) is
+    logged at debug level only: aiohttp would log each one as an error with a traceback,
+    so any client could fill the operator's console with them."""
 
     def handle_error(
         self,
@@ -67,12 +71,17 @@ class _JsonErrorProtocol(web.RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        plain = super().handle_error(request, status, exc, message)
+        if status < 500:
+            log.debug("bad request from %s: %s", request.remote, exc or message)
+            if request.writer.output_size > 0:  # as aiohttp: the connection is broken
+                raise ConnectionError("a response was sent already")
+        else:
+            status = super().handle_error(request, status, exc, message).status
         try:
-            phrase = HTTPStatus(plain.status).phrase.lower()
+            phrase = HTTPStatus(status).phrase.lower()
         except ValueError:
             phrase = "error"
-        response = error(plain.status, phrase)
+        response = error(status, phrase)
         response.force_close()
         return response
 

@@ -165,6 +165,8 @@ class Provisioning:
         )
         if self.state is ProvState.CONNECT_FAIL and self.reason:
             body += f',"reason":"{self.reason}"'
+        if self.state is ProvState.CONNECT_OK and self.sta_ip:
+            body += f',"sta_ip":"{self.sta_ip}"'
         return body + "}"
 
     # ----------------------------------------------------------------- changes

@@ -432,7 +432,11 @@
     }
     p.final = true;
     setWifiBusy(false);
-    acknowledge(p);
+    // Like the stock page, only a success is collected: after a failure the module prints
+    // nothing more than +WEBSERVERRSP:1, which host firmware times out on, and it takes
+    // new credentials straight away.
+    if (data.state === 1) acknowledge(p);
+    else p.acked = true;
     return true;
   }
 

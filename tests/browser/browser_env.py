@@ -1,0 +1,55 @@
+"""Whether a browser can run here, and the skip that every test module takes when not.
+
+``CHROMIUM_PATH`` names the browser, else ``chromium`` on the PATH. Without it (or
+without Playwright) the test modules are skipped, unless ``REQUIRE_BROWSER=1``: then a
+missing browser fails the run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+
+import pytest
+
+REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
+# Chromium's background services and QUIC make it open connections that fail here.
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def find_chromium() -> str | None:
+    """``$CHROMIUM_PATH`` when set, else ``chromium`` on the PATH; ``None`` if that is
+    not an executable file."""
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    return path if path and os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+CHROMIUM = find_chromium()
+MISSING = (
+    "Playwright is not installed"
+    if importlib.util.find_spec("playwright") is None
+    else None
+    if CHROMIUM
+    else "Chromium is not installed (set CHROMIUM_PATH)"
+)
+
+
+def require_browser() -> None:
+    """Skip the importing test module when no browser can run, unless REQUIRE_BROWSER=1."""
+    if MISSING is not None and not REQUIRED:
+        pytest.skip(f"{MISSING}; REQUIRE_BROWSER=1 makes this a failure", allow_module_level=True)
+
+
+# Every test module here: one event loop (and one browser) for the whole session, and a
+# bound on each test.
+BROWSER_TESTS = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(30)]

@@ -1,0 +1,145 @@
+"""The firmware tab: versions, partitions, the checks before sending, the upload and its
+result, and what runs after AT+RST."""
+
+from __future__ import annotations
+
+import pytest
+
+from .browser_env import BROWSER_TESTS
+from .pages import (
+    app_image,
+    choose_file,
+    corrupt,
+    eventually,
+    expect,
+    open_ota,
+    record_requests,
+    screenshot,
+    throttle_uploads,
+)
+
+pytestmark = BROWSER_TESTS
+
+OLD, NEW = "v4.1.1.0", "v4.2.0.0"
+SLOT = 0x180000  # an ESP32 app slot: the limit the page shows without ota_size
+
+
+async def test_versions_and_partitions(target, open_page):
+    page = await open_page(target.base)
+    await open_ota(page)
+    await expect(page.locator("#fw-version")).to_have_text(OLD)
+    await expect(page.locator("#core-version")).to_have_text("4.1.1.0")
+    options = await page.eval_on_selector_all(
+        "#partition option", "os => os.map(o => [o.value, o.textContent])"
+    )
+    assert options == [
+        ["ota", "Application firmware (ota)"],
+        ["mfg_nvs", "Data partition: mfg_nvs"],
+        ["fs_storage", "Data partition: fs_storage"],
+    ]
+    await expect(page.locator("#limit-hint")).to_contain_text("at most 1.5 MB")
+    assert page.url.endswith("#ota")
+    await screenshot(page, "ota")
+
+
+@pytest.mark.parametrize(
+    ("partition", "name", "data", "message"),
+    [
+        ("ota", "esp-at.txt", b"\xe9" * 64, "must end in .bin"),
+        ("ota", "esp-at.bin", b"", "The file is empty."),
+        ("ota", "esp-at.bin", b"\x00" * 64, "starts with 0x00"),
+        ("ota", "esp-at.bin", b"\xe9" + bytes(SLOT), "at most 1.5 MB"),
+        ("mfg_nvs", "nvs.img", b"\x00" * 64, "must end in .bin"),
+        ("mfg_nvs", "nvs.bin", b"", "The file is empty."),
+    ],
+)
+async def test_checks_before_sending(target, open_page, partition, name, data, message):
+    page = await open_page(target.base + "#ota")
+    await open_ota(page)
+    sent = record_requests(page)
+    await choose_file(page, partition, name, data)
+    await expect(page.locator("#file-error")).to_contain_text(message)
+    await page.click("#upload")
+    await expect(page.locator("#file-error")).to_contain_text(message)
+    await expect(page.locator("#file")).to_be_focused()
+    assert not [p for _, p, _ in sent if p == "/setotadata"]
+    assert target.urcs() == []
+
+
+async def test_data_partition_takes_any_content(target, open_page):
+    page = await open_page(target.base + "#ota")
+    await open_ota(page)
+    await choose_file(page, "mfg_nvs", "mfg_nvs.bin", b"\x00\x01" * 2048)
+    await expect(page.locator("#file-error")).to_be_hidden()
+    await page.click("#upload")
+    await expect(page.locator("#ota-status")).to_have_attribute("data-tone", "ok")
+    await expect(page.locator("#ota-status")).to_contain_text("The partition mfg_nvs was written.")
+    assert target.urcs() == ["+WEBSERVERRSP:3", "+WEBSERVERRSP:4"]
+
+
+async def test_update_runs_after_restart(target, open_page):
+    page = await open_page(target.base + "#ota")
+    await open_ota(page)
+    await expect(page.locator("#fw-version")).to_have_text(OLD)
+    sent = record_requests(page)
+    await throttle_uploads(page, 600_000)  # about 1.5 s for the image below
+    await choose_file(page, "ota", "esp-at.bin", app_image(NEW, size=900_000))
+    await expect(page.locator("#file-error")).to_be_hidden()
+    await page.click("#upload")
+    # The bar moves with the bytes sent.
+    await page.wait_for_function(
+        "() => { const v = document.getElementById('ota-bar').value; return v >= 30 && v <= 70; }"
+    )
+    await expect(page.locator("#ota-bytes")).to_contain_text("of 878.9 KB")
+    await expect(page.locator("#upload")).to_be_disabled()
+    await screenshot(page, "ota-progress")
+    status = page.locator("#ota-status")
+    await expect(status).to_have_attribute("data-tone", "ok")
+    await expect(status).to_contain_text("Restart the module with AT+RST")
+    await expect(page.locator("#ota-progress")).to_be_hidden()
+    await screenshot(page, "ota-done")
+    request = next(r for r in sent if r[1] == "/setotadata")
+    assert request[0] == "POST"
+    assert target.urcs() == ["+WEBSERVERRSP:3", "+WEBSERVERRSP:4"]
+    assert target.running_version() == OLD  # until the module restarts
+    await target.restart()
+    await page.reload()
+    await open_ota(page)
+    await expect(page.locator("#fw-version")).to_have_text(NEW)
+    assert target.running_version() == NEW
+
+
+async def test_corrupt_image_fails_and_the_old_firmware_runs(target, open_page):
+    page = await open_page(target.base + "#ota")
+    await open_ota(page)
+    await choose_file(page, "ota", "esp-at.bin", corrupt(app_image(NEW, size=200_000)))
+    await expect(page.locator("#file-error")).to_be_hidden()  # it looks like an image
+    await page.click("#upload")
+    status = page.locator("#ota-status")
+    await expect(status).to_have_attribute("data-tone", "fail")
+    await expect(status).to_contain_text("The module rejected the file")
+    await expect(status).to_contain_text("The current firmware keeps running.")
+    await expect(page.locator("#upload")).to_be_enabled()
+    assert target.urcs() == ["+WEBSERVERRSP:3", "+WEBSERVERRSP:5"]
+    await target.restart()
+    await page.reload()
+    await open_ota(page)
+    await expect(page.locator("#fw-version")).to_have_text(OLD)
+    assert target.running_version() == OLD
+
+
+async def test_cancelled_upload_changes_nothing(target, open_page):
+    page = await open_page(target.base + "#ota")
+    await open_ota(page)
+    await throttle_uploads(page, 200_000)
+    await choose_file(page, "ota", "esp-at.bin", app_image(NEW, size=900_000))
+    await page.click("#upload")
+    await page.wait_for_function("() => document.getElementById('ota-bar').value >= 5")
+    await page.click("#ota-cancel")
+    status = page.locator("#ota-status")
+    await expect(status).to_have_attribute("data-tone", "fail")
+    await expect(status).to_contain_text("The upload was cancelled.")
+    await expect(page.locator("#upload")).to_be_enabled()
+    await eventually(lambda: target.urcs() == ["+WEBSERVERRSP:3", "+WEBSERVERRSP:5"])
+    await target.restart()
+    assert target.running_version() == OLD
