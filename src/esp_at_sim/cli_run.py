@@ -31,6 +31,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a script line answered ERROR, or the AT port could not be opened
 EXIT_USAGE = 2  # bad arguments, a bad scenario or flash file
 
+
 # --------------------------------------------------------------------------- run
 def cmd_run(args: argparse.Namespace) -> int:
     try:
