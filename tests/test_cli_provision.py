@@ -74,7 +74,7 @@ async def test_provision_with_ssid(make_rig: MakeRig, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert f"module at {rig.url.rstrip('/')}: waiting config" in out
     assert "module: connect OK" in out
-    assert out.rstrip().endswith("connected to 'HomeNet'")
+    assert out.rstrip().endswith("connected to 'HomeNet': the module's address is 192.168.1.23")
     assert await rig.at.settle() == SUCCESS_URCS + RESULT_TAKEN  # /getresult was sent
     assert (await rig.stainfo())["message"] == "waiting config"
 
