@@ -23,7 +23,23 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/pytest
 
+# The benchmarks need wrk and dnsmasq (Debian packages): installed here when missing and
+# we are root, otherwise we say how to get them. Everything runs on loopback.
+BENCH_TOOLS := wrk dnsmasq
+
 bench: $(STAMP)
+	@missing=""; for tool in $(BENCH_TOOLS); do \
+		command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "== installing$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing \
+				|| exit 1; \
+		else \
+			echo "make bench needs$$missing: run 'sudo apt-get install$$missing' (or make bench as root)"; \
+			exit 1; \
+		fi; \
+	fi
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

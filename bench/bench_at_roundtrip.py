@@ -9,42 +9,10 @@ import sys
 import time
 
 import serial
-from _common import Proc, report, simulator
+from _common import echo_responder, report, simulator
 
 REQUEST = b"AT\r\n"
 ANSWER = b"AT\r\n\r\nOK\r\n"  # echo on, as after boot
-RESPONDER = r"""
-import os, pty, socket, sys, tty
-ANSWER = b"AT\r\n\r\nOK\r\n"
-kind = sys.argv[1]
-def serve(read, write):
-    buf = b""
-    while True:
-        data = read()
-        if not data:
-            return
-        buf += data
-        while b"\r\n" in buf:
-            _, _, buf = buf.partition(b"\r\n")
-            write(ANSWER)
-if kind == "tcp":
-    srv = socket.create_server(("127.0.0.1", 0))
-    print(f"AT port: tcp://127.0.0.1:{srv.getsockname()[1]}", flush=True)
-    while True:
-        conn, _ = srv.accept()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        serve(lambda: conn.recv(65536), conn.sendall)
-else:
-    master, slave = pty.openpty()
-    tty.setraw(slave)
-    print(f"AT port: {os.ttyname(slave)}", flush=True)
-    def read():
-        try:
-            return os.read(master, 65536)
-        except OSError:
-            return b"x"
-    serve(read, lambda d: os.write(master, d))
-"""
 
 
 def tcp_rate(port: int, seconds: float) -> float:
@@ -80,17 +48,15 @@ def pty_rate(path: str, seconds: float) -> float:
 
 def measure(kind: str, seconds: float, *extra: str) -> tuple[float, float]:
     spec = "tcp:127.0.0.1:0" if kind == "tcp" else "pty"
-    sim = simulator("--at", spec, "--time-scale", "0", *extra)
-    base = Proc(sys.executable, "-c", RESPONDER, kind)
-    try:
+    with simulator("--at", spec, "--time-scale", "0", *extra) as sim, echo_responder(kind) as base:
         sim_at = sim.wait_line(r"AT port: (.+)").group(1)
         base_at = base.wait_line(r"AT port: (.+)").group(1)
-        rate = tcp_rate if kind == "tcp" else pty_rate
-        target = (lambda s: int(s.rsplit(":", 1)[1])) if kind == "tcp" else (lambda s: s)
-        return rate(target(sim_at), seconds), rate(target(base_at), seconds)  # type: ignore[arg-type]
-    finally:
-        sim.stop()
-        base.stop()
+        if kind == "tcp":
+            return (
+                tcp_rate(int(sim_at.rsplit(":", 1)[1]), seconds),
+                tcp_rate(int(base_at.rsplit(":", 1)[1]), seconds),
+            )
+        return pty_rate(sim_at, seconds), pty_rate(base_at, seconds)
 
 
 def main() -> None:

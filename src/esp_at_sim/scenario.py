@@ -15,6 +15,7 @@ built in Python (``ApConfig.create("Lab", "pass1234")``) obey the same rules and
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.resources
 import ipaddress
 import re
@@ -426,7 +427,9 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(text, str(path))
 
 
+@functools.cache
 def default_scenario() -> Scenario:
-    """The built-in "home" scenario, used when no file is given."""
+    """The built-in "home" scenario, used when no file is given (parsed once: a
+    scenario is immutable)."""
     resource = importlib.resources.files("esp_at_sim") / "data" / "scenarios" / "home.toml"
     return parse_scenario(resource.read_text(encoding="utf-8"), "home.toml")

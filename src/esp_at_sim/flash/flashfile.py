@@ -126,23 +126,37 @@ def _nvs(table: PartitionTable) -> Partition | None:
     return table.find_type(DATA, SUBTYPE_NAMES[DATA]["nvs"])
 
 
-def initial_contents(
+def initial_regions(
     layout: FlashLayout, version: str, factory_image: bytes | None = None
-) -> bytes:
-    """The bytes of a freshly flashed module for ``layout`` (``factory_image`` in the
-    first app slot, or a generated image carrying ``version``)."""
-    flash = bytearray(b"\xff" * layout.flash_size)
-    flash[TABLE_OFFSET : TABLE_OFFSET + TABLE_LENGTH] = layout.primary_bin
-    holder = layout.at_customize
-    flash[holder.offset : holder.offset + TABLE_LENGTH] = layout.custom_bin
+) -> list[tuple[int, bytes]]:
+    """What a freshly flashed module holds besides erased (0xFF) bytes, as ``(offset,
+    bytes)``: the two partition tables and ``factory_image`` in the first app slot (or a
+    generated image carrying ``version``)."""
     slot = layout.primary.factory or layout.primary.ota_slots[0]
     image = (
         factory_image if factory_image is not None else build_app_image(version, chip=layout.chip)
     )
     if len(image) > slot.size:
         raise FlashFileError(f"the factory image ({len(image)} bytes) does not fit {slot.name}")
-    flash[slot.offset : slot.offset + len(image)] = image
+    return [
+        (TABLE_OFFSET, layout.primary_bin),
+        (layout.at_customize.offset, layout.custom_bin),
+        (slot.offset, bytes(image)),
+    ]
+
+
+def initial_contents(
+    layout: FlashLayout, version: str, factory_image: bytes | None = None
+) -> bytes:
+    """The bytes of a freshly flashed module for ``layout`` (``factory_image`` in the
+    first app slot, or a generated image carrying ``version``)."""
+    flash = bytearray(b"\xff") * layout.flash_size
+    for offset, data in initial_regions(layout, version, factory_image):
+        flash[offset : offset + len(data)] = data
     return bytes(flash)
+
+
+_ERASED = b"\xff" * 0x40000  # written block by block: no 4 MiB buffer per new file
 
 
 def create_flash_file(
@@ -151,17 +165,21 @@ def create_flash_file(
     *,
     version: str = DEFAULT_VERSION,
     factory_image: bytes | None = None,
+    durable: bool = True,
 ) -> None:
-    """Create ``path`` for ``layout``; raises :class:`FileExistsError` if it exists."""
+    """Create ``path`` for ``layout``; raises :class:`FileExistsError` if it exists.
+    ``durable=False`` (a throwaway file) skips the fsyncs."""
     target = Path(path)
+    regions = initial_regions(layout, version, factory_image)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
-        data = initial_contents(layout, version, factory_image)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        for block in range(0, layout.flash_size, len(_ERASED)):
+            _write_all(fd, memoryview(_ERASED)[: layout.flash_size - block], block)
+        for offset, data in regions:
+            _write_all(fd, memoryview(data), offset)
+        if durable:
+            os.fsync(fd)
         os.close(fd)
         fd = -1
         os.link(tmp, target)  # fails instead of replacing an existing file
@@ -169,11 +187,20 @@ def create_flash_file(
         if fd >= 0:
             os.close(fd)
         tmp.unlink(missing_ok=True)
+    if not durable:
+        return
     dir_fd = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _write_all(fd: int, view: memoryview, offset: int) -> None:
+    while view:
+        done = os.pwrite(fd, view, offset)
+        view = view[done:]
+        offset += done
 
 
 def _describe_mismatch(device: FlashDevice, layout: FlashLayout, path: str) -> str | None:
@@ -255,7 +282,9 @@ class FlashImage:
         if layout is not None and create and not readonly and not target.exists():
             # FileExistsError: someone else created it first; verify theirs below.
             with contextlib.suppress(FileExistsError):
-                create_flash_file(target, layout, version=version, factory_image=factory_image)
+                create_flash_file(
+                    target, layout, version=version, factory_image=factory_image, durable=durable
+                )
         try:
             probe = FlashDevice.open(target, writable=False)
         except FileNotFoundError:

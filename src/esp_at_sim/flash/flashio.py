@@ -60,7 +60,10 @@ class FlashDevice:
 
     def read(self, offset: int, length: int) -> bytes:
         self._check(offset, length)
-        out = bytearray()
+        first = os.pread(self._fd, length, offset)
+        if len(first) == length:  # the usual case: one read, no copy
+            return first
+        out = bytearray(first)
         while len(out) < length:
             chunk = os.pread(self._fd, length - len(out), offset + len(out))
             if not chunk:

@@ -11,18 +11,21 @@ notice the portal. The rules, as the firmware's responder has them:
   parse are dropped without a reply.
 
 A reply is never longer than the 512 bytes a plain DNS UDP message may have: answers
-that do not fit are left out and the truncation flag is set. The packet format is
-dnslib's; the policy is ours.
+that do not fit are left out and the truncation flag is set. dnslib checks the request;
+the reply repeats its question section and appends the answers, as the firmware's
+responder builds it, so a reply costs at most 16 bytes more than its request per answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import struct
 from collections.abc import Callable
 from typing import cast
 
-from dnslib import CLASS, QTYPE, RR, A, DNSHeader, DNSRecord  # type: ignore[import-untyped]
+from dnslib import CLASS, QTYPE, DNSRecord  # type: ignore[import-untyped]
 
 log = logging.getLogger(__name__)
 
@@ -30,34 +33,73 @@ MAX_REQUEST = 200
 MAX_REPLY = 512
 TTL = 300
 OPCODE_QUERY = 0
+HEADER = 12  # bytes of the DNS header; the question section follows
+_QR, _AA, _TC, _RD = 0x8000, 0x0400, 0x0200, 0x0100  # header flag bits
 
 
 def answer(packet: bytes, address: str) -> bytes | None:
-    """The reply to one request datagram, or ``None`` when it gets none."""
+    """The reply to one request datagram, or ``None`` when it gets none.
+
+    As the firmware's responder does, the reply repeats the request's question section
+    byte for byte and adds, for each A question, one record that names it with a
+    compression pointer (16 bytes): a reply is never longer than its request plus 16
+    bytes per answer, whatever tricks the request plays with its names."""
     if len(packet) > MAX_REQUEST:
         return None
     try:
         request = DNSRecord.parse(packet)
+        end, starts, compressed = _question_section(packet, len(request.questions))
     except Exception:  # dnslib raises many kinds of errors on garbage
         return None
     header = request.header
     if header.qr or header.opcode != OPCODE_QUERY or not request.questions:
         return None
-    reply = DNSRecord(
-        DNSHeader(id=header.id, qr=1, aa=1, rd=header.rd, ra=0), questions=list(request.questions)
-    )
-    for question in request.questions:
-        if question.qtype != QTYPE.A or question.qclass != CLASS.IN:
-            continue
-        reply.add_answer(RR(question.qname, QTYPE.A, CLASS.IN, TTL, A(address)))
-        if len(reply.pack()) > MAX_REPLY:
-            reply.rr.pop()
-            reply.header.tc = 1
-            break
+    record = struct.pack("!HHIH", QTYPE.A, CLASS.IN, TTL, 4) + ipaddress.IPv4Address(address).packed
+    answers = [
+        struct.pack("!H", 0xC000 | start) + record
+        for question, start in zip(request.questions, starts, strict=True)
+        if question.qtype == QTYPE.A and question.qclass == CLASS.IN
+    ]
+    room = (MAX_REPLY - end) // len(answers[0]) if answers else 0
+    flags = _QR | _AA | (_TC if len(answers) > room else 0) | (_RD if header.rd else 0)
+    answers = answers[:room]
+    counts = struct.pack("!HHHHH", flags, len(request.questions), len(answers), 0, 0)
+    reply = packet[:2] + counts + packet[HEADER:end] + b"".join(answers)
+    if compressed and not _same_questions(reply, request):
+        return None  # a name points outside the questions: it would not survive the copy
+    return reply
+
+
+def _question_section(packet: bytes, count: int) -> tuple[int, list[int], bool]:
+    """Where the question section of a parsed request ends, where each question's name
+    starts, and whether any name uses a compression pointer. Labels of the reserved
+    kinds (top bits 01 or 10) are refused with ``ValueError``."""
+    offset, starts, compressed = HEADER, [], False
+    for _ in range(count):
+        starts.append(offset)
+        while True:
+            length = packet[offset]
+            kind = length & 0xC0
+            if kind == 0xC0:
+                offset += 2
+                compressed = True
+                break
+            if kind:
+                raise ValueError(f"reserved label type at {offset}")
+            offset += 1 + length
+            if length == 0:
+                break
+        offset += 4
+    if offset > len(packet):
+        raise ValueError("the question section is cut short")
+    return offset, starts, compressed
+
+
+def _same_questions(reply: bytes, request: DNSRecord) -> bool:
     try:
-        return bytes(reply.pack())
+        return bool(DNSRecord.parse(reply).questions == request.questions)
     except Exception:
-        return None
+        return False
 
 
 class DnsResponder(asyncio.DatagramProtocol):

@@ -1,0 +1,151 @@
+"""Nothing secret in logs or event files: known passwords go through provisioning,
+``AT+CWJAP`` and ``AT+CWSAP`` (and the ways a host gets those lines wrong); the event
+file of ``esp-at-sim run --events``, its standard error, the module's event bus and
+Python logging at DEBUG level never show them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from esp_at_sim.device.events import Event
+
+from .conftest import no_tasks_left, start_web_module
+from .simproc import SimProcess
+
+ROUTER_PASSWORD = "sunflower42"  # HomeNet's, in the built-in scenario
+SECRETS = ("SoftApSecret99", "WrongSecret77", "BadProvPass55", "OldStyle2468", ROUTER_PASSWORD)
+
+# (line, terminator): right and wrong ways of sending a password on the AT port
+AT_LINES: list[tuple[str, bytes]] = [
+    ('AT+CWSAP="pos_softap","SoftApSecret99",5,3', b"\r\n"),
+    ("AT+CWSAP?", b"\r\n"),
+    ('AT+CWJAP="HomeNet","WrongSecret77"', b"\r\n"),
+    ('AT+CWJAP="HomeNet","sunflower42"', b"\r\n"),
+    ('AT+CWJAP="HomeNet","sunflower42",', b"\r\n"),  # a parameter error
+    ('AT+CWJAP="HomeNet","sunflower42"', b"\n"),  # no CR: refused by framing
+    ("AT+CWJAP=HomeNet,sunflower42", b"\r\n"),  # unquoted
+    ('AT+CWJAP="HomeNet","sunflower42', b"\r\n"),  # unterminated string
+    ('AT+CWJAP_CUR="HomeNet","OldStyle2468"', b"\r\n"),  # ESP-AT 1.x command names
+    ('AT+CWSAP_DEF="pos_softap","OldStyle2468",5,3', b"\r\n"),
+    ('at+cwjap="HomeNet","OldStyle2468"', b"\r\n"),  # lower case
+    ('\x00AT+CWJAP="HomeNet","OldStyle2468"', b"\r\n"),  # line noise before AT
+    ('AT+CWJEAP="Office",0,"id","user","OldStyle2468",0', b"\r\n"),
+]
+
+
+def leaks(text: str) -> list[str]:
+    return [secret for secret in SECRETS if secret in text]
+
+
+# ------------------------------------------------------------------ out of process
+def http(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def provision(base: str, ssid: str, password: str) -> int:
+    """The stock page's flow; returns the final ``state`` it saw (1 or 2)."""
+    body = json.dumps({"ssid": ssid, "password": password}).encode()
+    assert http(f"{base}/setstainfo", "POST", body) == (200, b'{"state": 0}')
+    for _ in range(200):
+        _, info = http(f"{base}/getstainfo")
+        state = int(json.loads(info)["state"])
+        if state in (1, 2):
+            break
+    assert http(f"{base}/getresult", "POST", b"received=1")[0] == 200
+    return state
+
+
+@pytest.fixture
+def sim_with_events(tmp_path: Path) -> Iterator[tuple[SimProcess, Path]]:
+    events = tmp_path / "events.jsonl"
+    proc = SimProcess(tmp_path / "sim", "--events", str(events))
+    try:
+        yield proc, events
+    finally:
+        proc.stop()
+
+
+def test_event_file_and_stderr_never_show_a_password(
+    sim_with_events: tuple[SimProcess, Path],
+) -> None:
+    sim, events = sim_with_events
+    answers = b"".join(sim.at(line, end=end) for line, end in AT_LINES)
+    assert b"SoftApSecret99" in answers  # the host sees what it asks for (AT+CWSAP?)
+    assert provision(sim.url, "HomeNet", "BadProvPass55") == 2
+    assert provision(sim.url, "HomeNet", ROUTER_PASSWORD) == 1
+    assert sim.stop() == 0
+    text = events.read_text()
+    records = [json.loads(line) for line in text.splitlines()]
+    lines = [r["line"] for r in records if r["kind"] == "at.cmd"]
+    assert 'AT+CWJAP="HomeNet",***' in lines  # the commands are there, masked
+    assert any(r["kind"] == "web.provisioning" for r in records)
+    assert leaks(text) == []
+    assert leaks(sim.stderr()) == []
+
+
+# ---------------------------------------------------------------------- in process
+class Everything(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(logging.Formatter().format(record))
+
+
+@pytest.fixture
+def debug_log() -> Iterator[Everything]:
+    handler = Everything()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+async def test_python_logging_and_events_never_show_a_password(debug_log: Everything) -> None:
+    web = await start_web_module()
+    events: list[Event] = []
+    web.module.bus.subscribe(events.append)
+    base = f"http://127.0.0.1:{web.port}"
+    try:
+        for line, end in AT_LINES:
+            web.at.port.feed(line.encode() + end)
+            await web.at.wait_for(b"\r\nOK\r\n", b"\r\nERROR\r\n")
+        async with aiohttp.ClientSession() as session:
+            for password, final in (("BadProvPass55", 2), (ROUTER_PASSWORD, 1)):
+                body = json.dumps({"ssid": "HomeNet", "password": password})
+                async with session.post(f"{base}/setstainfo", data=body) as r:
+                    assert r.status == 200
+                for _ in range(200):
+                    async with session.get(f"{base}/getstainfo") as r:
+                        state = json.loads(await r.read())["state"]
+                    if state in (1, 2):
+                        break
+                    await asyncio.sleep(0)
+                assert state == final
+                async with session.post(f"{base}/getresult", data="received=1") as r:
+                    assert r.status == 200
+    finally:
+        await web.module.close()
+        await no_tasks_left()
+    assert debug_log.lines, "the capture saw nothing"
+    assert leaks("\n".join(debug_log.lines)) == []
+    assert leaks(repr([(e.kind, e.data) for e in events])) == []
