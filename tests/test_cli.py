@@ -271,3 +271,23 @@ def test_example_scripts_run_cleanly(script: Path) -> None:
     result = run("run", "--at", "stdio", "--time-scale", "0", "--script", script)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stderr.decode().endswith("AT port: stdio\n")
+
+
+def test_control_api_of_a_running_module(sims: list[Sim]) -> None:
+    sim = Sim("--at", "tcp:127.0.0.1:0", "--time-scale", "0", "--control", "0")
+    sims.append(sim)
+    url = sim.wait_line(r"Control: (http://127\.0\.0\.1:\d+/)").group(1)
+    port = int(sim.wait_line(r"AT port: tcp://127\.0\.0\.1:(\d+)").group(1))
+    with urllib.request.urlopen(url + "status", timeout=WAIT) as response:
+        status = json.load(response)
+    assert status["booted"] is True and status["firmware"]["slot"] == "ota_0"
+    request = urllib.request.Request(
+        url + "faults/refuse_joins",
+        data=json.dumps({"ap": "HomeNet", "count": 1}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=WAIT) as response:
+        assert json.load(response)["ok"] is True
+    out = at_over_tcp(port, b'AT+CWJAP="HomeNet","sunflower42"')
+    assert out.endswith(b"+CWJAP:4\r\n\r\nERROR\r\n")
+    assert sim.stop()[0] == 0

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from esp_at_sim.client import SimControl, SimControlError
 from esp_at_sim.device.faults import FAULT_NAMES, FaultError
 from esp_at_sim.flash.image import build_app_image
 from esp_at_sim.testing import AtHarness, start_module
@@ -130,3 +131,29 @@ async def test_control_api(at: AtHarness) -> None:
                 assert (await r.json())["events"] == []
     finally:
         await control.close()
+
+
+async def test_sim_control_client(at: AtHarness) -> None:
+    control = ControlServer(at.module)
+    url = await control.start("127.0.0.1", 0)
+    try:
+        async with SimControl(url) as sim:
+            assert (await sim.status())["boot_count"] == 1
+            await at.cmd("AT+CWMODE=3")
+            station = await sim.fault("phone_join")
+            assert station["mac"] == "f2:11:22:33:44:55"
+            await at.wait_for(b'+DIST_STA_IP:"f2:11:22:33:44:55","192.168.4.2"\r\n')
+            await sim.fault("refuse_joins", ap="HomeNet", count=1)
+            assert await at.cmd('AT+CWJAP="HomeNet","sunflower42"') == b"+CWJAP:4\r\n\r\nERROR\r\n"
+            with pytest.raises(SimControlError, match="unknown fault"):
+                await sim.fault("explode")
+            names = [e.get("name") for e in await sim.events() if e["kind"] == "fault"]
+            assert names == ["phone_join", "refuse_joins"]
+    finally:
+        await control.close()
+
+
+async def test_sim_control_unreachable() -> None:
+    async with SimControl("http://127.0.0.1:9/", timeout=2) as sim:
+        with pytest.raises(SimControlError, match="failed"):
+            await sim.status()
