@@ -128,3 +128,16 @@ async def start_module(
     await module.start()
     assert harness.take() == b"\r\nready\r\n"
     return module, harness
+
+
+async def assert_no_tasks_left(turns: int = 500) -> None:
+    """Fail unless every task but the current one has ended within ``turns`` loop turns
+    (the clock's scale-0 driver and closing sockets end on their own shortly)."""
+    current = asyncio.current_task()
+    left: list[asyncio.Task[object]] = []
+    for _ in range(turns):
+        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if not left:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"tasks left running: {left}")

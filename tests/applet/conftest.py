@@ -3,11 +3,12 @@ that no task is left running."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+
+from esp_at_sim.testing import assert_no_tasks_left
 
 from .rig import Rig, close_rig, open_rig
 
@@ -26,11 +27,4 @@ async def make_rig() -> AsyncIterator[MakeRig]:
     yield make
     for rig in made:
         await close_rig(rig)
-    current = asyncio.current_task()
-    left: list[asyncio.Task[Any]] = []
-    for _ in range(400):
-        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not left:
-            break
-        await asyncio.sleep(0)
-    assert not left, f"tasks left running: {left}"
+    await assert_no_tasks_left()

@@ -18,6 +18,7 @@ from esp_at_sim.device.factory import create_module
 from esp_at_sim.device.module import Module
 from esp_at_sim.device.settings import MemorySettingsStore
 from esp_at_sim.scenario import Scenario, parse_scenario
+from esp_at_sim.testing import assert_no_tasks_left
 from esp_at_sim.transport import PtyTransport, TcpTransport, Transport, open_transport
 
 KINDS = ("inproc", "pty", "tcp")
@@ -113,14 +114,7 @@ async def make_rig() -> AsyncIterator[MakeRig]:
         await rig.module.close()
     for _ in range(10):  # aborted sockets close at the next loop turns
         await asyncio.sleep(0)
-    current = asyncio.current_task()
-    left: list[asyncio.Task[Any]] = []
-    for _ in range(400):  # the clock's driver task ends on its own
-        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not left:
-            break
-        await asyncio.sleep(0)
-    assert not left, f"tasks left running: {left}"
+    await assert_no_tasks_left()
     assert threading.active_count() == threads, "threads left running"
     assert _fds() <= fds, f"fds left open: {_fds() - fds}"
 

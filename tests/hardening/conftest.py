@@ -4,19 +4,17 @@ descriptor behind."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 
 from esp_at_sim.device.factory import create_module
 from esp_at_sim.device.module import Module
-from esp_at_sim.testing import AtHarness
+from esp_at_sim.testing import AtHarness, assert_no_tasks_left
 from esp_at_sim.web import WebConfig, WebServer, install_web
 
 
@@ -113,11 +111,4 @@ async def web_module() -> AsyncIterator[WebModule]:
 
 
 async def no_tasks_left() -> None:
-    current = asyncio.current_task()
-    left: list[asyncio.Task[Any]] = []
-    for _ in range(400):
-        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not left:
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"tasks left running: {left}")
+    await assert_no_tasks_left()

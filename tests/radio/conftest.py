@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from esp_at_sim.device.clock import Clock
 from esp_at_sim.radio.sim import SimRadio
 from esp_at_sim.scenario import Scenario, parse_scenario
+from esp_at_sim.testing import assert_no_tasks_left
 
 MakeRadio = Callable[[str | Scenario], SimRadio]
 
@@ -34,10 +34,4 @@ async def make_radio(clock: Clock) -> AsyncIterator[MakeRadio]:
     yield make
     for radio in radios:
         await radio.close()
-    current = asyncio.current_task()
-    for _ in range(500):
-        others = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not others:
-            break
-        await asyncio.sleep(0)
-    assert not others, f"tasks left running: {others}"
+    await assert_no_tasks_left()

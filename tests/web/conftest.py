@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from esp_at_sim.scenario import Scenario
+from esp_at_sim.testing import assert_no_tasks_left
 from esp_at_sim.web import WebConfig, install_web
 from esp_at_sim.web.firmware import OtaBackend
 
@@ -66,14 +67,7 @@ async def make_web() -> AsyncIterator[MakeWeb]:
     for web in made:
         await web.session.close()
         await web.module.close()
-    current = asyncio.current_task()
-    left: list[asyncio.Task[Any]] = []
-    for _ in range(400):
-        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not left:
-            break
-        await asyncio.sleep(0)
-    assert not left, f"tasks left running: {left}"
+    await assert_no_tasks_left()
 
 
 @pytest.fixture

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from esp_at_sim.device.settings import MemorySettingsStore
+from esp_at_sim.testing import assert_no_tasks_left
 
 from .harness import At, boot
 
@@ -28,14 +28,7 @@ async def make_at() -> AsyncIterator[Boot]:
     yield make
     for at in made:
         await at.module.close()
-    current = asyncio.current_task()
-    left: list[asyncio.Task[object]] = []
-    for _ in range(200):
-        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not left:
-            break
-        await asyncio.sleep(0)
-    assert not left, f"tasks left running: {left}"
+    await assert_no_tasks_left()
 
 
 @pytest.fixture
