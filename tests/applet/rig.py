@@ -20,7 +20,8 @@ from esp_at_sim.device.module import Module
 from esp_at_sim.device.settings import MemorySettingsStore
 from esp_at_sim.scenario import Scenario, parse_scenario
 from esp_at_sim.testing import AtHarness
-from esp_at_sim.web import WebConfig, WebServer, install_web
+from esp_at_sim.web import WebConfig, install_web
+from web.helpers import Web
 
 WAIT = 5.0  # real seconds any single wait of these tests may take
 PHONE = "f2:11:22:33:44:55"
@@ -60,20 +61,10 @@ def world(*aps: str, phones: tuple[str, ...] = (PHONE,)) -> Scenario:
 
 
 @dataclass
-class Rig:
-    module: Module
-    at: AtHarness
-    server: WebServer
-    session: aiohttp.ClientSession
+class Rig(Web):
+    """The web tests' handle, plus the module's events."""
+
     events: list[Event] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        assert self.server.url is not None
-        return self.server.url
-
-    def to(self, path: str) -> str:
-        return self.url.rstrip("/") + path
 
     async def post_credentials(
         self, ssid: str, password: str, udp_port: int | None = None
