@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("--scenario", metavar="FILE", help="the radio world (TOML); default: home")
+    run.add_argument(
+        "--radio",
+        default="sim",
+        metavar="NAME",
+        help="the radio backend: sim (default, the scenario's simulated air) or one that "
+        "another installed package registers (entry point group esp_at_sim.radio)",
+    )
     run.add_argument("--at", metavar="SPEC", help="where the AT port lives (see below)")
     run.add_argument(
         "--port-map",

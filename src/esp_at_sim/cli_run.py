@@ -47,6 +47,7 @@ def _error(message: str) -> None:
 async def _run(args: argparse.Namespace) -> int:
     from .device.factory import create_module
     from .flash.errors import FlashError
+    from .radio.registry import RadioBackendError, load_backend
     from .scenario import ScenarioError, load_scenario
     from .web import WebConfig, install_web
     from .web.control import ControlServer
@@ -58,6 +59,11 @@ async def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except OSError as exc:
         _error(f"cannot read scenario {args.scenario}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    try:
+        load_backend(args.radio)
+    except RadioBackendError as exc:
+        _error(str(exc))
         return EXIT_USAGE
     spec = args.at or ("stdio" if os.isatty(0) else "pty")
     try:
@@ -76,8 +82,16 @@ async def _run(args: argparse.Namespace) -> int:
     baud = getattr(transport, "baud", None) if args.baud is None else args.baud
     try:
         module = create_module(
-            scenario, time_scale=args.time_scale, baud=baud, flash=args.flash, layout=args.module
+            scenario,
+            time_scale=args.time_scale,
+            baud=baud,
+            flash=args.flash,
+            layout=args.module,
+            radio=args.radio,
         )
+    except RadioBackendError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
     except FlashError as exc:
         _error(f"cannot use the flash file: {exc.reason}")
         return EXIT_USAGE

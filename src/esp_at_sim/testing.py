@@ -109,12 +109,13 @@ async def start_module(
     flash: str | os.PathLike[str] | None = None,
     with_flash: bool = False,
     layout: str | os.PathLike[str] = "esp32",
+    radio: str = "sim",
 ) -> tuple[Module, AtHarness]:
     """A module at time scale 0, booted, with a harness on its AT port.
 
     Without ``flash``/``with_flash`` the module has no flash (settings in ``store`` or in
     memory), which keeps unit tests light; with them it runs the firmware in a flash file
-    (``flash``, or a temporary one).
+    (``flash``, or a temporary one). ``radio`` names the radio backend.
     """
     module = create_module(
         scenario,
@@ -123,6 +124,7 @@ async def start_module(
         flash=flash,
         layout=layout,
         with_flash=with_flash or flash is not None,
+        radio=radio,
     )
     harness = AtHarness(module)
     await module.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from ..radio.sim import SimRadio
+from ..radio.registry import DEFAULT_BACKEND, create_radio
 from ..scenario import ModuleConfig, Scenario, default_scenario
 from .clock import Clock
 from .firmware import FactoryFirmware, Firmware
@@ -49,6 +49,7 @@ def create_module(
     flash: str | os.PathLike[str] | None = None,
     layout: str | os.PathLike[str] = "esp32",
     with_flash: bool = True,
+    radio: str = DEFAULT_BACKEND,
 ) -> Module:
     """A module on the scenario's air (the built-in "home" when ``None``), not started.
 
@@ -58,20 +59,35 @@ def create_module(
     ``with_flash=False`` gives a module without flash (settings in ``store`` or in
     memory, identity from the scenario). ``store`` overrides where settings live.
     ``baud`` is the UART rate the module boots with, as if its factory parameters said
-    so: it applies at every boot unless a stored ``AT+UART_DEF`` overrides it.
+    so: it applies at every boot unless a stored ``AT+UART_DEF`` overrides it. ``radio``
+    names the radio backend (:mod:`esp_at_sim.radio.registry`; ``sim`` is the scenario's
+    simulated air).
 
-    Raises :class:`~esp_at_sim.flash.errors.FlashError` for an unusable flash file.
+    Raises :class:`~esp_at_sim.radio.registry.RadioBackendError` for an unknown or broken
+    backend and :class:`~esp_at_sim.flash.errors.FlashError` for an unusable flash file.
     """
     scenario = scenario if scenario is not None else default_scenario()
     clock = Clock(time_scale)
-    radio = SimRadio(scenario, clock)
     identity = identity_for(scenario.module)
     firmware = None
     if with_flash:
         firmware = Firmware.open(
             flash, layout=layout, chip=scenario.module.chip, factory=factory_firmware(identity)
         )
-    module = Module(radio=radio, clock=clock, identity=identity, store=store, firmware=firmware)
+    try:
+        backend = create_radio(radio, scenario, clock)
+    except BaseException:
+        if firmware is not None:
+            firmware.close()
+        raise
+    module = Module(
+        radio=backend,
+        radio_name=radio,
+        clock=clock,
+        identity=identity,
+        store=store,
+        firmware=firmware,
+    )
     if baud is not None and baud != FACTORY_BAUD:
         factory = replace(UartConfig(), baudrate=baud)
 

@@ -59,6 +59,7 @@ class Module:
         *,
         radio: Radio,
         clock: Clock,
+        radio_name: str | None = None,
         identity: Identity | None = None,
         store: SettingsStore | None = None,
         table: CommandTable[Module] | None = None,
@@ -73,6 +74,8 @@ class Module:
 
         self.identity = identity or Identity()
         self.radio = radio
+        # The backend's registered name (esp_at_sim.radio.registry), for messages.
+        self.radio_name = radio_name or type(radio).__name__
         self.clock = clock
         self.firmware = firmware
         if store is None:

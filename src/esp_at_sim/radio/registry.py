@@ -1,0 +1,104 @@
+"""Radio backends by name: which :class:`~esp_at_sim.radio.base.Radio` a module runs on.
+
+A backend is registered in the entry-point group :data:`ENTRY_POINT_GROUP` by the package
+that provides it, in its ``pyproject.toml``::
+
+    [project.entry-points."esp_at_sim.radio"]
+    mylab = "mylab_radio:LabRadio"
+
+The object named there is called as ``factory(scenario, clock)`` and returns the radio
+(a :class:`~esp_at_sim.radio.base.Radio` subclass is such a callable). esp-at-sim registers
+its own ``sim`` backend the same way. A backend is imported only when it is chosen
+(``esp-at-sim run --radio NAME``, ``create_module(radio=NAME)``), so a broken backend
+package does not stop the others from working.
+
+What a backend offers beyond :class:`~esp_at_sim.radio.base.Radio` it declares by
+implementing the capability protocols of :mod:`esp_at_sim.radio.base`
+(:class:`~esp_at_sim.radio.base.DhcpServerControl`,
+:class:`~esp_at_sim.radio.base.FaultControl`); the module looks for them with
+``isinstance`` and does without what is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Protocol
+
+from .base import Radio
+
+if TYPE_CHECKING:
+    from ..device.clock import Clock
+    from ..scenario import Scenario
+
+ENTRY_POINT_GROUP = "esp_at_sim.radio"
+DEFAULT_BACKEND = "sim"  # registered in esp-at-sim's own pyproject.toml
+
+
+class RadioFactory(Protocol):
+    """What an entry point of the group names: makes the radio of one module."""
+
+    def __call__(self, scenario: Scenario, clock: Clock) -> Radio: ...
+
+
+class RadioBackendError(ValueError):
+    """No backend by that name, or its package failed to load."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One registered backend: its name and where it lives (``module:attribute``)."""
+
+    name: str
+    target: str
+    entry_point: EntryPoint
+
+    def load(self) -> RadioFactory:
+        """Import the backend; :class:`RadioBackendError` when its package is broken."""
+        try:
+            factory = self.entry_point.load()
+        except Exception as exc:  # whatever a third-party import raises
+            raise RadioBackendError(
+                f"radio backend {self.name!r} ({self.target}) failed to load: {exc}"
+            ) from exc
+        if not callable(factory):
+            raise RadioBackendError(f"radio backend {self.name!r} ({self.target}) is not callable")
+        return factory  # type: ignore[no-any-return]
+
+
+def backends() -> dict[str, Backend]:
+    """Every backend installed now, by name (entry points are read at each call)."""
+    found = entry_points(group=ENTRY_POINT_GROUP)
+    return {ep.name: Backend(ep.name, ep.value, ep) for ep in sorted(found, key=lambda e: e.name)}
+
+
+def backend_names() -> list[str]:
+    """The names ``--radio`` accepts, sorted."""
+    return list(backends())
+
+
+def load_backend(name: str) -> RadioFactory:
+    """The factory of backend ``name``; :class:`RadioBackendError` naming the known
+    backends when there is none by that name."""
+    known = backends()
+    backend = known.get(name)
+    if backend is None:
+        raise RadioBackendError(
+            f"unknown radio backend {name!r}; known: {', '.join(known) or 'none'}"
+        )
+    return backend.load()
+
+
+def create_radio(name: str, scenario: Scenario, clock: Clock) -> Radio:
+    """Make the radio of backend ``name`` for ``scenario`` on ``clock``;
+    :class:`RadioBackendError` when the backend is unknown, broken or refuses to start."""
+    factory = load_backend(name)
+    try:
+        radio = factory(scenario, clock)
+    except Exception as exc:  # whatever a third-party backend raises
+        raise RadioBackendError(f"radio backend {name!r} failed to start: {exc}") from exc
+    if not isinstance(radio, Radio):
+        raise RadioBackendError(
+            f"radio backend {name!r} made a {type(radio).__name__}, not a Radio"
+        )
+    return radio
