@@ -9,17 +9,20 @@ Installed with esp-at-sim (entry point ``pytest11``); needs pytest-asyncio. Fixt
 - ``esp_web_url`` — the module set up as in ESP-AT's web server example (station+SoftAP,
   ``pos_softap``, ``AT+CIPMUX=1``, ``AT+WEBSERVER=1,80,25``): the page's base URL.
 - ``esp_events`` — every event of the module since it was made (a live list).
-- ``esp_faults`` — run-time fault injection (:class:`esp_at_sim.device.faults.Faults`).
+- ``esp_faults`` — run-time fault injection (:class:`esp_at_sim.device.faults.Faults`);
+  on a radio backend without fault support the faults of the air raise
+  :class:`~esp_at_sim.device.faults.FaultUnsupported`, which names the backend.
 - ``esp_scenario`` — the scenario in use.
 
-Choose the scenario and the time scale per test with markers, or for the whole run with
-options::
+Choose the scenario, the time scale and the radio backend per test with markers, or for
+the whole run with options::
 
     @pytest.mark.esp_scenario("tests/lab.toml")     # a path, TOML text or a Scenario
     @pytest.mark.esp_time_scale(0)                  # 0 (the default): no waiting at all
+    @pytest.mark.esp_radio("sim")                   # the default backend
     async def test_join(esp_at): ...
 
-    pytest --esp-scenario lab.toml --esp-time-scale 0.1
+    pytest --esp-scenario lab.toml --esp-time-scale 0.1 --esp-radio sim
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="F",
         help="time scale of esp_module's clock (default 0: simulated delays take no time)",
     )
+    group.addoption(
+        "--esp-radio", metavar="NAME", help="radio backend of esp_module (default: sim)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,6 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "esp_scenario(source): scenario for esp_module (path, TOML text, Scenario)"
     )
     config.addinivalue_line("markers", "esp_time_scale(scale): time scale for esp_module")
+    config.addinivalue_line("markers", "esp_radio(name): radio backend for esp_module")
 
 
 def _scenario_from(source: object) -> Scenario:
@@ -101,6 +108,14 @@ def _time_scale(request: pytest.FixtureRequest) -> float:
     return 0.0 if option is None else float(option)
 
 
+def _radio(request: pytest.FixtureRequest) -> str:
+    marker = request.node.get_closest_marker("esp_radio")
+    if marker is not None:
+        return str(marker.args[0])
+    option = request.config.getoption("--esp-radio")
+    return str(option) if option else "sim"
+
+
 class _Session:
     """What the fixtures of one test share about its module."""
 
@@ -128,7 +143,7 @@ if HAVE_PYTEST_ASYNCIO:
         """A simulated module, booted (``ready`` already printed)."""
         from .web import WebConfig, install_web
 
-        module = create_module(esp_scenario, time_scale=_time_scale(request))
+        module = create_module(esp_scenario, time_scale=_time_scale(request), radio=_radio(request))
         session = _SESSIONS[id(module)] = _Session(module)
         install_web(
             module,

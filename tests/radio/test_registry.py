@@ -9,9 +9,14 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from esp_at_sim.device.clock import Clock
+from esp_at_sim.device.events import Event
 from esp_at_sim.device.factory import create_module
+from esp_at_sim.device.faults import Faults, FaultUnsupported
+from esp_at_sim.radio.base import DhcpServerControl, FaultControl
 from esp_at_sim.radio.registry import (
     ENTRY_POINT_GROUP,
     RadioBackendError,
@@ -19,7 +24,9 @@ from esp_at_sim.radio.registry import (
     load_backend,
 )
 from esp_at_sim.radio.sim import SimRadio
+from esp_at_sim.scenario import default_scenario
 from esp_at_sim.testing import start_module
+from esp_at_sim.web.control import ControlServer
 
 OK = b"\r\nOK\r\n"
 
@@ -92,3 +99,58 @@ def test_run_with_an_unknown_radio_exits_2(toy_site: Path) -> None:
     assert result.stderr.decode() == (
         "esp-at-sim: unknown radio backend 'nosuch'; known: broken, sim, toy\n"
     )
+
+
+# ------------------------------------------------------------------ capabilities, faults
+def test_the_simulated_air_has_every_capability(toy_site: Path) -> None:
+    scenario = default_scenario()
+    sim = load_backend("sim")(scenario, Clock(0))
+    toy = load_backend("toy")(scenario, Clock(0))
+    assert isinstance(sim, DhcpServerControl) and isinstance(sim, FaultControl)
+    assert not isinstance(toy, DhcpServerControl) and not isinstance(toy, FaultControl)
+
+
+async def test_faults_of_the_air_on_a_backend_without_fault_control(toy_site: Path) -> None:
+    module, _ = await start_module(radio="toy")
+    faults = module.faults
+    try:
+        assert faults.available == ("stall_upload", "phone_join", "phone_leave")
+        for name, args in (("vanish", {"ap": "ToyNet"}), ("drop_link", {})):
+            with pytest.raises(FaultUnsupported, match=rf"{name}: the radio backend 'toy'"):
+                faults.apply(name, **args)
+        with pytest.raises(FaultUnsupported, match="available here: stall_upload, phone_"):
+            faults.stall_dhcp("ToyNet")
+        assert faults.phone_join() is None  # the toy's SoftAP takes no phones
+        events: list[Event] = []
+        module.bus.subscribe(events.append)
+        faults.stall_upload(True)
+        faults.stall_upload(False)
+        with pytest.raises(FaultUnsupported):
+            faults.vanish("ToyNet")
+        assert [e.data["name"] for e in events if e.kind == "fault"] == ["stall_upload"] * 2
+    finally:
+        await module.close()
+
+
+async def test_the_control_api_says_what_the_backend_takes(toy_site: Path) -> None:
+    module, _ = await start_module(radio="toy")
+    control = ControlServer(module)
+    url = await control.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url + "status") as r:
+                status = await r.json()
+            assert status["radio"] == "toy"
+            assert status["faults"] == ["stall_upload", "phone_join", "phone_leave"]
+            async with session.post(url + "faults/vanish", json={"ap": "ToyNet"}) as r:
+                assert r.status == 400
+                assert "radio backend 'toy' takes no injected faults" in (await r.json())["error"]
+    finally:
+        await control.close()
+        await module.close()
+
+
+@pytest.mark.esp_radio("toy")
+async def test_the_plugin_runs_a_chosen_backend(toy_site: Path, esp_faults: Faults) -> None:
+    with pytest.raises(FaultUnsupported, match="radio backend 'toy'"):
+        esp_faults.vanish("ToyNet")

@@ -5,6 +5,11 @@ vanish or come back, change its password (so the module's stored one is refused)
 refuse the next joins, drop the station's link, silence its DHCP server, stall a firmware
 upload in the middle, make a phone join or leave the SoftAP. Each fault is recorded on the
 module's event bus as a ``fault`` event.
+
+The faults of the air (:data:`RADIO_FAULTS`) need a radio backend with the
+:class:`~esp_at_sim.radio.base.FaultControl` capability (the simulated one has it); on
+another backend they raise :class:`FaultUnsupported`, and :attr:`Faults.available` leaves
+them out. Uploads and phones work on every backend.
 """
 
 from __future__ import annotations
@@ -12,15 +17,18 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from ..radio.base import SoftApStation
-from ..radio.sim import SimRadio
+from ..radio.base import FaultControl, SoftApStation
 
 if TYPE_CHECKING:
     from .module import Module
 
 
 class FaultError(RuntimeError):
-    """The fault cannot be injected (unknown access point, a radio without fault control)."""
+    """The fault cannot be injected (unknown fault or access point, bad arguments)."""
+
+
+class FaultUnsupported(FaultError):
+    """The module's radio backend does not take this fault."""
 
 
 class Faults:
@@ -31,17 +39,28 @@ class Faults:
         self._upload_open = asyncio.Event()
         self._upload_open.set()
 
-    def _radio(self) -> SimRadio:
+    @property
+    def available(self) -> tuple[str, ...]:
+        """The faults this module takes: all of :data:`FAULT_NAMES` on a radio backend
+        with fault control, the others without :data:`RADIO_FAULTS`."""
+        if isinstance(self._module.radio, FaultControl):
+            return FAULT_NAMES
+        return tuple(name for name in FAULT_NAMES if name not in RADIO_FAULTS)
+
+    def _air(self, fault: str) -> FaultControl:
         radio = self._module.radio
-        if not isinstance(radio, SimRadio):
-            raise FaultError("this module's radio does not take injected faults")
+        if not isinstance(radio, FaultControl):
+            raise FaultUnsupported(
+                f"{fault}: the radio backend {self._module.radio_name!r} takes no injected "
+                f"faults of the air; available here: {', '.join(self.available)}"
+            )
         return radio
 
     def _record(self, name: str, **data: object) -> None:
         self._module.emit("fault", name=name, **data)
 
     def _on_ap(self, name: str, ap: str, action: str) -> None:
-        radio = self._radio()
+        radio = self._air(name)
         try:
             getattr(radio, action)(ap)
         except KeyError as exc:
@@ -60,7 +79,7 @@ class Faults:
         """Give the access point another password: joins with the old one are refused as a
         wrong password (``+CWJAP:2``); a station already joined stays."""
         try:
-            self._radio().set_password(ap, password)
+            self._air("change_password").set_password(ap, password)
         except KeyError as exc:
             raise FaultError(f"no access point {ap!r} on the air") from exc
         except ValueError as exc:
@@ -72,7 +91,7 @@ class Faults:
         if count < 0:
             raise FaultError("count must be 0 or more")
         try:
-            self._radio().refuse_next(ap, count)
+            self._air("refuse_joins").refuse_next(ap, count)
         except KeyError as exc:
             raise FaultError(f"no access point {ap!r} on the air") from exc
         self._record("refuse_joins", ap=ap, count=count)
@@ -80,14 +99,14 @@ class Faults:
     def drop_link(self, reason: int = 8) -> bool:
         """The access point drops the station now (ESP-IDF reason code); ``False`` when
         the station was not joined."""
-        dropped = self._radio().drop_link(reason)
+        dropped = self._air("drop_link").drop_link(reason)
         self._record("drop_link", reason=reason, dropped=dropped)
         return dropped
 
     def stall_dhcp(self, ap: str, on: bool = True) -> None:
         """Silence (or revive) the access point's DHCP server."""
         try:
-            self._radio().stall_dhcp(ap, on)
+            self._air("stall_dhcp").stall_dhcp(ap, on)
         except KeyError as exc:
             raise FaultError(f"no access point {ap!r} on the air") from exc
         self._record("stall_dhcp", ap=ap, on=on)
@@ -111,13 +130,13 @@ class Faults:
 
     def phone_join(self, mac: str | None = None) -> SoftApStation | None:
         """A phone joins the SoftAP (the next scenario phone, or ``mac``)."""
-        station = self._radio().join_phone(mac)
+        station = self._module.radio.join_phone(mac)
         self._record("phone_join", mac=station.mac if station else mac, joined=bool(station))
         return station
 
     def phone_leave(self, mac: str) -> bool:
         """A phone leaves the SoftAP."""
-        left = self._radio().leave_phone(mac)
+        left = self._module.radio.leave_phone(mac)
         self._record("phone_leave", mac=mac, left=left)
         return left
 
@@ -132,6 +151,10 @@ class Faults:
             raise FaultError(f"bad arguments for {name}: {exc}") from exc
 
 
+# The faults of the air, which need a radio backend with FaultControl.
+RADIO_FAULTS = frozenset(
+    {"vanish", "appear", "change_password", "refuse_joins", "drop_link", "stall_dhcp"}
+)
 FAULT_NAMES = (
     "vanish",
     "appear",

@@ -9,9 +9,9 @@ each report becomes the URC ESP-AT prints: ``+STA_CONNECTED:"<mac>"``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
-from ..radio.base import AuthMode, IpInfo, SoftApStation
+from ..radio.base import AuthMode, DhcpServerControl, IpInfo, SoftApStation
 from .netaddr import ip_int, ip_str
 
 if TYPE_CHECKING:
@@ -29,18 +29,6 @@ ECN_AUTH = {
     3: AuthMode.WPA2_PSK,
     4: AuthMode.WPA_WPA2_PSK,
 }
-
-
-@runtime_checkable
-class DhcpServerRadio(Protocol):
-    """What a radio offers when its SoftAP side hands out addresses itself (the
-    simulated radio does); other radios are told only the SoftAP's address."""
-
-    def set_dhcp_pool(self, start_ip: str, end_ip: str, lease_minutes: int) -> None: ...
-
-    def reset_dhcp_pool(self) -> None: ...
-
-    def set_softap_dhcp(self, enabled: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -165,7 +153,7 @@ class ApInterface:
 
     def _sync_dhcp(self) -> None:
         radio = self.module.radio
-        if not self.running or not isinstance(radio, DhcpServerRadio):
+        if not self.running or not isinstance(radio, DhcpServerControl):
             return
         radio.set_softap_dhcp(self.dhcp_server)
         pool = self.custom_pool

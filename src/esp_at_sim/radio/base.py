@@ -1,8 +1,14 @@
 """The radio interface: what the module's Wi-Fi driver asks of the air around it.
 
 The device layer talks only to :class:`Radio`; :mod:`esp_at_sim.radio.sim` implements it
-from a scenario file, and a real backend could implement it too. All waiting happens on
-the module's :class:`~esp_at_sim.device.clock.Clock`, so the time scale applies.
+from a scenario file, and other backends can implement it too (registered by name, see
+:mod:`esp_at_sim.radio.registry`). All waiting happens on the module's
+:class:`~esp_at_sim.device.clock.Clock`, so the time scale applies.
+
+What a backend may offer beyond :class:`Radio` is a *capability*: a protocol below that
+the backend's class implements and that the module finds with ``isinstance``, doing
+without it when it is missing. A new optional feature of the air gets its own protocol
+here, next to :class:`DhcpServerControl` and :class:`FaultControl`.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 
 class AuthMode(enum.IntEnum):
@@ -151,3 +158,47 @@ class Radio(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Stop the radio's background tasks."""
+
+
+# -- capabilities: optional, found with isinstance ----------------------------------------
+
+
+@runtime_checkable
+class DhcpServerControl(Protocol):
+    """The SoftAP's DHCP server hands out addresses inside the radio (the simulated air
+    does), so the module sets its range and switches it; a radio without it is told only
+    the SoftAP's address."""
+
+    def set_dhcp_pool(self, start_ip: str, end_ip: str, lease_minutes: int) -> None:
+        """Use this range (AT+CWDHCPS=1,...); the module has checked that it fits."""
+
+    def reset_dhcp_pool(self) -> None:
+        """Back to the default range for the SoftAP's address (AT+CWDHCPS=0)."""
+
+    def set_softap_dhcp(self, enabled: bool) -> None:
+        """Switch the SoftAP's DHCP server on or off (AT+CWDHCP)."""
+
+
+@runtime_checkable
+class FaultControl(Protocol):
+    """The air takes faults injected at run time (:mod:`esp_at_sim.device.faults`).
+    Access points are named by SSID or BSSID; ``KeyError`` when none matches."""
+
+    def vanish(self, ssid_or_bssid: str) -> None:
+        """Switch the access point off; a station joined to it loses its link."""
+
+    def appear(self, ssid_or_bssid: str) -> None:
+        """Switch the access point back on."""
+
+    def set_password(self, ssid_or_bssid: str, password: str | None) -> None:
+        """Give the access point another password (``None``: open); ``ValueError`` for
+        one its security does not take."""
+
+    def refuse_next(self, ssid_or_bssid: str, count: int) -> None:
+        """Refuse the next ``count`` association attempts."""
+
+    def drop_link(self, reason: int) -> bool:
+        """Drop the station now with this ESP-IDF reason code; ``False`` without a link."""
+
+    def stall_dhcp(self, ssid_or_bssid: str, on: bool) -> None:
+        """Silence (or revive) the access point's DHCP server."""

@@ -34,6 +34,8 @@ from esp_at_sim.device.clock import Clock
 from esp_at_sim.radio.base import (
     Association,
     AuthMode,
+    DhcpServerControl,
+    FaultControl,
     IpInfo,
     JoinFailure,
     LinkLostCallback,
@@ -99,8 +101,8 @@ def scan_result(config: ApConfig, reveal: bool = True) -> ScanResult:
     )
 
 
-class SimRadio(Radio):
-    """The air of one scenario, on one clock."""
+class SimRadio(Radio, DhcpServerControl, FaultControl):
+    """The air of one scenario, on one clock; it has every capability."""
 
     def __init__(self, scenario: Scenario, clock: Clock) -> None:
         self._scenario = scenario

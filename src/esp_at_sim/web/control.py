@@ -1,7 +1,8 @@
 """The control API of a simulated module (``run --control``): inject faults and look at
 the module from a test that drives it from outside the process.
 
-- ``GET /status`` — boots, running firmware, Wi-Fi mode, station address, SoftAP stations.
+- ``GET /status`` — boots, running firmware, Wi-Fi mode, station address, SoftAP
+  stations, the radio backend and the faults it takes.
 - ``POST /faults/<name>`` with a JSON object of arguments — inject a fault
   (:mod:`esp_at_sim.device.faults`); 200 ``{"ok": true, "result": …}`` or 400 with
   ``{"ok": false, "error": "…"}``.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..device.events import Event
-from ..device.faults import FAULT_NAMES, FaultError
+from ..device.faults import FaultError
 from ..radio.base import SoftApStation
 
 if TYPE_CHECKING:
@@ -87,7 +88,8 @@ class ControlServer:
                 "station_ip": ip.ip if ip else None,
                 "softap_stations": [{"mac": s.mac, "ip": s.ip} for s in m.wifi.softap_stations()],
                 "web_url": getattr(web_server, "url", None),
-                "faults": list(FAULT_NAMES),
+                "radio": m.radio_name,
+                "faults": list(m.faults.available),
             }
         )
 
