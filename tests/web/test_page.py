@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from esp_at_sim.web.http import STATIC_DIR
+from esp_at_sim.web.page import STATIC_DIR
 
 from .conftest import MakeWeb
 from .helpers import Web, raw_request
@@ -38,6 +38,7 @@ def site(tmp_path: Path) -> Path:
     (root / ".secret").write_text("token")
     (tmp_path / "outside.txt").write_text("outside")
     os.symlink(tmp_path / "outside.txt", root / "link.txt")
+    os.symlink(root / "style.css", root / "inside.css")
     return root
 
 
@@ -89,3 +90,29 @@ async def test_missing_index_is_500(make_web: MakeWeb, tmp_path: Path) -> None:
 async def test_head_of_the_page(web: Web) -> None:
     async with web.session.head(web.url) as r:
         assert r.status == 200 and await r.read() == b""
+
+
+async def test_a_link_that_stays_inside_the_root_is_served(make_web: MakeWeb, site: Path) -> None:
+    web = await make_web(web_root=site)
+    assert await web.get("/inside.css") == (200, b"body{}")
+
+
+async def test_files_revalidate_on_every_load(make_web: MakeWeb, site: Path) -> None:
+    web = await make_web(web_root=site)
+    async with web.session.get(web.to("/style.css")) as r:
+        assert r.headers["Cache-Control"] == "no-cache"
+        etag = r.headers["ETag"]
+    async with web.session.get(web.to("/style.css"), headers={"If-None-Match": etag}) as r:
+        assert r.status == 304
+    (site / "style.css").write_text("body{color:red}")
+    async with web.session.get(web.to("/style.css"), headers={"If-None-Match": etag}) as r:
+        assert r.status == 200 and await r.read() == b"body{color:red}"
+
+
+async def test_other_methods_on_any_path_are_405(make_web: MakeWeb, site: Path) -> None:
+    """As on the module, whose file handler takes GET for every path."""
+    web = await make_web(web_root=site, captive_portal=False)
+    for path in ("/style.css", "/no-such-file"):
+        async with web.session.put(web.to(path), data=b"x") as r:
+            assert r.status == 405
+            assert json.loads(await r.read()) == {"state": 1, "error": "method not allowed"}

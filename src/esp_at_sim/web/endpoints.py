@@ -2,7 +2,7 @@
 
 Each handler takes the server's :class:`WebContext` and the request and returns the
 answer; refusals follow web-server.md (``{"state": 1}`` with 400, 409 or 500). The page
-is served by :mod:`.http`, routing and the checks every request goes through are in
+is served by :mod:`.page`, routing and the checks every request goes through are in
 :mod:`.server`.
 
 ``POST /setotadata`` streams uploads: the ``Object`` header names the target (``ota…``:
@@ -30,7 +30,6 @@ from aiohttp import web
 from ..device.wifi import WifiUnavailable
 from .config import WebConfig
 from .firmware import FirmwareError, OtaBackend, UploadSink
-from .http import PageFiles
 from .provisioning import Provisioning, ProvState, parse_credentials
 from .wire import BadRequest, BodyTooLarge, fail, form_arg, json_response, ok, quoted, read_limited
 
@@ -58,7 +57,6 @@ class WebContext:
     config: WebConfig
     provisioning: Provisioning
     firmware_source: Callable[[], OtaBackend]
-    page: PageFiles
     upload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property

@@ -1,32 +1,19 @@
-"""HTTP plumbing below the endpoints: the aiohttp server with JSON error answers, the
-captive-portal redirect, the same-origin check, where a client reached us, and the page.
+"""HTTP plumbing below the endpoints: connections that answer with JSON errors, the
+listening socket, the captive-portal redirect, the same-origin check, and where a
+client reached us.
 
-aiohttp answers requests it cannot parse by itself, in plain text; our protocol class
-turns those answers into JSON bodies (``{"state": 1, "error": …}``) so that every 4xx
-of the API is JSON. Everything else is public aiohttp API: a low-level
-:class:`aiohttp.web.Server` with our dispatcher, run by a :class:`~aiohttp.web.ServerRunner`
-on a socket we bind ourselves (so a busy port fails before anything starts).
-
-``GET /`` answers the ``index.html`` of the web root: ours (the ``static`` folder next to
-this module) or the folder given with ``--web-root``, as ESP-AT serves a page from its
-file system. Other files in that folder (style sheets, scripts, pictures) are served by
-their path, so a page can keep its assets beside it. Files are read at each request, so
-a web developer sees an edit on the next reload. Hidden files and anything outside the
-root (``..``, symbolic links leading out) are never served.
+aiohttp answers requests it cannot parse by itself, in plain text, before any
+middleware sees them; our connection class turns those answers into JSON bodies
+(``{"state": 1, "error": …}``) so that every 4xx of the API is JSON.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
-import mimetypes
 import re
 import socket
-from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from yarl import URL
@@ -34,31 +21,15 @@ from yarl import URL
 from .config import http_url
 from .wire import error
 
-Dispatch = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
 
 MAX_URI = 512  # longer request targets get 414, as on ESP-IDF's HTTP server
 REDIRECT_REASON = "Temporary Redirect"
 REDIRECT_BODY = "Redirecting to the provisioning page"
 _HOST_RE = re.compile(r"(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-INDEX = "index.html"
-_TYPES = {
-    ".html": "text/html",
-    ".htm": "text/html",
-    ".js": "text/javascript",
-    ".mjs": "text/javascript",
-    ".css": "text/css",
-    ".json": "application/json",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".txt": "text/plain",
-    ".woff2": "font/woff2",
-}
 
 
-class _JsonErrorProtocol(web.RequestHandler):
+class JsonErrorConnection(web.RequestHandler):
     """aiohttp's connection handler, with JSON bodies for the errors it answers itself
     (unparsable requests, handler crashes). A request the client got wrong (a 4xx) is
     logged at debug level only: aiohttp would log each one as an error with a traceback,
@@ -84,17 +55,6 @@ class _JsonErrorProtocol(web.RequestHandler):
         response = error(status, phrase)
         response.force_close()
         return response
-
-
-class JsonErrorServer(web.Server):
-    """A low-level aiohttp server whose connections use :class:`_JsonErrorProtocol`."""
-
-    def __init__(self, handler: Dispatch, **options: Any) -> None:
-        super().__init__(handler, **options)
-        self._options = options
-
-    def __call__(self) -> web.RequestHandler:
-        return _JsonErrorProtocol(self, loop=asyncio.get_running_loop(), **self._options)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -181,44 +141,3 @@ def same_origin(request: web.BaseRequest) -> bool:
     if theirs.scheme != "http" or not theirs.host or not ours.host:
         return False
     return theirs.host.lower() == ours.host.lower() and theirs.port == ours.port
-
-
-class PageFiles:
-    """The web root: where the page and its assets come from."""
-
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = (root or STATIC_DIR).resolve()
-
-    def find(self, url_path: str) -> Path | None:
-        """The file that answers ``url_path`` (``/`` is the index), or ``None``."""
-        relative = url_path.lstrip("/") or INDEX
-        parts = relative.split("/")
-        if any(not part or part.startswith(".") or "\\" in part for part in parts):
-            return None
-        candidate = self.root.joinpath(*parts)
-        try:
-            resolved = candidate.resolve(strict=True)
-        except (OSError, RuntimeError):
-            return None
-        if not resolved.is_relative_to(self.root) or not resolved.is_file():
-            return None
-        return resolved
-
-    def respond(self, url_path: str) -> web.Response | None:
-        """The answer for ``url_path``; ``None`` when no file matches (a 404). A missing
-        index is the server's fault: 500, as on a module whose file system lacks it."""
-        found = self.find(url_path)
-        if found is None:
-            if url_path in ("", "/"):
-                return error(500, f"{INDEX} is missing from the web root")
-            return None
-        try:
-            body = found.read_bytes()
-        except OSError:
-            return error(500, f"cannot read {found.name}")
-        suffix = found.suffix.lower()
-        content_type = _TYPES.get(suffix) or mimetypes.guess_type(found.name)[0]
-        response = web.Response(body=body)
-        response.headers["Content-Type"] = content_type or "application/octet-stream"
-        response.headers["Cache-Control"] = "no-cache"
-        return response

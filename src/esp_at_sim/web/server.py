@@ -1,11 +1,14 @@
 """The module's web server as a service: started and stopped by ``AT+WEBSERVER``, gone
 at every reset, reachable on the host through the port map of :class:`WebConfig`.
 
-:func:`install_web` registers a :class:`WebServer` as ``module.services["web"]``. Each
-request goes through :meth:`WebServer._dispatch`: the client becomes a phone on the
-SoftAP the first time it shows up, the target is checked (length, route, method, the
-``Origin`` of a POST), the endpoint answers, and whatever we do not serve becomes a
-redirect to the page while the captive portal is on (a JSON 404/405/414 otherwise).
+:func:`install_web` registers a :class:`WebServer` as ``module.services["web"]``. The
+server is an aiohttp :class:`~aiohttp.web.Application`: the API routes of
+:data:`ROUTES`, then the page (:mod:`.page`). One middleware,
+:meth:`WebServer._middleware`, wraps every request: the client becomes a phone on the
+SoftAP the first time it shows up, the target is checked (length, literal path, the
+``Origin`` of a POST), and whatever we do not serve (404, 405, 414) becomes a redirect
+to the page while the captive portal is on (a JSON error otherwise). Paths match byte
+for byte as on ESP-IDF's server: a percent escape is not decoded, so it matches nothing.
 Every request is one ``http`` event in the module's log (method, path, status, client;
 never a body).
 """
@@ -14,12 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler as AppHandler
 
 from .config import DNS_PORT, WebConfig, http_url, url_host
 from .dns import start_dns
@@ -34,15 +40,8 @@ from .endpoints import (
     set_sta_info,
 )
 from .firmware import OtaBackend, module_backend
-from .http import (
-    MAX_URI,
-    JsonErrorServer,
-    PageFiles,
-    listen,
-    page_url,
-    redirect,
-    same_origin,
-)
+from .http import MAX_URI, JsonErrorConnection, listen, page_url, redirect, same_origin
+from .page import add_page, finish_file, hidden, is_file_request
 from .provisioning import Provisioning
 from .wire import error
 
@@ -61,8 +60,10 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/getotainfo": {"GET": get_ota_info},
     "/setotadata": {"POST": set_ota_data},
 }
-PAGE_METHODS = ("GET", "HEAD")
 _UNHANDLED = {404: "not found", 405: "method not allowed", 414: "URI too long"}
+# aiohttp's connection options: no access log (every request is an event instead), bodies
+# as sent, request lines of at most 8190 bytes
+_OPTIONS: dict[str, Any] = {"access_log": None, "auto_decompress": False, "max_line_size": 8190}
 SHUTDOWN_TIMEOUT = 1.0  # real seconds a stopping server gives requests in flight
 DRAIN_MAX = 8 * 1024 * 1024  # unread body bytes dropped after an early answer
 DRAIN_SECONDS = 10.0  # real seconds a client gets to finish sending such a body
@@ -89,12 +90,13 @@ class WebServer:
             config,
             self.provisioning,
             backend or (lambda: module_backend(module)),
-            PageFiles(config.web_root),
         )
         self.device_port: int | None = None
         self.http_port: int | None = None
         self.dns_port: int | None = None
-        self._runner: web.ServerRunner | None = None
+        self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._root = Path()  # the web root, resolved when the server starts
         self._dns: asyncio.DatagramTransport | None = None
         self._phones: dict[str, str] = {}  # client address → phone MAC
 
@@ -127,13 +129,12 @@ class WebServer:
             log.error("web server: cannot listen on %s port %d: %s", host, port, exc.strerror)
             self.module.emit("web.error", host=host, port=port, error=str(exc))
             raise WebStartError(exc.errno, f"cannot listen on {host}:{port}") from exc
-        server = JsonErrorServer(
-            self._dispatch, access_log=None, auto_decompress=False, max_line_size=8190
-        )
-        runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        runner = web.AppRunner(self._application(), shutdown_timeout=SHUTDOWN_TIMEOUT)
         try:
             await runner.setup()
-            await web.SockSite(runner, sock).start()
+            self._listener = await asyncio.get_running_loop().create_server(
+                functools.partial(self._connection, runner), sock=sock
+            )
         except BaseException:
             sock.close()
             await runner.cleanup()
@@ -168,6 +169,9 @@ class WebServer:
         if dns is not None:
             dns.close()
         runner, self._runner = self._runner, None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
         self.device_port = self.http_port = self.dns_port = None
         self._phones.clear()
         if runner is not None:
@@ -175,11 +179,25 @@ class WebServer:
             self.module.emit("web.stop")
 
     # ---------------------------------------------------------------- requests
-    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+    def _application(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        for path, methods in ROUTES.items():
+            for method, handler in methods.items():
+                app.router.add_route(method, path, functools.partial(handler, self.context))
+        self._root = add_page(app, self.config.web_root)
+        return app
+
+    @staticmethod
+    def _connection(runner: web.AppRunner) -> web.RequestHandler:
+        assert runner.server is not None
+        return JsonErrorConnection(runner.server, loop=asyncio.get_running_loop(), **_OPTIONS)
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
         started = time.monotonic()
         self._phone_for(request)
         try:
-            response = await self._route(request)
+            response = await self._checked(request, handler)
         except Exception:
             log.exception("web server: %s %s failed", request.method, request.path)
             response = error(500, "internal error")
@@ -195,23 +213,31 @@ class WebServer:
         )
         return response
 
-    async def _route(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def _checked(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
         if len(request.raw_path) > MAX_URI:
             return self._unhandled(request, 414)
-        path = request.raw_path.split("?", 1)[0]
-        methods = ROUTES.get(path)
-        if methods is None:
-            if request.method in PAGE_METHODS:
-                found = self.context.page.respond(path)
-                return found if found is not None else self._unhandled(request, 404)
-            exists = path == "/" or self.context.page.find(path) is not None
-            return self._unhandled(request, 405 if exists else 404)
-        handler = methods.get(request.method)
-        if handler is None:
-            return self._unhandled(request, 405)
+        if request.raw_path.split("?", 1)[0] != request.path:  # escapes are not decoded
+            return self._unhandled(request, 404)
+        exception = request.match_info.http_exception
+        if exception is not None:
+            return self._unhandled(request, 405 if exception.status == 405 else 404)
+        if is_file_request(request):
+            return await self._file(request, handler)
         if request.method == "POST" and self.config.check_origin and not same_origin(request):
             return error(403, "cross-origin request refused")
-        return await handler(self.context, request)
+        return await handler(request)
+
+    async def _file(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
+        """A file beside the page, through aiohttp's static resource."""
+        if hidden(request):
+            return self._unhandled(request, 404)
+        try:
+            response = await handler(request)
+        except (web.HTTPNotFound, web.HTTPForbidden):  # outside the root, or a folder
+            return self._unhandled(request, 404)
+        if not finish_file(self._root, request, response):
+            return self._unhandled(request, 404)
+        return response
 
     def _unhandled(self, request: web.BaseRequest, status: int) -> web.StreamResponse:
         if self.config.captive_portal:
