@@ -50,7 +50,7 @@ class BareDevice:
 
 
 async def measure(kind: str, count: int, trace: bool) -> dict[str, float]:
-    from esp_at_sim.device.factory import create_module
+    from esp_at_sim.factory import create_module
 
     warm = create_module(time_scale=0) if kind == "module" else BareDevice()
     await warm.start()  # one-time costs (lazy imports, tables, caches) come before

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from esp_at_sim.device.settings import MemorySettingsStore
+from esp_at_sim.core.settings import MemorySettingsStore
 from esp_at_sim.testing import AtHarness, start_module
 
 

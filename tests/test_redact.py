@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from esp_at_sim.device.events import Event
+from esp_at_sim.core.events import Event
 from esp_at_sim.device.redact import mask_line, mask_output
 from esp_at_sim.testing import start_module
 

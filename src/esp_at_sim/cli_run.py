@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .at.engine import Mode
-from .device.events import Event
+from .core.events import Event
 from .transport import (
     SpecError,
     StdioTransport,
@@ -45,7 +45,7 @@ def _error(message: str) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from .device.factory import create_module
+    from .factory import create_module
     from .flash.errors import FlashError
     from .radio.registry import RadioBackendError, load_backend
     from .scenario import ScenarioError, load_scenario

@@ -34,10 +34,10 @@ from typing import Any
 
 import pytest
 
-from .device.events import Event
-from .device.factory import create_module
+from .core.events import Event
 from .device.faults import Faults
 from .device.module import Module
+from .factory import create_module
 from .scenario import Scenario, default_scenario, load_scenario, parse_scenario
 from .testing import AtHarness, PortTee
 

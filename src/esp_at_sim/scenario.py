@@ -17,17 +17,23 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib.resources
-import ipaddress
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from esp_at_sim.radio import fields as check
-from esp_at_sim.radio.base import AuthMode
 from esp_at_sim.radio.fields import FieldError, generated_bssid, softap_mac_for
+from esp_at_sim.radio.world import (
+    ApConfig,
+    Chip,
+    ModuleConfig,
+    PhoneConfig,
+    Scenario,
+    ap_defaults,
+)
 
 __all__ = [
     "ApConfig",
@@ -44,10 +50,7 @@ __all__ = [
     "softap_mac_for",
 ]
 
-Chip = Literal["esp32", "esp32c3"]
 _T = TypeVar("_T")
-
-_MODULE_NAMES: dict[str, str] = {"esp32": "WROOM-32", "esp32c3": "MINI-1"}
 
 
 class ScenarioError(ValueError):
@@ -60,213 +63,6 @@ class ScenarioError(ValueError):
         self.line = line
         self.key = key
         self.message = message
-
-
-def _set(obj: object, name: str, value: object) -> None:
-    object.__setattr__(obj, name, value)
-
-
-# -- the configuration dataclasses --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModuleConfig:
-    """The module itself. Empty ``ap_mac``, ``name`` and ``bin_version`` are derived."""
-
-    sta_mac: str = "24:0a:c4:00:00:01"
-    ap_mac: str = ""  # "" → sta_mac with the last byte + 1, as ESP32 chips derive it
-    name: str = ""  # "" → "WROOM-32" on esp32, "MINI-1" on esp32c3 (AT+GMR's Bin version)
-    at_version: str = "4.1.1.0"
-    sdk_version: str = "v5.4.1"
-    bin_version: str = ""  # "" → "v" + at_version
-    hostname: str = "espressif"
-    country: str = "CN"
-    chip: Chip = "esp32"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.chip, str) or self.chip not in _MODULE_NAMES:
-            raise FieldError("chip", f"must be esp32 or esp32c3, got {check.describe(self.chip)}")
-        sta = check.mac("sta_mac", self.sta_mac)
-        _set(self, "sta_mac", sta)
-        _set(
-            self, "ap_mac", check.mac("ap_mac", self.ap_mac) if self.ap_mac else softap_mac_for(sta)
-        )
-        if self.ap_mac == sta:
-            raise FieldError("ap_mac", "must differ from sta_mac")
-        _set(self, "name", check.text("name", self.name) if self.name else _MODULE_NAMES[self.chip])
-        at = check.text("at_version", self.at_version)
-        check.text("sdk_version", self.sdk_version)
-        _set(self, "bin_version", check.text("bin_version", self.bin_version or f"v{at}"))
-        check.hostname("hostname", self.hostname)
-        country = check.text("country", self.country)
-        if not re.fullmatch(r"[A-Z0-9]{2}", country):
-            raise FieldError(
-                "country", f'must be a two-letter code like "CN", got {check.describe(country)}'
-            )
-
-
-@dataclass(frozen=True)
-class ApConfig:
-    """One access point: what it looks like on the air, how it behaves, how it fails.
-
-    Times (``appear_at``, ``vanish_at``) are simulated seconds since the module started;
-    ``drop_after`` counts from each association. An empty ``bssid`` is generated from
-    the SSID. :meth:`create` also derives ``auth`` and the addresses as a file does.
-    """
-
-    ssid: str
-    password: str | None = None
-    auth: AuthMode = AuthMode.OPEN
-    channel: int = 1
-    rssi: int = -50
-    bssid: str = ""
-    hidden: bool = False
-    ip: str = "192.168.50.100"
-    gateway: str = "192.168.50.1"
-    netmask: str = "255.255.255.0"
-    assoc_delay: float = 1.0
-    dhcp_delay: float = 0.5
-    refuse_first: int = 0
-    no_ip: bool = False
-    appear_at: float | None = None
-    vanish_at: float | None = None
-    drop_after: float | None = None
-    drop_reason: int = 200  # ESP-IDF WIFI_REASON_BEACON_TIMEOUT
-    phone_hotspot: bool = False
-
-    def __post_init__(self) -> None:
-        ssid = check.text("ssid", self.ssid, printable=False)
-        if not 1 <= len(ssid.encode()) <= 32:
-            raise FieldError("ssid", f"must be 1..32 UTF-8 bytes, got {len(ssid.encode())}")
-        auth = check.auth_mode("auth", self.auth)
-        _set(self, "auth", auth)
-        _set(self, "password", check.wifi_password(auth, self.password))
-        check.integer("channel", self.channel, 1, 13)
-        check.integer("rssi", self.rssi, -100, 0)
-        _set(self, "bssid", check.mac("bssid", self.bssid) if self.bssid else generated_bssid(ssid))
-        for flag in ("hidden", "no_ip", "phone_hotspot"):
-            check.boolean(flag, getattr(self, flag))
-        ip, gateway = check.ipv4("ip", self.ip), check.ipv4("gateway", self.gateway)
-        mask = check.ipv4("netmask", self.netmask)
-        try:
-            net = ipaddress.IPv4Network(f"{ip}/{mask}", strict=False)
-        except ValueError:
-            raise FieldError("netmask", f"must be a contiguous netmask, got {mask}") from None
-        if not 8 <= net.prefixlen <= 30:
-            raise FieldError("netmask", f"must be /8../30, got {mask}")
-        if ip in (net.network_address, net.broadcast_address):
-            raise FieldError("ip", f"{ip} is not a host address in {net}")
-        if gateway not in net or gateway in (net.network_address, net.broadcast_address):
-            raise FieldError("gateway", f"{gateway} is not a host in {net} (ip and netmask)")
-        if gateway == ip:
-            raise FieldError("gateway", f"must differ from ip, got {gateway}")
-        for name, addr in (("ip", ip), ("gateway", gateway), ("netmask", mask)):
-            _set(self, name, str(addr))
-        _set(self, "assoc_delay", check.seconds("assoc_delay", self.assoc_delay))
-        _set(self, "dhcp_delay", check.seconds("dhcp_delay", self.dhcp_delay))
-        check.integer("refuse_first", self.refuse_first, 0, 1_000_000)
-        _set(self, "appear_at", check.optional_seconds("appear_at", self.appear_at))
-        _set(self, "vanish_at", check.optional_seconds("vanish_at", self.vanish_at))
-        start, end = self.appear_at, self.vanish_at
-        if start is not None and end is not None and end <= start:
-            raise FieldError("vanish_at", f"must be after appear_at ({self.appear_at})")
-        _set(
-            self, "drop_after", check.optional_seconds("drop_after", self.drop_after, positive=True)
-        )
-        check.integer("drop_reason", self.drop_reason, 1, 255)
-
-    @property
-    def ssid_bytes(self) -> bytes:
-        return self.ssid.encode()
-
-    @classmethod
-    def create(
-        cls,
-        ssid: str,
-        password: str | None = None,
-        *,
-        index: int = 0,
-        occurrence: int = 0,
-        **options: Any,
-    ) -> ApConfig:
-        """Build an AP with a scenario file's defaults: auth from the password, BSSID from
-        the SSID (``occurrence`` tells same-named APs apart), addresses from ``index``."""
-        raw: dict[str, Any] = {"ssid": ssid, **options}
-        if password is not None:
-            raw["password"] = password
-        return cls(**_ap_defaults(raw, index, occurrence))
-
-
-def _ap_defaults(raw: dict[str, Any], index: int, occurrence: int) -> dict[str, Any]:
-    values = dict(raw)
-    if "auth" not in values:
-        values["auth"] = AuthMode.OPEN if values.get("password") is None else AuthMode.WPA2_PSK
-    if "bssid" not in values and isinstance(values.get("ssid"), str):
-        values["bssid"] = generated_bssid(values["ssid"], occurrence)
-    try:
-        mask = ipaddress.IPv4Address(values.setdefault("netmask", "255.255.255.0"))
-        if "ip" in values:
-            base = ipaddress.IPv4Network(f"{values['ip']}/{mask}", strict=False)
-        elif "gateway" in values:
-            base = ipaddress.IPv4Network(f"{values['gateway']}/{mask}", strict=False)
-        else:
-            base = ipaddress.IPv4Network(f"192.168.{50 + index % 200}.0/{mask}", strict=False)
-    except ValueError:
-        return values  # the dataclass reports the bad address
-    hosts = [base.network_address + 1, base.broadcast_address - 1]
-    if "gateway" not in values:
-        values["gateway"] = str(hosts[1] if str(hosts[0]) == values.get("ip") else hosts[0])
-    if "ip" not in values:
-        wanted = base.network_address + min(100, base.num_addresses - 2)
-        values["ip"] = str(hosts[1] if str(wanted) == values["gateway"] else wanted)
-    return values
-
-
-@dataclass(frozen=True)
-class PhoneConfig:
-    """A phone that joins the SoftAP: ``join_at``/``leave_at`` count from SoftAP start."""
-
-    mac: str
-    join_at: float | None = None
-    leave_at: float | None = None
-    hostname: str | None = None
-
-    def __post_init__(self) -> None:
-        _set(self, "mac", check.mac("mac", self.mac))
-        _set(self, "join_at", check.optional_seconds("join_at", self.join_at))
-        _set(self, "leave_at", check.optional_seconds("leave_at", self.leave_at))
-        start, end = self.join_at, self.leave_at
-        if start is not None and end is not None and end <= start:
-            raise FieldError("leave_at", f"must be after join_at ({self.join_at})")
-        if self.hostname is not None:
-            check.hostname("hostname", self.hostname)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """The whole radio world of one module."""
-
-    name: str = "scenario"
-    module: ModuleConfig = ModuleConfig()
-    aps: tuple[ApConfig, ...] = ()
-    phones: tuple[PhoneConfig, ...] = ()
-
-    def __post_init__(self) -> None:
-        check.text("name", self.name)
-        _set(self, "aps", tuple(self.aps))
-        _set(self, "phones", tuple(self.phones))
-        _no_duplicates("ap", "bssid", [ap.bssid for ap in self.aps])
-        _no_duplicates("phone", "mac", [phone.mac for phone in self.phones])
-
-
-def _no_duplicates(table: str, key: str, values: list[str]) -> None:
-    first: dict[str, int] = {}
-    for i, value in enumerate(values):
-        if value in first:
-            raise FieldError(
-                f"{table}[{i}].{key}", f"duplicate {key} {value}, also {table}[{first[value]}]"
-            )
-        first[value] = i
 
 
 # -- reading TOML ----------------------------------------------------------------------------
@@ -365,7 +161,7 @@ def _build(data: dict[str, Any], default_name: str) -> Scenario:
                 f"ap[{i}]", check.auth_mode, {"key": "auth", "value": raw["auth"]}
             )
         seen = sum(1 for ap in aps if ap.ssid == raw["ssid"])
-        aps.append(_nested(f"ap[{i}]", ApConfig, _ap_defaults(raw, i, seen)))
+        aps.append(_nested(f"ap[{i}]", ApConfig, ap_defaults(raw, i, seen)))
     phones: list[PhoneConfig] = []
     for i, item in enumerate(_array(data.get("phone", []), "phone")):
         raw = _table(item, f"phone[{i}]")

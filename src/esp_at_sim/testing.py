@@ -10,9 +10,9 @@ import asyncio
 import os
 from collections.abc import Callable
 
-from esp_at_sim.device.factory import create_module
+from esp_at_sim.core.settings import MemorySettingsStore, SettingsStore
 from esp_at_sim.device.module import Module
-from esp_at_sim.device.settings import MemorySettingsStore, SettingsStore
+from esp_at_sim.factory import create_module
 from esp_at_sim.scenario import Scenario
 
 FINALS = (b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\nSEND OK\r\n", b"\r\nSEND FAIL\r\n")

@@ -14,10 +14,10 @@ from typing import Any
 
 import aiohttp
 
-from esp_at_sim.device.events import Event
-from esp_at_sim.device.factory import create_module
+from esp_at_sim.core.events import Event
+from esp_at_sim.core.settings import MemorySettingsStore
 from esp_at_sim.device.module import Module
-from esp_at_sim.device.settings import MemorySettingsStore
+from esp_at_sim.factory import create_module
 from esp_at_sim.scenario import Scenario, parse_scenario
 from esp_at_sim.testing import AtHarness
 from esp_at_sim.web import WebConfig, install_web

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from esp_at_sim.client import AtClient
-from esp_at_sim.device.factory import create_module
+from esp_at_sim.core.settings import MemorySettingsStore
 from esp_at_sim.device.module import Module
-from esp_at_sim.device.settings import MemorySettingsStore
+from esp_at_sim.factory import create_module
 from esp_at_sim.scenario import Scenario, parse_scenario
 from esp_at_sim.testing import assert_no_tasks_left
 from esp_at_sim.transport import PtyTransport, TcpTransport, Transport, open_transport

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from esp_at_sim.client import AtClient, JoinError, JoinReason
-from esp_at_sim.device.factory import create_module
+from esp_at_sim.core.settings import MemorySettingsStore
 from esp_at_sim.device.module import Module
-from esp_at_sim.device.settings import MemorySettingsStore
+from esp_at_sim.factory import create_module
 
 
 def _text(min_size: int, max_size: int) -> st.SearchStrategy[bytes]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from esp_at_sim.device.events import Event
-from esp_at_sim.device.factory import create_module
+from esp_at_sim.core.events import Event
 from esp_at_sim.device.firmware import Firmware
+from esp_at_sim.factory import create_module
 from esp_at_sim.flash.boot import read_otadata
 from esp_at_sim.flash.image import build_app_image
 from esp_at_sim.flash.otadata import OtaState

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from esp_at_sim.device.settings import Settings
+from esp_at_sim.core.settings import Settings
 from esp_at_sim.flash import (
     FlashImage,
     begin_update,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esp_at_sim.device.settings import SettingValue
+from esp_at_sim.core.settings import SettingValue
 from esp_at_sim.flash import FlashImage, FlashLayout, NvsError
 from esp_at_sim.flash.nvs import (
     ItemType,

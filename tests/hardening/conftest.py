@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from esp_at_sim.device.factory import create_module
 from esp_at_sim.device.module import Module
+from esp_at_sim.factory import create_module
 from esp_at_sim.testing import AtHarness, assert_no_tasks_left
 from esp_at_sim.web import WebConfig, WebServer, install_web
 

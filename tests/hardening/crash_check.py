@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from esp_at_sim.device.factory import create_module
+from esp_at_sim.factory import create_module
 from esp_at_sim.flash import FlashImage, boot
 from esp_at_sim.testing import AtHarness
 

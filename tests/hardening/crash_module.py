@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "flash"))
 import aiohttp
 from crash_child import arm
 
-from esp_at_sim.device.factory import create_module
 from esp_at_sim.device.module import Module
+from esp_at_sim.factory import create_module
 from esp_at_sim.flash import build_app_image
 from esp_at_sim.testing import AtHarness
 from esp_at_sim.web import WebConfig, install_web

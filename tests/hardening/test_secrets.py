@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from esp_at_sim.device.events import Event
+from esp_at_sim.core.events import Event
 
 from .conftest import no_tasks_left, start_web_module
 from .simproc import SimProcess

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from esp_at_sim.client import AtClient, JoinError, JoinReason
-from esp_at_sim.device.events import Event
+from esp_at_sim.core.events import Event
 from esp_at_sim.device.faults import Faults
 from esp_at_sim.device.module import Module
 from esp_at_sim.testing import AtHarness

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from esp_at_sim.device.clock import Clock
+from esp_at_sim.core.clock import Clock
 from esp_at_sim.radio.registry import ENTRY_POINT_GROUP
 from esp_at_sim.radio.sim import SimRadio
 from esp_at_sim.scenario import Scenario, parse_scenario

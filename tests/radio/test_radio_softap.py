@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from esp_at_sim.device.clock import Clock
+from esp_at_sim.core.clock import Clock
 from esp_at_sim.radio.base import AuthMode, SoftApStation
 from esp_at_sim.radio.sim import SimRadio
 from esp_at_sim.radio.softap import PHONE_DHCP_DELAY, DhcpPool, default_pool

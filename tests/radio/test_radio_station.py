@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from esp_at_sim.device.clock import Clock
+from esp_at_sim.core.clock import Clock
 from esp_at_sim.radio.base import Association, AuthMode, IpInfo, JoinFailure
 from esp_at_sim.radio.sim import (
     CHANNELS,

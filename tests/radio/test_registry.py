@@ -12,10 +12,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from esp_at_sim.device.clock import Clock
-from esp_at_sim.device.events import Event
-from esp_at_sim.device.factory import create_module
+from esp_at_sim.core.clock import Clock
+from esp_at_sim.core.events import Event
 from esp_at_sim.device.faults import Faults, FaultUnsupported
+from esp_at_sim.factory import create_module
 from esp_at_sim.radio.base import DhcpServerControl, FaultControl
 from esp_at_sim.radio.registry import (
     ENTRY_POINT_GROUP,

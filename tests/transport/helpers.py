@@ -15,8 +15,8 @@ from typing import Protocol
 
 import serial
 
-from esp_at_sim.device.factory import create_module
 from esp_at_sim.device.module import Module
+from esp_at_sim.factory import create_module
 from esp_at_sim.transport import (
     MemoryTransport,
     PtyTransport,

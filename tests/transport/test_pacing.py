@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from esp_at_sim.device.factory import create_module
+from esp_at_sim.core.settings import MemorySettingsStore
 from esp_at_sim.device.module import Module
-from esp_at_sim.device.settings import MemorySettingsStore
 from esp_at_sim.device.system import UartConfig
+from esp_at_sim.factory import create_module
 from esp_at_sim.transport import MemoryTransport, slice_schedule
 from esp_at_sim.transport.bridge import SLICE_TIME, Pipe
 

@@ -9,7 +9,7 @@ import termios
 
 import pytest
 
-from esp_at_sim.device.factory import create_module
+from esp_at_sim.factory import create_module
 from esp_at_sim.transport import (
     PtyTransport,
     SerialTransport,

@@ -11,9 +11,10 @@ from typing import Any
 
 import aiohttp
 
-from esp_at_sim.device.clock import Clock
-from esp_at_sim.device.factory import create_module
+from esp_at_sim.commands import build_table
+from esp_at_sim.core.clock import Clock
 from esp_at_sim.device.module import Identity, Module
+from esp_at_sim.factory import create_module
 from esp_at_sim.radio.sim import SimRadio
 from esp_at_sim.scenario import Scenario, parse_scenario
 from esp_at_sim.testing import AtHarness
@@ -205,7 +206,8 @@ async def boot_module(
         )
     else:
         clock = Clock(scale=scale)
-        module = Module(radio=SimRadio(world, clock), clock=clock, identity=Identity())
+        radio = SimRadio(world, clock)
+        module = Module(radio=radio, clock=clock, table=build_table(), identity=Identity())
     harness = AtHarness(module)
     await module.start()
     assert harness.take() == b"\r\nready\r\n"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from esp_at_sim.device.events import Event
+from esp_at_sim.core.events import Event
 
 from .conftest import MakeWeb
 from .helpers import Web, raw_request

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from esp_at_sim.device.events import Event
+from esp_at_sim.core.events import Event
 from esp_at_sim.web import provisioning
 from esp_at_sim.web.provisioning import ProvState
 

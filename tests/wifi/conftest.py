@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from esp_at_sim.device.settings import MemorySettingsStore
+from esp_at_sim.core.settings import MemorySettingsStore
 from esp_at_sim.testing import assert_no_tasks_left
 
 from .harness import At, boot

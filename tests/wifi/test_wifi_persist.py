@@ -3,7 +3,7 @@ auto-connect at boot."""
 
 from __future__ import annotations
 
-from esp_at_sim.device.settings import MemorySettingsStore
+from esp_at_sim.core.settings import MemorySettingsStore
 
 from .conftest import Boot
 from .harness import At

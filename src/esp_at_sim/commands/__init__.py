@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..at.table import CommandTable
+from . import basic, system, tcpip, web, wifi
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -12,8 +13,6 @@ if TYPE_CHECKING:
 
 def build_table() -> CommandTable[Module]:
     """Every command, in the order ``AT+CMD?`` lists them."""
-    from . import basic, system, tcpip, web, wifi
-
     table: CommandTable[Module] = CommandTable()
     for group in (basic, system, wifi, tcpip, web):
         table.extend(group.COMMANDS)

@@ -18,11 +18,15 @@ from typing import TYPE_CHECKING, Any
 from ..at.engine import AtEngine, BadLine, CommandLine, DataReceived, Mode
 from ..at.errors import AtError, exec_fail
 from ..at.table import CommandTable, Reply, Result
+from ..core.clock import Clock
+from ..core.events import Event, EventBus
+from ..core.settings import MemorySettingsStore, Settings, SettingsStore, SettingValue
 from ..radio.base import Radio
-from .clock import Clock
-from .events import Event, EventBus
+from .faults import Faults
+from .net import NetState
 from .redact import mask_line, mask_output
-from .settings import MemorySettingsStore, Settings, SettingsStore, SettingValue
+from .system import SystemState
+from .wifi import Wifi
 
 if TYPE_CHECKING:
     from .firmware import Firmware
@@ -59,19 +63,13 @@ class Module:
         *,
         radio: Radio,
         clock: Clock,
+        table: CommandTable[Module],
         radio_name: str | None = None,
         identity: Identity | None = None,
         store: SettingsStore | None = None,
-        table: CommandTable[Module] | None = None,
         bus: EventBus | None = None,
         firmware: Firmware | None = None,
     ) -> None:
-        from ..commands import build_table
-        from .faults import Faults
-        from .net import NetState
-        from .system import SystemState
-        from .wifi import Wifi
-
         self.identity = identity or Identity()
         self.radio = radio
         # The backend's registered name (esp_at_sim.radio.registry), for messages.
@@ -83,7 +81,7 @@ class Module:
         self.store = store
         self.bus = bus or EventBus()
         self.engine = AtEngine()
-        self.table: CommandTable[Module] = table or build_table()
+        self.table = table
         self.saved: Settings = {}
         self.system = SystemState()
         self.net = NetState()

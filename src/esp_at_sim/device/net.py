@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .settings import Settings
+from ..core.settings import Settings
 
 MAX_LINKS = 5
 

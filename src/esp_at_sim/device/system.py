@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .settings import Settings
+from ..core.settings import Settings
 
 # ESP32 UART: APB clock 80 MHz, divider with a 4-bit fraction.
 _UART_CLOCK = 80_000_000

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from ..core.settings import Settings, SettingValue
 from ..radio.base import IpInfo, JoinFailure, ScanResult, SoftApStation
 from .netaddr import info_from_text, info_text, mac_bytes, parse_ipv4, parse_mac, settable_mac
-from .settings import Settings, SettingValue
 from .softap import ECN_AUTH, MAX_CONN, ApInterface, ApSettings, DhcpPool, pool_fits
 from .station import StaState, Station
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from esp_at_sim.device.settings import Settings, SettingsStore, SettingValue, check_key
+from esp_at_sim.core.settings import Settings, SettingsStore, SettingValue, check_key
 from esp_at_sim.flash import nvs
 from esp_at_sim.flash.errors import NvsError
 from esp_at_sim.flash.flashio import FlashDevice

@@ -3,7 +3,7 @@
 The device layer talks only to :class:`Radio`; :mod:`esp_at_sim.radio.sim` implements it
 from a scenario file, and other backends can implement it too (registered by name, see
 :mod:`esp_at_sim.radio.registry`). All waiting happens on the module's
-:class:`~esp_at_sim.device.clock.Clock`, so the time scale applies.
+:class:`~esp_at_sim.core.clock.Clock`, so the time scale applies.
 
 What a backend may offer beyond :class:`Radio` is a *capability*: a protocol below that
 the backend's class implements and that the module finds with ``isinstance``, doing

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Protocol
 from .base import Radio
 
 if TYPE_CHECKING:
-    from ..device.clock import Clock
-    from ..scenario import Scenario
+    from ..core.clock import Clock
+    from .world import Scenario
 
 ENTRY_POINT_GROUP = "esp_at_sim.radio"
 DEFAULT_BACKEND = "sim"  # registered in esp-at-sim's own pyproject.toml

@@ -1,8 +1,8 @@
 """The simulated air: a :class:`~esp_at_sim.radio.base.Radio` driven by a scenario.
 
-The access points of a :class:`~esp_at_sim.scenario.Scenario` are on the air in file
+The access points of a :class:`~esp_at_sim.radio.world.Scenario` are on the air in file
 order; the phones join the SoftAP (see :mod:`esp_at_sim.radio.softap`). Every wait is
-simulated time on the module's :class:`~esp_at_sim.device.clock.Clock`: a scan takes
+simulated time on the module's :class:`~esp_at_sim.core.clock.Clock`: a scan takes
 0.12 s per channel, an association the AP's ``assoc_delay``, DHCP its ``dhcp_delay``.
 
 Joining follows ESP-IDF. The station picks the strongest visible AP with the SSID (and
@@ -30,7 +30,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
-from esp_at_sim.device.clock import Clock
+from esp_at_sim.core.clock import Clock
 from esp_at_sim.radio.base import (
     Association,
     AuthMode,
@@ -46,7 +46,7 @@ from esp_at_sim.radio.base import (
 )
 from esp_at_sim.radio.softap import DhcpPool, SoftAp, SoftApConfig
 from esp_at_sim.radio.tasks import TaskSet
-from esp_at_sim.scenario import ApConfig, Scenario
+from esp_at_sim.radio.world import ApConfig, Scenario
 
 SCAN_TIME_PER_CHANNEL = 0.12  # ESP-IDF's default active scan time per channel
 CHANNELS = 13

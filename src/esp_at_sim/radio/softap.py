@@ -15,10 +15,11 @@ import asyncio
 import ipaddress
 from dataclasses import dataclass
 
-from esp_at_sim.device.clock import Clock
+from esp_at_sim.core.clock import Clock
 from esp_at_sim.radio.base import AuthMode, SoftApStation, StationCallback
+from esp_at_sim.radio.fields import FieldError
 from esp_at_sim.radio.tasks import TaskSet
-from esp_at_sim.scenario import FieldError, PhoneConfig
+from esp_at_sim.radio.world import PhoneConfig
 
 PHONE_DHCP_DELAY = 0.3  # simulated seconds from association to the phone's lease
 MAX_LEASES = 100  # ESP-IDF's DHCPS_MAX_LEASE: the default range holds 100 addresses

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from ..device.system import UartConfig
 
 if TYPE_CHECKING:
-    from ..device.events import Event
+    from ..core.events import Event
     from ..device.module import Module
 
 log = logging.getLogger(__name__)

@@ -58,7 +58,7 @@ from ..radio.base import AuthMode, ScanResult
 from .config import WebConfig
 
 if TYPE_CHECKING:
-    from ..device.clock import Clock
+    from ..core.clock import Clock
     from ..device.module import Module
 
 log = logging.getLogger(__name__)

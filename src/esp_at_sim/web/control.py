@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..device.events import Event
+from ..core.events import Event
 from ..device.faults import FaultError
 from ..radio.base import SoftApStation
 

@@ -29,7 +29,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..device.events import Event
+from ..core.events import Event
 from ..device.wifi import WifiUnavailable
 from ..radio.base import JoinFailure
 from .wire import BadRequest, form_arg, quoted

@@ -1,17 +1,24 @@
-"""Building a ready-to-start module from a scenario: identity, clock, radio, settings."""
+"""Building a ready-to-start module from a scenario: identity, clock, radio, settings,
+firmware and the command table.
+
+This is where the layers are put together, so it sits above them all but the command
+line: the device layer never imports the command groups, it is handed their table.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import replace
 
-from ..radio.registry import DEFAULT_BACKEND, create_radio
-from ..scenario import ModuleConfig, Scenario, default_scenario
-from .clock import Clock
-from .firmware import FactoryFirmware, Firmware
-from .module import Identity, Module
-from .settings import SettingsStore
-from .system import UartConfig
+from .commands import build_table
+from .core.clock import Clock
+from .core.settings import SettingsStore
+from .device.firmware import FactoryFirmware, Firmware
+from .device.module import Identity, Module
+from .device.system import UartConfig
+from .radio.registry import DEFAULT_BACKEND, create_radio
+from .radio.world import ModuleConfig
+from .scenario import Scenario, default_scenario
 
 # The UART rate of ESP-AT's factory parameters (what a module boots with).
 FACTORY_BAUD = 115200
@@ -84,6 +91,7 @@ def create_module(
         radio=backend,
         radio_name=radio,
         clock=clock,
+        table=build_table(),
         identity=identity,
         store=store,
         firmware=firmware,
