@@ -9,7 +9,6 @@ return the information lines of the answer, or raise :class:`~.errors.AtError`.
 
 from __future__ import annotations
 
-import builtins
 import enum
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -71,36 +70,36 @@ class Args:
     omitted without a default), ``params`` as written."""
 
     params: tuple[Param, ...] = ()
-    values: tuple[builtins.int | builtins.bytes | None, ...] = ()
+    values: tuple[int | bytes | None, ...] = ()
 
-    def __len__(self) -> builtins.int:
+    def __len__(self) -> int:
         return len(self.params)
 
-    def int(self, index: builtins.int) -> builtins.int:
+    def integer(self, index: int) -> int:
+        """Parameter ``index`` as a number (``ERROR`` for a string)."""
         value = self.values[index]
-        if not isinstance(value, builtins.int):
+        if not isinstance(value, int):
             raise para_type(index)
         return value
 
-    def bytes(self, index: builtins.int) -> builtins.bytes:
+    def octets(self, index: int) -> bytes:
+        """Parameter ``index`` as a string's bytes, unescaped (``ERROR`` for a number)."""
         value = self.values[index]
-        if not isinstance(value, builtins.bytes):
+        if not isinstance(value, bytes):
             raise para_type(index)
         return value
 
-    def str(self, index: builtins.int) -> builtins.str:
-        return self.bytes(index).decode("utf-8", "surrogateescape")
+    def text(self, index: int) -> str:
+        """Parameter ``index`` as text (bytes that are not UTF-8 survive as surrogates)."""
+        return self.octets(index).decode("utf-8", "surrogateescape")
 
-    def given(self, index: builtins.int) -> bool:
+    def given(self, index: int) -> bool:
         return index < len(self.params) and not self.params[index].is_empty
 
-    def opt_int(self, index: builtins.int) -> builtins.int | None:
+    def opt_octets(self, index: int) -> bytes | None:
+        """Like :meth:`octets`, ``None`` when the parameter is missing or a number."""
         value = self.values[index] if index < len(self.values) else None
-        return value if isinstance(value, builtins.int) else None
-
-    def opt_bytes(self, index: builtins.int) -> builtins.bytes | None:
-        value = self.values[index] if index < len(self.values) else None
-        return value if isinstance(value, builtins.bytes) else None
+        return value if isinstance(value, bytes) else None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def _ok(module: Module, args: Args) -> None:
 
 
 def _echo(module: Module, args: Args) -> None:
-    value = args.int(0)
+    value = args.integer(0)
     if value not in (0, 1):
         raise para_invalid(0)
     module.engine.echo = bool(value)
@@ -57,7 +57,7 @@ def _cmd_list(module: Module, args: Args) -> list[str]:
 
 
 def _deep_sleep(module: Module, args: Args) -> Result:
-    ms = args.int(0)
+    ms = args.integer(0)
     module.schedule_restart(sleep=ms / 1000)
     return Result((str(ms),))
 
@@ -71,7 +71,7 @@ def _sysstore_query(module: Module, args: Args) -> list[str]:
 
 
 def _sysstore_set(module: Module, args: Args) -> None:
-    module.system.store_mode = bool(args.int(0))
+    module.system.store_mode = bool(args.integer(0))
 
 
 def _syslog_query(module: Module, args: Args) -> list[str]:
@@ -79,7 +79,7 @@ def _syslog_query(module: Module, args: Args) -> list[str]:
 
 
 def _syslog_set(module: Module, args: Args) -> None:
-    module.engine.syslog = bool(args.int(0))
+    module.engine.syslog = bool(args.integer(0))
 
 
 def _sysmsg_query(module: Module, args: Args) -> list[str]:
@@ -87,12 +87,12 @@ def _sysmsg_query(module: Module, args: Args) -> list[str]:
 
 
 def _sysmsg_set(module: Module, args: Args) -> None:
-    module.system.sysmsg = args.int(0)
+    module.system.sysmsg = args.integer(0)
     module.persist({"sysmsg": module.system.sysmsg})
 
 
 def _uart_args(args: Args) -> UartConfig:
-    return UartConfig(args.int(0), args.int(1), args.int(2), args.int(3), args.int(4))
+    return UartConfig(*(args.integer(i) for i in range(5)))
 
 
 def _apply_uart_later(module: Module, config: UartConfig) -> None:
@@ -141,7 +141,7 @@ def _sysram_query(module: Module, args: Args) -> list[str]:
 
 
 def _sysram_set(module: Module, args: Args) -> list[str]:
-    caps = args.int(0)
+    caps = args.integer(0)
     if caps < 0:
         raise para_invalid(0)
     free = _heap_free(module)
@@ -157,7 +157,7 @@ def _timestamp_query(module: Module, args: Args) -> list[str]:
 
 
 def _timestamp_set(module: Module, args: Args) -> None:
-    module.system.timestamp_base = args.int(0)
+    module.system.timestamp_base = args.integer(0)
     module.system.timestamp_set_at = module.clock.now()
 
 
@@ -166,7 +166,7 @@ def _sleep_query(module: Module, args: Args) -> list[str]:
 
 
 def _sleep_set(module: Module, args: Args) -> None:
-    mode = args.int(0)
+    mode = args.integer(0)
     wifi_mode = module.wifi.mode
     if mode in (1, 3) and wifi_mode not in (0, 1):
         raise exec_fail(reason="modem sleep needs station-only Wi-Fi mode")

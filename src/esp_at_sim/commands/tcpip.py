@@ -20,7 +20,7 @@ def _mux_query(module: Module, args: Args) -> list[str]:
 def _mux_set(module: Module, args: Args) -> None:
     if module.net.link_count():
         raise exec_fail(reason="connections are open")
-    module.net.mux = bool(args.int(0))
+    module.net.mux = bool(args.integer(0))
 
 
 def _cipstate(module: Module, args: Args) -> list[str]:
@@ -36,7 +36,7 @@ def _recvmode_query(module: Module, args: Args) -> list[str]:
 
 
 def _recvmode_set(module: Module, args: Args) -> None:
-    module.net.recv_mode = args.int(0)
+    module.net.recv_mode = args.integer(0)
 
 
 def _dinfo_query(module: Module, args: Args) -> list[str]:
@@ -44,7 +44,7 @@ def _dinfo_query(module: Module, args: Args) -> list[str]:
 
 
 def _dinfo_set(module: Module, args: Args) -> None:
-    module.net.dinfo = bool(args.int(0))
+    module.net.dinfo = bool(args.integer(0))
 
 
 def _sslcconf_query(module: Module, args: Args) -> list[str]:

@@ -31,7 +31,7 @@ def _cwinit_query(m: Module, a: Args) -> Lines:
 
 
 def _cwinit_set(m: Module, a: Args) -> None:
-    m.wifi.set_initialized(a.int(0) == 1)
+    m.wifi.set_initialized(a.integer(0) == 1)
 
 
 def _cwmode_query(m: Module, a: Args) -> Lines:
@@ -39,7 +39,7 @@ def _cwmode_query(m: Module, a: Args) -> Lines:
 
 
 def _cwmode_set(m: Module, a: Args) -> None:
-    wifi_on(m).set_mode(a.int(0), a.int(1) == 1)
+    wifi_on(m).set_mode(a.integer(0), a.integer(1) == 1)
 
 
 def _cwstate_query(m: Module, a: Args) -> Lines:
@@ -63,23 +63,23 @@ def _cwjap_query(m: Module, a: Args) -> Lines:
 def _cwjap_set(m: Module, a: Args) -> Awaitable[Reply]:
     wifi = need_sta(m)
     old = wifi.sta.config
-    ssid = a.opt_bytes(0)
-    password = a.opt_bytes(1)
-    bssid_raw = a.opt_bytes(2)
+    ssid = a.opt_octets(0)
+    password = a.opt_octets(1)
+    bssid_raw = a.opt_octets(2)
     bssid = mac_param(bssid_raw, 2) if bssid_raw else None
     cfg = StaConfig(
         ssid=old.ssid if ssid is None else ssid,
         password=old.password if password is None else password,
         bssid=bssid,
-        authmode=a.int(3),
-        listen_interval=a.int(5),
-        scan_mode=a.int(6),
-        jap_timeout=a.int(7),
-        pmf=a.int(8),
+        authmode=a.integer(3),
+        listen_interval=a.integer(5),
+        scan_mode=a.integer(6),
+        jap_timeout=a.integer(7),
+        pmf=a.integer(8),
     )
     ensure(bool(cfg.ssid), para_invalid(0, "no SSID configured"))
     wifi.sta.config = cfg
-    wifi.sta.reconn_interval = a.int(4)
+    wifi.sta.reconn_interval = a.integer(4)
     wifi.persist_station()
     return _join(m)
 
@@ -106,10 +106,10 @@ def _reconncfg_query(m: Module, a: Args) -> Lines:
 def _reconncfg_set(m: Module, a: Args) -> None:
     wifi = wifi_on(m)
     sta = wifi.sta
-    sta.reconn_interval, sta.reconn_repeat = a.int(0), a.int(1)
+    sta.reconn_interval, sta.reconn_repeat = a.integer(0), a.integer(1)
     wifi.persist({KEY_RECONN: f"{sta.reconn_interval},{sta.reconn_repeat}"})
     idle = sta.state not in (StaState.CONNECTED, StaState.GOT_IP) and not sta.connecting
-    if a.int(2) == 1 and wifi.has_sta and sta.config.ssid and idle:
+    if a.integer(2) == 1 and wifi.has_sta and sta.config.ssid and idle:
         sta.start(retry=True)
 
 
@@ -120,7 +120,7 @@ async def _cwqap_execute(m: Module, a: Args) -> Reply:
 
 # --------------------------------------------------------------- CWLAPOPT / CWLAP
 def _lapopt_set(m: Module, a: Args) -> None:
-    m.wifi.lap = LapOptions(a.int(1), a.int(2), a.int(3))
+    m.wifi.lap = LapOptions(a.integer(1), a.integer(2), a.integer(3))
 
 
 def _lap_line(ap: ScanResult, mask: int) -> bytes:
@@ -154,10 +154,10 @@ async def _list_aps(
 
 def _cwlap_set(m: Module, a: Args) -> Awaitable[Reply]:
     need_sta(m)
-    bssid_raw = a.opt_bytes(1)
+    bssid_raw = a.opt_octets(1)
     bssid = mac_param(bssid_raw, 1) if bssid_raw else None
-    ssid = a.opt_bytes(0) or None
-    return _list_aps(m, ssid, bssid, a.int(2), a.int(6))
+    ssid = a.opt_octets(0) or None
+    return _list_aps(m, ssid, bssid, a.integer(2), a.integer(6))
 
 
 def _cwlap_execute(m: Module, a: Args) -> Awaitable[Reply]:
@@ -171,8 +171,8 @@ def _autoconn_query(m: Module, a: Args) -> Lines:
 
 
 def _autoconn_set(m: Module, a: Args) -> None:
-    m.wifi.autoconn = a.int(0) == 1
-    m.persist({KEY_AUTOCONN: a.int(0)}, always=True)
+    m.wifi.autoconn = a.integer(0) == 1
+    m.persist({KEY_AUTOCONN: a.integer(0)}, always=True)
 
 
 def _hostname_query(m: Module, a: Args) -> Lines:
@@ -180,7 +180,7 @@ def _hostname_query(m: Module, a: Args) -> Lines:
 
 
 def _hostname_set(m: Module, a: Args) -> None:
-    need_sta(m).hostname = a.bytes(0)
+    need_sta(m).hostname = a.octets(0)
 
 
 def _country_query(m: Module, a: Args) -> Lines:
@@ -190,11 +190,11 @@ def _country_query(m: Module, a: Args) -> Lines:
 
 def _country_set(m: Module, a: Args) -> None:
     wifi = wifi_on(m)
-    start, count = a.int(2), a.int(3)
+    start, count = a.integer(2), a.integer(3)
     ensure(start + count - 1 <= 14, para_invalid(3, "channels beyond 14"))
-    code = a.bytes(1)
+    code = a.octets(1)
     ensure(code.isascii(), para_invalid(1, "country code must be ASCII"))
-    wifi.country = Country(a.int(0), code.decode("ascii"), start, count)
+    wifi.country = Country(a.integer(0), code.decode("ascii"), start, count)
 
 
 _JAP_PARAMS = (

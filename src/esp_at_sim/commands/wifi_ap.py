@@ -29,13 +29,13 @@ def _cwsap_query(m: Module, a: Args) -> Lines:
 
 def _cwsap_set(m: Module, a: Args) -> None:
     wifi = need_ap(m)
-    ssid, password, channel, ecn = a.bytes(0), a.bytes(1), a.int(2), a.int(3)
+    ssid, password, channel, ecn = a.octets(0), a.octets(1), a.integer(2), a.integer(3)
     ensure(ecn in ECN_AUTH, para_invalid(3, "ecn must be 0, 2, 3 or 4"))
     if ecn != 0:
         ensure(len(password) >= 8, para_invalid(1, "password shorter than 8 bytes"))
         ensure(len(password) < 64 or set(password) <= _HEX, para_invalid(1, "64 bytes: hex"))
     ensure(wifi.channel_allowed(channel), para_invalid(2, "channel outside the country"))
-    cfg = ApSettings(ssid, password, channel, ecn, a.int(4), a.int(5) == 1)
+    cfg = ApSettings(ssid, password, channel, ecn, a.integer(4), a.integer(5) == 1)
     wifi.ap.settings = cfg
     wifi.persist({KEY_SAP_SSID: ssid, KEY_SAP_PWD: password, KEY_SAP_CFG: cfg.options_text()})
     wifi.ap.refresh()
@@ -54,7 +54,7 @@ def _cwqif_execute(m: Module, a: Args) -> None:
 
 def _cwqif_set(m: Module, a: Args) -> None:
     wifi = need_ap(m)
-    mac = mac_param(a.bytes(0), 0)
+    mac = mac_param(a.octets(0), 0)
     known = any(station.mac == mac for station in wifi.softap_stations())
     ensure(known, exec_fail(reason="no such station"))
     m.radio.leave_phone(mac)
@@ -65,7 +65,7 @@ def _cwdhcp_query(m: Module, a: Args) -> Lines:
 
 
 def _cwdhcp_set(m: Module, a: Args) -> None:
-    wifi_on(m).set_dhcp(a.int(0) == 1, a.int(1))
+    wifi_on(m).set_dhcp(a.integer(0) == 1, a.integer(1))
 
 
 def _cwdhcps_query(m: Module, a: Args) -> Lines:
@@ -75,15 +75,15 @@ def _cwdhcps_query(m: Module, a: Args) -> Lines:
 
 def _cwdhcps_set(m: Module, a: Args) -> None:
     wifi = need_ap(m)
-    if a.int(0) == 0:
+    if a.integer(0) == 0:
         wifi.ap.set_pool(None)
         wifi.persist({KEY_DHCPS: None})
         return
     if not all(a.given(i) for i in range(4)):
         raise para_num(4, len(a))
-    start, end = ip_param(a.bytes(2), 2), ip_param(a.bytes(3), 3)
+    start, end = ip_param(a.octets(2), 2), ip_param(a.octets(3), 3)
     ensure(pool_fits(wifi.ap.address.ip, start, end), para_invalid(3, "range does not fit"))
-    pool = DhcpPool(a.int(1), start, end)
+    pool = DhcpPool(a.integer(1), start, end)
     wifi.ap.set_pool(pool)
     wifi.persist({KEY_DHCPS: pool.as_text()})
 

@@ -29,7 +29,7 @@ def _stamac_query(m: Module, a: Args) -> Lines:
 
 def _stamac_set(m: Module, a: Args) -> None:
     wifi = need_sta(m)
-    mac = mac_param(a.bytes(0), 0)
+    mac = mac_param(a.octets(0), 0)
     ensure(not wifi.mac_conflict(mac, wifi.ap_mac), para_invalid(0, "MAC not allowed"))
     wifi.sta_mac = mac
     wifi.persist({KEY_STA_MAC: mac})
@@ -41,7 +41,7 @@ def _apmac_query(m: Module, a: Args) -> Lines:
 
 def _apmac_set(m: Module, a: Args) -> None:
     wifi = need_ap(m)
-    mac = mac_param(a.bytes(0), 0)
+    mac = mac_param(a.octets(0), 0)
     ensure(not wifi.mac_conflict(mac, wifi.sta_mac), para_invalid(0, "MAC not allowed"))
     wifi.ap_mac = mac
     wifi.persist({KEY_AP_MAC: mac})
@@ -58,10 +58,10 @@ def _address_lines(prefix: str, info: IpInfo) -> Lines:
 def _address_param(a: Args) -> IpInfo:
     if len(a) == 2:
         raise para_num(3, 2)
-    ip = ip_param(a.bytes(0), 0)
+    ip = ip_param(a.octets(0), 0)
     if len(a) == 1:
         return IpInfo(ip, default_gateway(ip), DEFAULT_NETMASK)
-    return IpInfo(ip, ip_param(a.bytes(1), 1), ip_param(a.bytes(2), 2))
+    return IpInfo(ip, ip_param(a.octets(1), 1), ip_param(a.octets(2), 2))
 
 
 def _cipsta_query(m: Module, a: Args) -> Lines:
