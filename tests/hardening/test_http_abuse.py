@@ -265,3 +265,50 @@ def test_unknown_methods_and_paths_are_json_or_the_portal(
     status, headers, _ = request(sim, b"DELETE /pot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert status == 302 and headers["location"].startswith("http://127.0.0.1")
     json_error(*request(sim, b"BREW /pot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+
+
+# ------------------------------------------------- posts sent by another site's page
+HOSTILE_POSTS = [
+    pytest.param("/setstainfo", b"", b'{"ssid":"HomeNet","password":"sunflower42"}', id="sta"),
+    pytest.param("/setotadata", b"Object: fs_storage\r\n", b"\x00" * 64, id="raw-write"),
+    pytest.param("/setotadata", b"Object: ota\r\n", b"\xe9" * 64, id="ota"),
+    pytest.param("/getresult", b"", b"received=1", id="result"),
+]
+
+
+def hostile_post(
+    sim: SimProcess, path: str, extra: bytes, body: bytes, host: str, origin: str
+) -> None:
+    """The post is refused with a JSON 403 and changes nothing."""
+    raw = (
+        b"POST %s HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\n%sContent-Length: %d\r\n\r\n"
+        % (path.encode(), host.encode(), origin.encode(), extra, len(body))
+    ) + body
+    status, headers, answer = request(sim, raw)
+    assert status == 403, (status, answer)
+    json_error(status, headers, answer)
+    status, info = get(sim, "/getstainfo")
+    assert status == 200 and json.loads(info)["message"] == "waiting config"
+    assert b"+WEBSERVERRSP" not in sim.at("AT")
+
+
+@pytest.mark.parametrize(("path", "extra", "body"), HOSTILE_POSTS)
+def test_cross_origin_post_is_refused(
+    sim: SimProcess, baseline_fds: int, path: str, extra: bytes, body: bytes
+) -> None:
+    """A page of evil.example posts to the module's own address."""
+    host = sim.url.removeprefix("http://")
+    hostile_post(sim, path, extra, body, host, "http://evil.example")
+
+
+@pytest.mark.parametrize(("path", "extra", "body"), HOSTILE_POSTS)
+def test_dns_rebinding_cannot_post(
+    sim: SimProcess, baseline_fds: int, path: str, extra: bytes, body: bytes
+) -> None:
+    """evil.example now resolves to 127.0.0.1: its page posts with a matching Origin."""
+    site = f"evil.example:{sim.url.rsplit(':', 1)[1]}"
+    hostile_post(sim, path, extra, body, site, f"http://{site}")
+    # the captive portal still answers a foreign name with its redirect
+    probe = b"GET /generate_204 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % site.encode()
+    status, headers, _ = request(sim, probe)
+    assert status == 302 and headers["location"] == sim.url + "/"

@@ -188,3 +188,76 @@ async def test_every_request_is_an_http_event(web: Web) -> None:
         ("GET", "/nothing", 302),
     ]
     assert http[0]["client"] == "127.0.0.1"
+
+
+REBINDING_POSTS = [
+    ("/setstainfo", b'{"ssid":"HomeNet","password":"sunflower42"}'),
+    ("/getresult", b"received=1"),
+    ("/setotadata", b"\xe9" * 16),
+]
+
+
+def post_bytes(path: str, body: bytes, host: str, **headers: str) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize(("path", "body"), REBINDING_POSTS)
+@pytest.mark.parametrize("object_name", ["ota", "fs_storage"])
+async def test_dns_rebinding_posts_are_refused(
+    make_web: MakeWeb, path: str, body: bytes, object_name: str
+) -> None:
+    """A page of evil.example whose name now resolves to us: Origin and Host agree."""
+    web = await make_web(flash=True)
+    port = web.server.http_port
+    assert port is not None
+    host = f"evil.example:{port}"
+    raw = post_bytes(path, body, host, Origin=f"http://{host}", Object=object_name)
+    status, headers, answer = await raw_request(port, raw)
+    assert (status, headers["content-type"]) == (403, "application/json")
+    assert json.loads(answer) == {"state": 1, "error": "request for another host refused"}
+    assert web.server.provisioning.credentials is None
+    assert await web.at.settle() == b""  # no upload started, no provisioning URC
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1:{port}", "127.0.0.1", "localhost", "LocalHost:{port}", "192.168.4.1",
+     "192.168.4.1:80", "192.168.4.1:{port}"],
+)  # fmt: skip
+async def test_posts_to_our_own_addresses_are_accepted(web: Web, host: str) -> None:
+    port = web.server.http_port
+    assert port is not None
+    raw = post_bytes("/getresult", b"received=1", host.format(port=port))
+    assert (await raw_request(port, raw))[::2] == (200, b'{"state": 0}')
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1:1", "192.168.4.2", "evil.example", "127.0.0.1.nip.io:{port}", "localhost.:{port}",
+     "", "[::1]:{port}"],
+)  # fmt: skip
+async def test_posts_naming_another_host_are_refused(web: Web, host: str) -> None:
+    port = web.server.http_port
+    assert port is not None
+    raw = post_bytes("/getresult", b"received=1", host.format(port=port))
+    assert (await raw_request(port, raw))[0] == 403
+
+
+async def test_reads_and_portal_redirects_ignore_a_foreign_host(web: Web) -> None:
+    port = web.server.http_port
+    assert port is not None
+    get = b"GET /getversion HTTP/1.1\r\nHost: evil.example\r\n\r\n"
+    assert (await raw_request(port, get))[::2] == (200, b'{"version":"1.0"}')
+    probe = f"GET /generate_204 HTTP/1.1\r\nHost: evil.example:{port}\r\n\r\n".encode()
+    status, headers, _ = await raw_request(port, probe)
+    assert status == 302 and headers["location"] == f"http://127.0.0.1:{port}/"
+
+
+async def test_host_check_can_be_turned_off(make_web: MakeWeb) -> None:
+    web = await make_web(check_host=False)
+    port = web.server.http_port
+    assert port is not None
+    raw = post_bytes("/getresult", b"received=1", "evil.example")
+    assert (await raw_request(port, raw))[0] == 200

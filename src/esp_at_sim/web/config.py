@@ -36,7 +36,8 @@ class WebConfig:
     404/405/414 into redirects to the page. ``compat_echo_password``: send the stored
     password back in ``/getstainfo`` as old firmware does. ``web_root``: a folder whose
     ``index.html`` (and the files beside it) replaces our page. ``check_origin``: refuse
-    POSTs whose ``Origin`` names another site. ``announce``: called with one line per
+    POSTs whose ``Origin`` names another site. ``check_host``: refuse POSTs whose
+    ``Host`` is not an address of the server (DNS rebinding). ``announce``: called with one line per
     endpoint once it listens.
     """
 
@@ -46,6 +47,7 @@ class WebConfig:
     compat_echo_password: bool = False
     web_root: Path | None = None
     check_origin: bool = True
+    check_host: bool = True
     announce: Announce = print_line
 
     def host_port(self, device_port: int) -> int:

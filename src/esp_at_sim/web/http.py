@@ -1,6 +1,6 @@
 """HTTP plumbing below the endpoints: connections that answer with JSON errors, the
-listening socket, the captive-portal redirect, the same-origin check, and where a
-client reached us.
+listening socket, the captive-portal redirect, the same-origin and own-host checks, and
+where a client reached us.
 
 aiohttp answers requests it cannot parse by itself, in plain text, before any
 middleware sees them; our connection class turns those answers into JSON bodies
@@ -141,3 +141,46 @@ def same_origin(request: web.BaseRequest) -> bool:
     if theirs.scheme != "http" or not theirs.host or not ours.host:
         return False
     return theirs.host.lower() == ours.host.lower() and theirs.port == ours.port
+
+
+def _port(authority: str) -> int | None:
+    """The port of ``host[:port]``, ``None`` without one."""
+    tail = authority.rsplit("]", 1)[1] if authority.startswith("[") else authority
+    _, colon, port = tail.rpartition(":")
+    return int(port) if colon and port.isdigit() else None
+
+
+def _same_host(name: str, address: str) -> bool:
+    """Whether a host name from a header is the address ``address`` (IPv4 addresses
+    mapped into IPv6, as a dual-stack socket reports them, count as themselves)."""
+    try:
+        ours = ipaddress.ip_address(address)
+        theirs = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(ours, ipaddress.IPv6Address) and ours.ipv4_mapped is not None:
+        ours = ours.ipv4_mapped
+    return theirs == ours
+
+
+def own_host(request: web.BaseRequest, softap_ip: str, device_port: int | None) -> bool:
+    """Whether the request's ``Host`` names this server: the address the connection
+    arrived on, the SoftAP address or ``localhost``, without a port or with the port the
+    client reached (or the module's own port). A request without ``Host`` (HTTP/1.0
+    tools) passes: a browser, the only client DNS rebinding can steer, always sends one.
+    """
+    host = request.headers.get("Host")
+    if host is None:
+        return True
+    if not _HOST_RE.fullmatch(host):
+        return False
+    local = local_address(request)
+    ports: set[int | None] = {None, device_port}
+    addresses = [softap_ip]
+    if local is not None:
+        ports.add(local[1])
+        addresses.append(local[0])
+    name = _host_name(host)
+    if _port(host) not in ports:
+        return False
+    return name.lower() == "localhost" or any(_same_host(name, a) for a in addresses)

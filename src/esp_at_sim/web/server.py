@@ -6,7 +6,7 @@ server is an aiohttp :class:`~aiohttp.web.Application`: the API routes of
 :data:`ROUTES`, then the page (:mod:`.page`). One middleware,
 :meth:`WebServer._middleware`, wraps every request: the client becomes a phone on the
 SoftAP the first time it shows up, the target is checked (length, literal path, the
-``Origin`` of a POST), and whatever we do not serve (404, 405, 414) becomes a redirect
+``Origin`` and ``Host`` of a POST), and whatever we do not serve (404, 405, 414) becomes a redirect
 to the page while the captive portal is on (a JSON error otherwise). Paths match byte
 for byte as on ESP-IDF's server: a percent escape is not decoded, so it matches nothing.
 Every request is one ``http`` event in the module's log (method, path, status, client;
@@ -40,7 +40,15 @@ from .endpoints import (
     set_sta_info,
 )
 from .firmware import OtaBackend, module_backend
-from .http import MAX_URI, JsonErrorConnection, listen, page_url, redirect, same_origin
+from .http import (
+    MAX_URI,
+    JsonErrorConnection,
+    listen,
+    own_host,
+    page_url,
+    redirect,
+    same_origin,
+)
 from .page import add_page, finish_file, hidden, is_file_request
 from .provisioning import Provisioning
 from .wire import error
@@ -223,9 +231,22 @@ class WebServer:
             return self._unhandled(request, 405 if exception.status == 405 else 404)
         if is_file_request(request):
             return await self._file(request, handler)
-        if request.method == "POST" and self.config.check_origin and not same_origin(request):
-            return error(403, "cross-origin request refused")
+        if request.method == "POST":
+            refused = self._refusal(request)
+            if refused is not None:
+                return refused
         return await handler(request)
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """A state-changing request a web page of another site may have sent: refused
+        when its ``Origin`` names another site, or when its ``Host`` names another server
+        (a page whose DNS name was rebound to our address: its Origin matches its Host)."""
+        if self.config.check_origin and not same_origin(request):
+            return error(403, "cross-origin request refused")
+        softap_ip = self.module.wifi.ap.address.ip
+        if self.config.check_host and not own_host(request, softap_ip, self.device_port):
+            return error(403, "request for another host refused")
+        return None
 
     async def _file(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
         """A file beside the page, through aiohttp's static resource."""
