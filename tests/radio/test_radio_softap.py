@@ -7,9 +7,10 @@ from collections.abc import Callable
 import pytest
 
 from esp_at_sim.core.clock import Clock
+from esp_at_sim.radio.addresses import DhcpPool
 from esp_at_sim.radio.base import AuthMode, SoftApStation
 from esp_at_sim.radio.sim import SimRadio
-from esp_at_sim.radio.softap import PHONE_DHCP_DELAY, DhcpPool, default_pool
+from esp_at_sim.radio.softap import PHONE_DHCP_DELAY
 from esp_at_sim.scenario import Scenario
 
 MakeRadio = Callable[[str | Scenario], SimRadio]
@@ -189,8 +190,8 @@ async def test_restart_with_new_config_drops_everyone(make_radio: MakeRadio, clo
 
 
 async def test_default_pool_follows_the_softap_address(make_radio: MakeRadio) -> None:
-    assert default_pool("192.168.4.1") == DhcpPool("192.168.4.2", "192.168.4.101", 120)
-    assert default_pool("10.0.0.200") == DhcpPool("10.0.0.100", "10.0.0.199", 120)
+    assert DhcpPool.default_for("192.168.4.1") == DhcpPool("192.168.4.2", "192.168.4.101", 120)
+    assert DhcpPool.default_for("10.0.0.200") == DhcpPool("10.0.0.100", "10.0.0.199", 120)
     radio = make_radio("")
     start(radio, ip="192.168.7.1")
     assert radio.dhcp_pool() == DhcpPool("192.168.7.2", "192.168.7.101", 120)
@@ -205,7 +206,7 @@ async def test_custom_pool_and_reset(make_radio: MakeRadio, clock: Clock) -> Non
     await clock.sleep(1)
     assert radio.softap_stations()[0].ip == "192.168.4.50"
     radio.reset_dhcp_pool()
-    assert radio.dhcp_pool() == default_pool("192.168.4.1")
+    assert radio.dhcp_pool() == DhcpPool.default_for("192.168.4.1")
     radio.join_phone()
     await clock.sleep(1)
     assert radio.softap_stations()[1].ip == "192.168.4.2"
@@ -230,7 +231,7 @@ async def test_pools_esp_idf_refuses(
     start(radio)
     with pytest.raises(ValueError):
         radio.set_dhcp_pool(start_ip, end_ip, lease)
-    assert radio.dhcp_pool() == default_pool("192.168.4.1")
+    assert radio.dhcp_pool() == DhcpPool.default_for("192.168.4.1")
 
 
 async def test_dhcp_server_off_gives_no_address(make_radio: MakeRadio, clock: Clock) -> None:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from ..at.errors import exec_fail, para_invalid, para_num
 from ..at.table import Args, Command, IntParam, StrParam
-from ..device.softap import ECN_AUTH, MAX_CONN, ApSettings, DhcpPool, pool_fits
+from ..device.softap import ECN_AUTH, MAX_CONN, ApSettings
 from ..device.wifi import KEY_DHCPS, KEY_SAP_CFG, KEY_SAP_PWD, KEY_SAP_SSID
+from ..radio.addresses import DhcpPool
 from .wifi_common import ensure, ip_param, mac_param, need_ap, quoted, wifi_on
 
 if TYPE_CHECKING:
@@ -82,8 +83,8 @@ def _cwdhcps_set(m: Module, a: Args) -> None:
     if not all(a.given(i) for i in range(4)):
         raise para_num(4, len(a))
     start, end = ip_param(a.octets(2), 2), ip_param(a.octets(3), 3)
-    ensure(pool_fits(wifi.ap.address.ip, start, end), para_invalid(3, "range does not fit"))
-    pool = DhcpPool(a.integer(1), start, end)
+    pool = DhcpPool(start, end, a.integer(1))
+    ensure(pool.fits(wifi.ap.address.ip), para_invalid(3, "range does not fit"))
     wifi.ap.set_pool(pool)
     wifi.persist({KEY_DHCPS: pool.as_text()})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..at.errors import AtError, exec_fail, para_invalid
-from ..device.netaddr import parse_ipv4, parse_mac
+from ..radio.addresses import parse_ipv4, parse_mac
 
 if TYPE_CHECKING:
     from ..device.module import Module

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from ..at.errors import para_invalid, para_num
 from ..at.table import Args, Command, StrParam
-from ..device.netaddr import DEFAULT_NETMASK, default_gateway, info_text
+from ..device.netaddr import info_text
 from ..device.wifi import KEY_AP_IP, KEY_AP_MAC, KEY_STA_MAC
+from ..radio.addresses import DEFAULT_NETMASK, default_gateway
 from ..radio.base import IpInfo
 from .wifi_common import ensure, ip_param, mac_param, need_ap, need_sta, wifi_on
 

@@ -11,17 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..radio.addresses import SOFTAP_ADDRESS, DhcpPool
 from ..radio.base import AuthMode, DhcpServerControl, IpInfo, SoftApStation
-from .netaddr import ip_int, ip_str
 
 if TYPE_CHECKING:
     from .module import Module
 
-DEFAULT_ADDRESS = IpInfo("192.168.4.1", "192.168.4.1", "255.255.255.0")
 DEFAULT_MAX_CONN = 4  # ESP-IDF's default for a SoftAP
 MAX_CONN = 10  # the most stations an ESP32 SoftAP takes
-DEFAULT_LEASE_MINUTES = 120
-MAX_LEASES = 100  # the DHCP server's range holds at most this many addresses
 # AT+CWSAP's <ecn> values (WEP is refused) and the auth mode each one means.
 ECN_AUTH = {
     0: AuthMode.OPEN,
@@ -46,43 +43,13 @@ class ApSettings:
         return f"{self.channel},{self.ecn},{self.max_conn},{int(self.hidden)}"
 
 
-@dataclass(frozen=True)
-class DhcpPool:
-    """The DHCP server's range (AT+CWDHCPS)."""
-
-    lease_minutes: int
-    start: str
-    end: str
-
-    def as_text(self) -> str:
-        return f"{self.lease_minutes},{self.start},{self.end}"
-
-
-def default_pool(ip: str) -> DhcpPool:
-    """The range ESP-IDF derives from the SoftAP's address: the 100 addresses after it, or
-    the 100 below it when its last byte is 128 or more."""
-    addr = ip_int(ip)
-    base, last = addr & ~0xFF, addr & 0xFF
-    start = base | (last - MAX_LEASES if last >= 0x80 else last + 1)
-    return DhcpPool(DEFAULT_LEASE_MINUTES, ip_str(start), ip_str(start + MAX_LEASES - 1))
-
-
-def pool_fits(ip: str, start: str, end: str) -> bool:
-    """Whether a range is one the DHCP server accepts next to the SoftAP address: in its
-    /24, in order, without the SoftAP's own address, at most 100 addresses."""
-    own, lo, hi = ip_int(ip), ip_int(start), ip_int(end)
-    return (
-        lo <= hi and lo >> 8 == hi >> 8 == own >> 8 and not lo <= own <= hi and hi - lo < MAX_LEASES
-    )
-
-
 class ApInterface:
     """The SoftAP interface of one module."""
 
     def __init__(self, module: Module, default_ssid: bytes) -> None:
         self.module = module
         self.settings = ApSettings(default_ssid)
-        self.address = DEFAULT_ADDRESS
+        self.address = SOFTAP_ADDRESS
         self.dhcp_server = True
         self.custom_pool: DhcpPool | None = None
         self.running = False
@@ -90,7 +57,7 @@ class ApInterface:
     @property
     def pool(self) -> DhcpPool:
         """The range in use: the one AT+CWDHCPS set, else the default for the address."""
-        return self.custom_pool or default_pool(self.address.ip)
+        return self.custom_pool or DhcpPool.default_for(self.address.ip)
 
     def start(self) -> None:
         """Bring the SoftAP up, or apply a changed configuration to it."""
@@ -126,7 +93,7 @@ class ApInterface:
         """A new SoftAP address (AT+CIPAP); a custom range outside it is dropped."""
         self.address = address
         pool = self.custom_pool
-        if pool is not None and not pool_fits(address.ip, pool.start, pool.end):
+        if pool is not None and not pool.fits(address.ip):
             self.custom_pool = None
         self.refresh()
 
@@ -157,7 +124,7 @@ class ApInterface:
             return
         radio.set_softap_dhcp(self.dhcp_server)
         pool = self.custom_pool
-        if pool is None or not pool_fits(self.address.ip, pool.start, pool.end):
+        if pool is None or not pool.fits(self.address.ip):
             radio.reset_dhcp_pool()
         else:
             radio.set_dhcp_pool(pool.start, pool.end, pool.lease_minutes)

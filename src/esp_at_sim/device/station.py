@@ -16,8 +16,8 @@ import enum
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
+from ..radio.addresses import NO_IP
 from ..radio.base import Association, IpInfo, JoinFailure
-from .netaddr import NO_IP
 
 if TYPE_CHECKING:
     from .module import Module

@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..core.settings import Settings, SettingValue
+from ..radio.addresses import DhcpPool, mac_bytes, parse_ipv4, parse_mac, settable_mac
 from ..radio.base import IpInfo, JoinFailure, ScanResult, SoftApStation
-from .netaddr import info_from_text, info_text, mac_bytes, parse_ipv4, parse_mac, settable_mac
-from .softap import ECN_AUTH, MAX_CONN, ApInterface, ApSettings, DhcpPool, pool_fits
+from .netaddr import info_from_text, info_text
+from .softap import ECN_AUTH, MAX_CONN, ApInterface, ApSettings
 from .station import StaState, Station
 
 if TYPE_CHECKING:
@@ -157,9 +158,11 @@ class Wifi:
         if isinstance(pool, str):
             lease, _, rest = pool.partition(",")
             start, _, end = rest.partition(",")
-            valid = lease.isdigit() and parse_ipv4(start.encode()) and parse_ipv4(end.encode())
-            if valid and pool_fits(ap.address.ip, start, end):
-                ap.custom_pool = DhcpPool(int(lease), start, end)
+            first, last = parse_ipv4(start.encode()), parse_ipv4(end.encode())
+            if lease.isdigit() and first and last:
+                stored = DhcpPool(first, last, int(lease))
+                if stored.fits(ap.address.ip):
+                    ap.custom_pool = stored
 
     def after_boot(self) -> None:
         """Once ``ready`` is out: bring the SoftAP up and auto-connect the station."""

@@ -16,9 +16,9 @@ import json
 import math
 import re
 
+from esp_at_sim.radio.addresses import is_multicast, parse_mac
 from esp_at_sim.radio.base import AuthMode
 
-_MAC_RE = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 _HOSTNAME_RE = re.compile(r"[A-Za-z0-9-]{1,32}")
 _PSK_AUTHS = frozenset(
     {
@@ -95,12 +95,12 @@ def optional_seconds(key: str, value: object, *, positive: bool = False) -> floa
 
 def mac(key: str, value: object) -> str:
     """A unicast MAC address ``aa:bb:cc:dd:ee:ff``, returned in lower case."""
-    normal = text(key, value).lower()
-    if not _MAC_RE.fullmatch(normal):
+    normal = parse_mac(text(key, value))
+    if normal is None:
         raise FieldError(
             key, f'must be a MAC address like "aa:bb:cc:dd:ee:ff", got {describe(value)}'
         )
-    if int(normal[:2], 16) & 1:
+    if is_multicast(normal):
         raise FieldError(
             key, f"must be a unicast MAC (bit 0 of the first byte clear), got {normal}"
         )

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 from dataclasses import dataclass, field
 
 from esp_at_sim.core.clock import Clock
+from esp_at_sim.radio.addresses import DhcpPool, parse_mac
 from esp_at_sim.radio.base import (
     Association,
     AuthMode,
@@ -44,7 +44,7 @@ from esp_at_sim.radio.base import (
     SoftApStation,
     StationCallback,
 )
-from esp_at_sim.radio.softap import DhcpPool, SoftAp, SoftApConfig
+from esp_at_sim.radio.softap import SoftAp, SoftApConfig
 from esp_at_sim.radio.tasks import TaskSet
 from esp_at_sim.radio.world import ApConfig, Scenario
 
@@ -55,7 +55,6 @@ DHCP_GIVE_UP = 60.0  # how long dhcp() waits for a server that never answers
 REASON_ASSOC_LEAVE = 8  # ESP-IDF wifi_err_reason_t values
 REASON_BEACON_TIMEOUT = 200
 
-_MAC_RE = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 _NO_PSK_JOIN = frozenset({AuthMode.WPA2_ENTERPRISE, AuthMode.WAPI_PSK})
 _CIPHERS: dict[AuthMode, tuple[int, int]] = {  # (pairwise, group), wifi_cipher_type_t
     AuthMode.OPEN: (0, 0),
@@ -338,8 +337,9 @@ class SimRadio(Radio, DhcpServerControl, FaultControl):
     # -- internals ----------------------------------------------------------------------
 
     def _select(self, key: str | bytes) -> list[_Ap]:
-        if isinstance(key, str) and _MAC_RE.fullmatch(key.lower()):
-            found = [ap for ap in self._aps if ap.config.bssid == key.lower()]
+        bssid = parse_mac(key) if isinstance(key, str) else None
+        if bssid is not None:
+            found = [ap for ap in self._aps if ap.config.bssid == bssid]
         else:
             ssid = key.encode() if isinstance(key, str) else key
             found = [ap for ap in self._aps if ap.config.ssid_bytes == ssid]

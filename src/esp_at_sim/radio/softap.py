@@ -16,24 +16,15 @@ import ipaddress
 from dataclasses import dataclass
 
 from esp_at_sim.core.clock import Clock
+from esp_at_sim.radio import fields as check
+from esp_at_sim.radio.addresses import MAX_LEASE_MINUTES, DhcpPool
 from esp_at_sim.radio.base import AuthMode, SoftApStation, StationCallback
 from esp_at_sim.radio.fields import FieldError
 from esp_at_sim.radio.tasks import TaskSet
 from esp_at_sim.radio.world import PhoneConfig
 
 PHONE_DHCP_DELAY = 0.3  # simulated seconds from association to the phone's lease
-MAX_LEASES = 100  # ESP-IDF's DHCPS_MAX_LEASE: the default range holds 100 addresses
-DEFAULT_LEASE_MINUTES = 120
 GENERATED_MAC_PREFIX = "02:a7:51"  # locally administered, like a phone's random MAC
-
-
-@dataclass(frozen=True)
-class DhcpPool:
-    """The SoftAP's DHCP range as AT+CWDHCPS shows it."""
-
-    start: str
-    end: str
-    lease_minutes: int = DEFAULT_LEASE_MINUTES
 
 
 @dataclass(frozen=True)
@@ -51,18 +42,8 @@ class SoftApConfig:
 
 @dataclass
 class _Lease:
-    ip: int
+    ip: ipaddress.IPv4Address
     expires: float | None  # None while the phone is associated
-
-
-def default_pool(softap_ip: str) -> DhcpPool:
-    """ESP-IDF's range for a SoftAP address: the next 100 addresses, or the 100 below it
-    when the address's last byte is 128 or more (192.168.4.1 → .2 to .101)."""
-    addr = int(ipaddress.IPv4Address(softap_ip))
-    base, last = addr & ~0xFF, addr & 0xFF
-    first = last - MAX_LEASES if last >= 0x80 else last + 1
-    start = ipaddress.IPv4Address(base | first)
-    return DhcpPool(str(start), str(start + MAX_LEASES - 1))
 
 
 class SoftAp:
@@ -100,7 +81,7 @@ class SoftAp:
         self._config = config
         if str(ip) != self._ip:
             self._ip = str(ip)
-            if self._pool is not None and not self._pool_fits(self._pool):
+            if self._pool is not None and not self._pool.fits(self._ip):
                 self._pool = None
             self._leases.clear()
         started = self._clock.now()
@@ -152,18 +133,20 @@ class SoftAp:
     @property
     def pool(self) -> DhcpPool:
         """The DHCP range in use: the one set by :meth:`set_pool`, else ESP-IDF's default."""
-        return self._pool or default_pool(self._ip)
+        return self._pool or DhcpPool.default_for(self._ip)
 
     def set_pool(self, start_ip: str, end_ip: str, lease_minutes: int) -> None:
         """Set the DHCP range (AT+CWDHCPS=1,...); ``ValueError`` for a range ESP-IDF refuses:
         lease outside 1..2880 minutes, start after end, outside the SoftAP's /24, holding
         the SoftAP's own address, or more than 100 addresses."""
-        if not 1 <= lease_minutes <= 2880:
-            raise ValueError(f"lease time must be 1..2880 minutes, got {lease_minutes}")
+        if not 1 <= lease_minutes <= MAX_LEASE_MINUTES:
+            raise ValueError(
+                f"lease time must be 1..{MAX_LEASE_MINUTES} minutes, got {lease_minutes}"
+            )
         pool = DhcpPool(
             str(ipaddress.IPv4Address(start_ip)), str(ipaddress.IPv4Address(end_ip)), lease_minutes
         )
-        if not self._pool_fits(pool):
+        if not pool.fits(self._ip):
             raise ValueError(
                 f"DHCP range {start_ip}..{end_ip} does not fit SoftAP address {self._ip}"
             )
@@ -180,21 +163,10 @@ class SoftAp:
         off get no address."""
         self._dhcp_server = enabled
 
-    def _pool_fits(self, pool: DhcpPool) -> bool:
-        own = int(ipaddress.IPv4Address(self._ip))
-        start = int(ipaddress.IPv4Address(pool.start))
-        end = int(ipaddress.IPv4Address(pool.end))
-        return (
-            start <= end
-            and start >> 8 == end >> 8 == own >> 8
-            and not start <= own <= end
-            and end - start < MAX_LEASES
-        )
-
     def _drop_stale_leases(self) -> None:
-        start, end = (int(ipaddress.IPv4Address(a)) for a in (self.pool.start, self.pool.end))
+        pool = self.pool
         for mac, lease in list(self._leases.items()):
-            if not start <= lease.ip <= end and mac not in self._stations:
+            if lease.ip not in pool and mac not in self._stations:
                 del self._leases[mac]
 
     def _allocate(self, mac: str) -> str | None:
@@ -202,17 +174,17 @@ class SoftAp:
         for other, lease in list(self._leases.items()):
             if lease.expires is not None and lease.expires <= now:
                 del self._leases[other]
-        start, end = (int(ipaddress.IPv4Address(a)) for a in (self.pool.start, self.pool.end))
+        pool = self.pool
         known = self._leases.get(mac)
-        if known is not None and start <= known.ip <= end:
+        if known is not None and known.ip in pool:
             known.expires = None
-            return str(ipaddress.IPv4Address(known.ip))
+            return str(known.ip)
         taken = {other.ip for m, other in self._leases.items() if m != mac}
-        address = next((a for a in range(start, end + 1) if a not in taken), None)
+        address = next((a for a in pool.addresses() if a not in taken), None)
         if address is None:
             return None
         self._leases[mac] = _Lease(address, None)
-        return str(ipaddress.IPv4Address(address))
+        return str(address)
 
     async def _lease_later(self, mac: str) -> None:
         await self._clock.sleep(PHONE_DHCP_DELAY)
@@ -251,6 +223,6 @@ class SoftAp:
 
 def _checked_mac(mac: str) -> str:
     try:
-        return PhoneConfig(mac).mac
+        return check.mac("mac", mac)
     except FieldError as err:
         raise ValueError(f"phone {err}") from None
