@@ -75,6 +75,7 @@ bin_version = "v3.4.0.0-custom"
 hostname = "bench-1"
 country = "JP"
 chip = "esp32c3"
+compile_time = "Feb  3 2025 17:05:09"
 
 [[ap]]
 ssid = "Lab"
@@ -119,6 +120,7 @@ def test_every_key_is_read() -> None:
             hostname="bench-1",
             country="JP",
             chip="esp32c3",
+            compile_time="Feb  3 2025 17:05:09",
         ),
         aps=(
             ApConfig(
@@ -272,6 +274,11 @@ ERRORS = [
         "t.toml:2: module.hostname: must be 1..32 letters, digits or '-', got \"my host\"",
     ),
     ("[module]\nat_version = 4\n", "t.toml:2: module.at_version: must be a string, got 4"),
+    (
+        '[module]\ncompile_time = "2025-02-03 17:05"\n',
+        't.toml:2: module.compile_time: must be a date and time like "Nov 24 2026 08:00:00",'
+        ' got "2025-02-03 17:05"',
+    ),
     (
         '[module]\nname = ""\nsdk_version = ""\n',
         't.toml:3: module.sdk_version: must be non-empty printable text, got ""',

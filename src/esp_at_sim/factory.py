@@ -14,7 +14,7 @@ from .commands import build_table
 from .core.clock import Clock
 from .core.settings import SettingsStore
 from .device.firmware import FactoryFirmware, Firmware
-from .device.module import Identity, Module
+from .device.module import Module
 from .device.system import UartConfig
 from .radio.registry import DEFAULT_BACKEND, create_radio
 from .radio.world import ModuleConfig
@@ -24,22 +24,7 @@ from .scenario import Scenario, default_scenario
 FACTORY_BAUD = 115200
 
 
-def identity_for(config: ModuleConfig) -> Identity:
-    """What the module reports about itself (AT+GMR, MACs, host name) per its scenario."""
-    return Identity(
-        at_version=config.at_version,
-        sdk_version=config.sdk_version,
-        bin_version=config.bin_version,
-        module_name=config.name,
-        chip=config.chip,
-        sta_mac=config.sta_mac,
-        ap_mac=config.ap_mac,
-        hostname=config.hostname,
-        country=config.country,
-    )
-
-
-def factory_firmware(identity: Identity) -> FactoryFirmware:
+def factory_firmware(identity: ModuleConfig) -> FactoryFirmware:
     """The image a new flash file starts with: the scenario's version strings."""
     date, _, time = identity.compile_time.rpartition(" ")
     return FactoryFirmware(
@@ -75,7 +60,7 @@ def create_module(
     """
     scenario = scenario if scenario is not None else default_scenario()
     clock = Clock(time_scale)
-    identity = identity_for(scenario.module)
+    identity = scenario.module
     firmware = None
     if with_flash:
         firmware = Firmware.open(

@@ -14,6 +14,7 @@ from esp_at_sim.factory import create_module
 from esp_at_sim.flash.boot import read_otadata
 from esp_at_sim.flash.image import build_app_image
 from esp_at_sim.flash.otadata import OtaState
+from esp_at_sim.scenario import parse_scenario
 from esp_at_sim.testing import AtHarness, start_module
 
 
@@ -51,6 +52,32 @@ async def test_gmr_reports_the_running_image(tmp_path: Path) -> None:
         assert b"v9.9.9-test" in await at.cmd("AT+GMR")
     finally:
         await module.close()
+
+
+async def test_an_image_with_empty_versions_boots_and_says_so(tmp_path: Path) -> None:
+    # The scenario's identity is checked; what a booted image says is taken as it is.
+    module, at = await start_module(flash=tmp_path / "m.flash")
+    try:
+        assert module.firmware is not None
+        install(module.firmware, build_app_image("", idf_ver="", date="", time=""))
+        await reboot(at)
+        out = await at.cmd("AT+GMR")
+        assert b"Bin version:(WROOM-32)\r\n" in out
+        assert b"SDK version:\r\n" in out
+        assert module.identity.sta_mac == "24:0a:c4:00:00:01"
+    finally:
+        await module.close()
+
+
+async def test_the_factory_image_carries_the_scenario_compile_time(tmp_path: Path) -> None:
+    world = parse_scenario('[module]\ncompile_time = "Feb  3 2025 17:05:09"\n', "t.toml")
+    for flash in (tmp_path / "m.flash", None):
+        module, at = await start_module(world, flash=flash)
+        try:
+            out = await at.cmd("AT+GMR")
+            assert re.search(rb"compile time\([0-9a-f]{8}\):Feb  3 2025 17:05:09\r\n", out)
+        finally:
+            await module.close()
 
 
 async def test_settings_live_in_nvs_and_survive_a_new_process(tmp_path: Path) -> None:

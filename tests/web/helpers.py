@@ -13,9 +13,10 @@ import aiohttp
 
 from esp_at_sim.commands import build_table
 from esp_at_sim.core.clock import Clock
-from esp_at_sim.device.module import Identity, Module
+from esp_at_sim.device.module import Module
 from esp_at_sim.factory import create_module
 from esp_at_sim.radio.sim import SimRadio
+from esp_at_sim.radio.world import ModuleConfig
 from esp_at_sim.scenario import Scenario, parse_scenario
 from esp_at_sim.testing import AtHarness
 from esp_at_sim.web import WebServer
@@ -207,7 +208,7 @@ async def boot_module(
     else:
         clock = Clock(scale=scale)
         radio = SimRadio(world, clock)
-        module = Module(radio=radio, clock=clock, table=build_table(), identity=Identity())
+        module = Module(radio=radio, clock=clock, table=build_table(), identity=ModuleConfig())
     harness = AtHarness(module)
     await module.start()
     assert harness.take() == b"\r\nready\r\n"

@@ -7,8 +7,9 @@ import asyncio
 from esp_at_sim.commands import build_table
 from esp_at_sim.core.clock import Clock
 from esp_at_sim.core.settings import MemorySettingsStore
-from esp_at_sim.device.module import Identity, Module
+from esp_at_sim.device.module import Module
 from esp_at_sim.radio.sim import SimRadio
+from esp_at_sim.radio.world import ModuleConfig
 from esp_at_sim.scenario import Scenario, parse_scenario
 
 FINALS = (b"\r\nOK\r\n", b"\r\nERROR\r\n")
@@ -181,7 +182,7 @@ async def boot(source: Scenario | None = None, store: MemorySettingsStore | None
     world = source or scenario()
     clock = Clock(scale=0)
     radio = SimRadio(world, clock)
-    identity = Identity(sta_mac=world.module.sta_mac, ap_mac=world.module.ap_mac)
+    identity = ModuleConfig(sta_mac=world.module.sta_mac, ap_mac=world.module.ap_mac)
     module = Module(radio=radio, clock=clock, table=build_table(), identity=identity, store=store)
     at = At(module, radio)
     await module.start()

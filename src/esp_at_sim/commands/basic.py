@@ -48,7 +48,7 @@ def _gmr(module: Module, args: Args) -> list[str]:
         f"{ident.compile_time})",
         f"SDK version:{ident.sdk_version}",
         f"compile time({_short_hash(ident.bin_version)}):{ident.compile_time}",
-        f"Bin version:{ident.bin_version}({ident.module_name})",
+        f"Bin version:{ident.bin_version}({ident.name})",
     ]
 
 

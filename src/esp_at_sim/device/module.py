@@ -12,7 +12,6 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..at.engine import AtEngine, BadLine, CommandLine, DataReceived, Mode
@@ -22,6 +21,7 @@ from ..core.clock import Clock
 from ..core.events import Event, EventBus
 from ..core.settings import MemorySettingsStore, Settings, SettingsStore, SettingValue
 from ..radio.base import Radio
+from ..radio.world import ModuleConfig
 from .faults import Faults
 from .net import NetState
 from .redact import mask_line, mask_output
@@ -39,22 +39,6 @@ OutputSink = Callable[[bytes], None]
 DataHandler = Callable[[bytes], "Reply | Awaitable[Reply]"]
 
 
-@dataclass(frozen=True)
-class Identity:
-    """What the module says about itself (AT+GMR, MAC addresses, host name)."""
-
-    at_version: str = "4.1.1.0"
-    sdk_version: str = "v5.4.1"
-    bin_version: str = "v4.1.1.0"
-    module_name: str = "WROOM-32"
-    compile_time: str = "Nov 24 2026 08:00:00"
-    chip: str = "esp32"
-    sta_mac: str = "24:0a:c4:00:00:01"
-    ap_mac: str = "24:0a:c4:00:00:02"
-    hostname: str = "espressif"
-    country: str = "CN"
-
-
 class Module:
     """One simulated ESP32 running ESP-AT."""
 
@@ -65,12 +49,12 @@ class Module:
         clock: Clock,
         table: CommandTable[Module],
         radio_name: str | None = None,
-        identity: Identity | None = None,
+        identity: ModuleConfig | None = None,
         store: SettingsStore | None = None,
         bus: EventBus | None = None,
         firmware: Firmware | None = None,
     ) -> None:
-        self.identity = identity or Identity()
+        self.identity = identity or ModuleConfig()
         self.radio = radio
         # The backend's registered name (esp_at_sim.radio.registry), for messages.
         self.radio_name = radio_name or type(radio).__name__
@@ -324,8 +308,7 @@ class Module:
             log.error("no bootable firmware: %s", firmware.last_error)
             return False
         app = running.app
-        self.identity = replace(
-            self.identity,
+        self.identity = self.identity.running(
             bin_version=app.version,
             sdk_version=app.idf_ver,
             compile_time=f"{app.date} {app.time}",

@@ -9,6 +9,7 @@ Each dataclass checks its own fields, so configurations built in Python
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from esp_at_sim.radio.fields import FieldError, generated_bssid, softap_mac_for
 Chip = Literal["esp32", "esp32c3"]
 
 _MODULE_NAMES: dict[str, str] = {"esp32": "WROOM-32", "esp32c3": "MINI-1"}
+# C's __DATE__ and __TIME__, as an app descriptor keeps them ("Nov  4 2026" pads the day).
+_COMPILE_TIME = re.compile(r"[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 def _set(obj: object, name: str, value: object) -> None:
@@ -29,7 +32,10 @@ def _set(obj: object, name: str, value: object) -> None:
 
 @dataclass(frozen=True)
 class ModuleConfig:
-    """The module itself. Empty ``ap_mac``, ``name`` and ``bin_version`` are derived."""
+    """The module itself: what it says about itself (AT+GMR, its MAC addresses, host name
+    and country). Empty ``ap_mac``, ``name`` and ``bin_version`` are derived. The module
+    keeps it as ``module.identity``; the versions then follow the app image it boots
+    (:meth:`running`)."""
 
     sta_mac: str = "24:0a:c4:00:00:01"
     ap_mac: str = ""  # "" → sta_mac with the last byte + 1, as ESP32 chips derive it
@@ -40,6 +46,7 @@ class ModuleConfig:
     hostname: str = "espressif"
     country: str = "CN"
     chip: Chip = "esp32"
+    compile_time: str = "Nov 24 2026 08:00:00"  # the factory image's build date and time
 
     def __post_init__(self) -> None:
         if not isinstance(self.chip, str) or self.chip not in _MODULE_NAMES:
@@ -56,11 +63,26 @@ class ModuleConfig:
         check.text("sdk_version", self.sdk_version)
         _set(self, "bin_version", check.text("bin_version", self.bin_version or f"v{at}"))
         check.hostname("hostname", self.hostname)
+        built = check.text("compile_time", self.compile_time)
+        if not _COMPILE_TIME.fullmatch(built):
+            raise FieldError(
+                "compile_time",
+                f'must be a date and time like "Nov 24 2026 08:00:00", got {check.describe(built)}',
+            )
         country = check.text("country", self.country)
         if not re.fullmatch(r"[A-Z0-9]{2}", country):
             raise FieldError(
                 "country", f'must be a two-letter code like "CN", got {check.describe(country)}'
             )
+
+    def running(self, *, bin_version: str, sdk_version: str, compile_time: str) -> ModuleConfig:
+        """This module running an app image: the versions its descriptor holds, taken as
+        they are (an uploaded image may carry any text; a scenario may not)."""
+        booted = copy.copy(self)
+        _set(booted, "bin_version", bin_version)
+        _set(booted, "sdk_version", sdk_version)
+        _set(booted, "compile_time", compile_time)
+        return booted
 
 
 @dataclass(frozen=True)

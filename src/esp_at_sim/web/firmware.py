@@ -23,7 +23,8 @@ from ..flash.partitions import Partition
 
 if TYPE_CHECKING:
     from ..device.firmware import Firmware as DeviceFirmware
-    from ..device.module import Identity, Module
+    from ..device.module import Module
+    from ..radio.world import ModuleConfig
 
 OTA_OBJECT = "ota"  # an Object header starting with this names the next OTA slot
 
@@ -142,7 +143,7 @@ class FlashBackend:
 class NoFlash:
     """A module without a flash file: versions from its identity, no uploads."""
 
-    def __init__(self, identity: Identity) -> None:
+    def __init__(self, identity: ModuleConfig) -> None:
         self._identity = identity
 
     def info(self) -> FirmwareInfo:
