@@ -1,8 +1,8 @@
 """The ``esp-at-sim`` command line.
 
-``run`` starts one simulated module and serves its AT port; the other subcommands
-(``image``, ``flash``, ``provision``, ``ota``, ``console``) are registered with their
-arguments so the command-line contract holds, and are filled in as their features land.
+``run`` starts one simulated module and serves its AT port; ``image`` and ``flash`` build
+and inspect firmware images and flash files; ``provision``, ``ota`` and ``console`` talk
+to a module, real or simulated.
 """
 
 from __future__ import annotations
@@ -10,12 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from . import __version__, cli_console, cli_flash, cli_ota, cli_provision, cli_run
-
-if TYPE_CHECKING:
-    pass
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a script line answered ERROR, or the AT port could not be opened

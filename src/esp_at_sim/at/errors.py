@@ -87,15 +87,6 @@ def para_parse(index: int) -> AtError:
     return AtError(Sub.PARA_PARSE_FAIL, index)
 
 
-def unsupported() -> AtError:
-    return AtError(Sub.UNSUPPORT_CMD)
-
-
 def exec_fail(result: int = 0, *, lines: tuple[str, ...] = (), reason: str = "") -> AtError:
     """The command was well-formed but could not be carried out."""
     return AtError(Sub.CMD_EXEC_FAIL, result, lines=lines, reason=reason)
-
-
-def op_error() -> AtError:
-    """The command exists but not in this form (a query of a set-only command...)."""
-    return AtError(Sub.CMD_OP_ERROR)

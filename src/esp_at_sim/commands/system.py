@@ -13,9 +13,6 @@ if TYPE_CHECKING:
     from ..device.module import Module
 
 ERASE, WRITE, READ = 0, 1, 2
-# Data announced after AT+SYSFLASH=1 goes to flash in pieces of at most this size
-# (the firmware's own buffer); the host sends it in one go after the prompt.
-MAX_WRITE = 0x7FFFFFFF
 
 
 def _firmware(module: Module) -> Firmware:

@@ -9,11 +9,8 @@ either the batch before or the batch after a :meth:`SettingsStore.save`, never a
 
 from __future__ import annotations
 
-import json
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from pathlib import Path
 
 SettingValue = int | str | bytes
 Settings = dict[str, SettingValue]
@@ -22,7 +19,8 @@ MAX_KEY_LEN = 15
 
 
 class SettingsStore(ABC):
-    """Where stored settings live: a file now, the NVS partition of the flash image later."""
+    """Where stored settings live: the NVS partition of the module's flash
+    (:class:`~esp_at_sim.flash.nvs_store.NvsSettingsStore`), or memory."""
 
     @abstractmethod
     def load(self) -> Settings:
@@ -62,63 +60,3 @@ class MemorySettingsStore(SettingsStore):
 
     def erase(self) -> None:
         self._data.clear()
-
-
-class FileSettingsStore(SettingsStore):
-    """Settings in a JSON file, replaced atomically (write a temporary file, fsync, rename,
-    fsync the directory), so a crash leaves the old file or the new one."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._path = Path(path)
-
-    def load(self) -> Settings:
-        try:
-            raw = json.loads(self._path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        out: Settings = {}
-        for key, item in raw.items():
-            kind, value = item
-            if kind == "i":
-                out[key] = int(value)
-            elif kind == "s":
-                out[key] = str(value)
-            else:
-                out[key] = bytes.fromhex(value)
-        return out
-
-    def save(self, updates: Mapping[str, SettingValue | None]) -> None:
-        data = self.load()
-        for key, value in updates.items():
-            check_key(key)
-            if value is None:
-                data.pop(key, None)
-            else:
-                data[key] = value
-        self._write(data)
-
-    def erase(self) -> None:
-        self._write({})
-
-    def _write(self, data: Settings) -> None:
-        encoded: dict[str, tuple[str, int | str]] = {}
-        for key, value in data.items():
-            if isinstance(value, bool) or not isinstance(value, int | str | bytes):
-                raise TypeError(f"setting {key!r} has unsupported type {type(value).__name__}")
-            if isinstance(value, int):
-                encoded[key] = ("i", value)
-            elif isinstance(value, str):
-                encoded[key] = ("s", value)
-            else:
-                encoded[key] = ("b", value.hex())
-        tmp = self._path.with_name(self._path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(encoded, fh, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self._path)
-        dir_fd = os.open(self._path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)

@@ -120,10 +120,6 @@ class Faults:
             self._upload_open.set()
         self._record("stall_upload", on=on)
 
-    @property
-    def upload_stalled(self) -> bool:
-        return not self._upload_open.is_set()
-
     async def upload_gate(self) -> None:
         """Wait while uploads are stalled (the web server calls this between chunks)."""
         await self._upload_open.wait()

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from .module import Module
 
 # ESP-IDF wifi_err_reason_t values this module reports in its event log.
-REASON_AUTH_FAIL = 202
 REASON_NO_AP_FOUND = 201
 REASON_ASSOC_FAIL = 203
 REASON_HANDSHAKE_TIMEOUT = 15
