@@ -10,7 +10,7 @@ from esp_at_sim.core.clock import Clock
 from esp_at_sim.radio.addresses import DhcpPool
 from esp_at_sim.radio.base import AuthMode, SoftApStation
 from esp_at_sim.radio.sim import SimRadio
-from esp_at_sim.radio.softap import PHONE_DHCP_DELAY
+from esp_at_sim.radio.sim_softap import PHONE_DHCP_DELAY
 from esp_at_sim.scenario import Scenario
 
 MakeRadio = Callable[[str | Scenario], SimRadio]

@@ -15,7 +15,7 @@ import pytest
 from esp_at_sim.scenario import Scenario
 from esp_at_sim.testing import assert_no_tasks_left
 from esp_at_sim.web import WebConfig, install_web
-from esp_at_sim.web.firmware import OtaBackend
+from esp_at_sim.web.ota_backend import OtaBackend
 
 from .helpers import Web, boot_module
 

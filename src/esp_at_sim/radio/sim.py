@@ -1,7 +1,7 @@
 """The simulated air: a :class:`~esp_at_sim.radio.base.Radio` driven by a scenario.
 
 The access points of a :class:`~esp_at_sim.radio.world.Scenario` are on the air in file
-order; the phones join the SoftAP (see :mod:`esp_at_sim.radio.softap`). Every wait is
+order; the phones join the SoftAP (see :mod:`esp_at_sim.radio.sim_softap`). Every wait is
 simulated time on the module's :class:`~esp_at_sim.core.clock.Clock`: a scan takes
 0.12 s per channel, an association the AP's ``assoc_delay``, DHCP its ``dhcp_delay``.
 
@@ -44,7 +44,7 @@ from esp_at_sim.radio.base import (
     SoftApStation,
     StationCallback,
 )
-from esp_at_sim.radio.softap import SoftAp, SoftApConfig
+from esp_at_sim.radio.sim_softap import SoftAp, SoftApConfig
 from esp_at_sim.radio.tasks import TaskSet
 from esp_at_sim.radio.world import ApConfig, Scenario
 
@@ -319,7 +319,7 @@ class SimRadio(Radio, DhcpServerControl, FaultControl):
 
     def set_dhcp_pool(self, start_ip: str, end_ip: str, lease_minutes: int) -> None:
         """Set the SoftAP's DHCP range (AT+CWDHCPS=1,...); ``ValueError`` when ESP-IDF
-        would refuse it (see :meth:`esp_at_sim.radio.softap.SoftAp.set_pool`)."""
+        would refuse it (see :meth:`esp_at_sim.radio.sim_softap.SoftAp.set_pool`)."""
         self._softap.set_pool(start_ip, end_ip, lease_minutes)
 
     def reset_dhcp_pool(self) -> None:

@@ -8,7 +8,7 @@ starts and stops it. See ``docs/openapi.yaml`` for the HTTP API and
 from __future__ import annotations
 
 from .config import WebConfig
-from .firmware import FirmwareError, FirmwareInfo, FlashBackend, NoFlash, OtaBackend
+from .ota_backend import FirmwareError, FirmwareInfo, FlashBackend, NoFlash, OtaBackend
 from .provisioning import Credentials, Provisioning, ProvState
 from .server import WebServer, WebStartError, install_web
 

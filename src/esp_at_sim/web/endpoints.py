@@ -29,7 +29,7 @@ from aiohttp import web
 
 from ..device.wifi import WifiUnavailable
 from .config import WebConfig
-from .firmware import FirmwareError, OtaBackend, UploadSink
+from .ota_backend import FirmwareError, OtaBackend, UploadSink
 from .provisioning import Provisioning, ProvState, parse_credentials
 from .wire import BadRequest, BodyTooLarge, fail, form_arg, json_response, ok, quoted, read_limited
 

@@ -39,7 +39,6 @@ from .endpoints import (
     set_ota_data,
     set_sta_info,
 )
-from .firmware import OtaBackend, module_backend
 from .http import (
     MAX_URI,
     JsonErrorConnection,
@@ -49,6 +48,7 @@ from .http import (
     redirect,
     same_origin,
 )
+from .ota_backend import OtaBackend, module_backend
 from .page import add_page, finish_file, hidden, is_file_request
 from .provisioning import Provisioning
 from .wire import error
