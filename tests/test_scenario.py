@@ -231,7 +231,7 @@ def test_phone_defaults() -> None:
 
 ERRORS = [
     # top level and structure
-    ('colour = "red"\n', "t.toml:1: colour: unknown key (known: name, module, ap, phone)"),
+    ('colour = "red"\n', "t.toml:1: colour: unknown key (known: name, module, ap, phone, net)"),
     ("name = 1\n", "t.toml:1: name: must be a string, got 1"),
     ("module = 3\n", "t.toml:1: module: must be a table, got 3"),
     ('[ap]\nssid = "x"\n', "t.toml:1: ap: must be an array of tables ([[ap]]), got a table"),
@@ -240,7 +240,8 @@ ERRORS = [
         '[[ap]]\nssid = "A"\n[ap.extra]\nx = 1\n',
         "t.toml:3: ap[0].extra: unknown key (known: ssid, password, auth, channel, rssi, bssid,"
         " hidden, ip, gateway, netmask, assoc_delay, dhcp_delay, refuse_first, no_ip,"
-        " appear_at, vanish_at, drop_after, drop_reason, phone_hotspot)",
+        " appear_at, vanish_at, drop_after, drop_reason, phone_hotspot, internet, latency,"
+        " bandwidth, loss)",
     ),
     # module
     (
@@ -451,7 +452,7 @@ ERRORS = [
     ),
     (
         'ports = [\n  [1, 2],\n]\n[[ap]]\nssid = "A"\nchannel = 99\n',
-        "t.toml:1: ports: unknown key (known: name, module, ap, phone)",
+        "t.toml:1: ports: unknown key (known: name, module, ap, phone, net)",
     ),
     (
         '[[ap]]\nssid = "A"\n\n[[ap]] # second\nssid = "B"\nrssi = 1\n',

@@ -77,6 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
         "1024 at port + 8000 (80 -> 8080, 53 -> 8053), others as they are",
     )
     run.add_argument(
+        "--route",
+        metavar="ADDR[:PORT]=HOST[:PORT]",
+        action="append",
+        default=[],
+        type=_route,
+        help="connections from the module to ADDR[:PORT] go to HOST[:PORT] on this machine "
+        "(repeatable; adds to the scenario's [net] routes)",
+    )
+    run.add_argument(
+        "--net-bridge",
+        action="store_true",
+        help="let the module reach destinations without a route as they are (default: a "
+        "sandbox where they do not answer)",
+    )
+    run.add_argument(
         "--host",
         default="127.0.0.1",
         metavar="ADDR",
@@ -218,6 +233,15 @@ def _control_spec(text: str) -> tuple[str | None, int]:
     if not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, got {text!r}")
     return (host or None) if sep else None, int(port)
+
+
+def _route(text: str) -> tuple[str, str]:
+    from .radio.netconfig import parse_route_option
+
+    try:
+        return parse_route_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _port_map(text: str) -> tuple[int, int]:

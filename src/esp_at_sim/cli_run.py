@@ -48,7 +48,7 @@ async def _run(args: argparse.Namespace) -> int:
     from .factory import create_module
     from .flash.errors import FlashError
     from .radio.registry import RadioBackendError, load_backend
-    from .scenario import ScenarioError, load_scenario
+    from .scenario import ScenarioError, default_scenario, load_scenario
     from .web import WebConfig, install_web
     from .web.control import ControlServer
 
@@ -65,6 +65,9 @@ async def _run(args: argparse.Namespace) -> int:
     except RadioBackendError as exc:
         _error(str(exc))
         return EXIT_USAGE
+    if args.route or args.net_bridge:
+        base = scenario if scenario is not None else default_scenario()
+        scenario = replace(base, net=base.net.with_routes(dict(args.route), args.net_bridge))
     spec = args.at or ("stdio" if os.isatty(0) else "pty")
     try:
         transport = open_transport(spec, host=args.host, baud=args.baud)

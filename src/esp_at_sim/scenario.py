@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from esp_at_sim.radio import fields as check
 from esp_at_sim.radio.fields import FieldError, generated_bssid, softap_mac_for
+from esp_at_sim.radio.netconfig import NetConfig
 from esp_at_sim.radio.world import (
     ApConfig,
     Chip,
@@ -40,6 +41,7 @@ __all__ = [
     "Chip",
     "FieldError",
     "ModuleConfig",
+    "NetConfig",
     "PhoneConfig",
     "Scenario",
     "ScenarioError",
@@ -67,7 +69,7 @@ class ScenarioError(ValueError):
 
 # -- reading TOML ----------------------------------------------------------------------------
 
-_TOP_KEYS = ("name", "module", "ap", "phone")
+_TOP_KEYS = ("name", "module", "ap", "phone", "net")
 _KEY_PART = re.compile(r"""\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*""")
 
 
@@ -168,7 +170,8 @@ def _build(data: dict[str, Any], default_name: str) -> Scenario:
         _check_keys(raw, tuple(f.name for f in fields(PhoneConfig)), f"phone[{i}].")
         _require(raw, f"phone[{i}]", "mac")
         phones.append(_nested(f"phone[{i}]", PhoneConfig, raw))
-    return Scenario(name, module, tuple(aps), tuple(phones))
+    net = NetConfig.from_table(_table(data.get("net", {}), "net"))
+    return Scenario(name, module, tuple(aps), tuple(phones), net)
 
 
 def _require(table: dict[str, Any], where: str, key: str) -> None:

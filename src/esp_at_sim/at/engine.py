@@ -85,6 +85,8 @@ class AtEngine:
         self._in_response = False
         self._data_needed = 0
         self._data = bytearray()
+        self._data_escapes = False  # AT+CIPSENDEX: backslash escapes, \0 ends the data
+        self._data_escaped = False
 
     # ------------------------------------------------------------------ state
     @property
@@ -108,6 +110,8 @@ class AtEngine:
         self._in_response = False
         self._data_needed = 0
         self._data.clear()
+        self._data_escapes = False
+        self._data_escaped = False
 
     # ------------------------------------------------------------------ input
     def receive_data(self, data: bytes) -> None:
@@ -117,6 +121,12 @@ class AtEngine:
         view = memoryview(data)
         while view:
             if self._mode is Mode.DATA:
+                if len(self._data) >= self._data_needed:
+                    self._out += MSG_BUSY  # bytes beyond the announced length are dropped
+                    return
+                if self._data_escapes:
+                    view = self._take_escaped(view)
+                    continue
                 take = min(self._data_needed - len(self._data), len(view))
                 self._data += view[:take]
                 view = view[take:]
@@ -128,6 +138,23 @@ class AtEngine:
             self._add_partial(view[: nl + 1])
             view = view[nl + 1 :]
             self._line_complete()
+
+    def _take_escaped(self, view: memoryview) -> memoryview:
+        """Data with escapes: ``\\x`` gives ``x``, ``\\0`` ends the data early."""
+        for index, byte in enumerate(view):
+            if len(self._data) >= self._data_needed:
+                return view[index:]
+            if self._data_escaped:
+                self._data_escaped = False
+                if byte == 0x30:  # "0"
+                    self._data_needed = len(self._data)
+                    return view[index + 1 :]
+                self._data.append(byte)
+            elif byte == 0x5C:
+                self._data_escaped = True
+            else:
+                self._data.append(byte)
+        return view[len(view) :]
 
     def _add_partial(self, chunk: memoryview) -> None:
         if self._overflow:
@@ -157,6 +184,7 @@ class AtEngine:
             data = bytes(self._data)
             self._data.clear()
             self._data_needed = 0
+            self._data_escapes = False
             self._mode = Mode.RUNNING
             return DataReceived(data)
         if self._mode is not Mode.IDLE or not self._pending:
@@ -223,15 +251,23 @@ class AtEngine:
         self._in_response = False
         self._flush_urcs()
 
-    def expect_data(self, length: int) -> None:
-        """Collect ``length`` raw bytes (after a ``>`` prompt) as one :class:`DataReceived`."""
+    def expect_data(self, length: int, *, escapes: bool = False) -> None:
+        """Collect ``length`` raw bytes (after a ``>`` prompt) as one :class:`DataReceived`.
+        With ``escapes`` (AT+CIPSENDEX) a backslash takes the next byte literally and
+        ``\\0`` ends the data before ``length``."""
         self._mode = Mode.DATA
         self._data_needed = length
         self._data.clear()
+        self._data_escapes = escapes
+        self._data_escaped = False
 
     def urc(self, line: bytes | str) -> None:
         """An unsolicited line (``WIFI CONNECTED``, ``+STA_CONNECTED:…``)."""
-        data = (line.encode() if isinstance(line, str) else line) + CRLF
+        self.notify((line.encode() if isinstance(line, str) else line) + CRLF)
+
+    def notify(self, data: bytes) -> None:
+        """Unsolicited bytes sent as they are (``+IPD`` with its payload), ordered
+        around responses like :meth:`urc`."""
         if self._mode is Mode.RUNNING or self._mode is Mode.DATA or self._in_response:
             self._urcs.append(data)
         else:

@@ -18,17 +18,18 @@ def _mux_query(module: Module, args: Args) -> list[str]:
 
 
 def _mux_set(module: Module, args: Args) -> None:
-    if module.net.link_count():
+    if module.links.count():
         raise exec_fail(reason="connections are open")
     module.net.mux = bool(args.integer(0))
 
 
 def _cipstate(module: Module, args: Args) -> list[str]:
-    return []  # one +CIPSTATE line per open connection
+    return [f"+CIPSTATE:{link.state_fields()}" for link in module.links.open_links()]
 
 
 def _cipstatus(module: Module, args: Args) -> list[str]:
-    return [f"STATUS:{module.wifi.cipstatus_code()}"]
+    lines = [f"+CIPSTATUS:{link.state_fields()}" for link in module.links.open_links()]
+    return [f"STATUS:{module.links.status_code()}", *lines]
 
 
 def _recvmode_query(module: Module, args: Args) -> list[str]:
@@ -37,6 +38,7 @@ def _recvmode_query(module: Module, args: Args) -> list[str]:
 
 def _recvmode_set(module: Module, args: Args) -> None:
     module.net.recv_mode = args.integer(0)
+    module.net.recv_types = [module.net.recv_mode] * MAX_LINKS
 
 
 def _dinfo_query(module: Module, args: Args) -> list[str]:

@@ -18,6 +18,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from ..radio.base import FaultControl, SoftApStation
+from ..radio.network import NetFaultControl, network_of
 
 if TYPE_CHECKING:
     from .module import Module
@@ -43,9 +44,12 @@ class Faults:
     def available(self) -> tuple[str, ...]:
         """The faults this module takes: all of :data:`FAULT_NAMES` on a radio backend
         with fault control, the others without :data:`RADIO_FAULTS`."""
-        if isinstance(self._module.radio, FaultControl):
-            return FAULT_NAMES
-        return tuple(name for name in FAULT_NAMES if name not in RADIO_FAULTS)
+        missing: set[str] = set()
+        if not isinstance(self._module.radio, FaultControl):
+            missing |= RADIO_FAULTS
+        if not isinstance(network_of(self._module.radio), NetFaultControl):
+            missing |= NET_FAULTS
+        return tuple(name for name in FAULT_NAMES if name not in missing)
 
     def _air(self, fault: str) -> FaultControl:
         radio = self._module.radio
@@ -136,6 +140,41 @@ class Faults:
         self._record("phone_leave", mac=mac, left=left)
         return left
 
+    # -- the data path -------------------------------------------------------------------
+    def _net(self, fault: str) -> NetFaultControl:
+        network = network_of(self._module.radio)
+        if not isinstance(network, NetFaultControl):
+            raise FaultUnsupported(
+                f"{fault}: the radio backend {self._module.radio_name!r} takes no injected "
+                f"faults of the data path; available here: {', '.join(self.available)}"
+            )
+        return network
+
+    def _on_destination(self, name: str, dest: str, on: bool) -> None:
+        try:
+            getattr(self._net(name), name)(dest, on)
+        except ValueError as exc:
+            raise FaultError(f"bad destination {dest!r}: {exc}") from exc
+        self._record(name, dest=dest, on=on)
+
+    def close_connections(self) -> int:
+        """End every open connection as a remote reset would (``CLOSED`` lines follow)."""
+        count = self._net("close_connections").close_all()
+        self._record("close_connections", count=count)
+        return count
+
+    def refuse(self, dest: str, on: bool = True) -> None:
+        """Connections to ``ADDR[:PORT]`` (as the module sees it) are refused."""
+        self._on_destination("refuse", dest, on)
+
+    def blackhole(self, dest: str, on: bool = True) -> None:
+        """``ADDR[:PORT]`` stops answering: connects time out, data vanishes."""
+        self._on_destination("blackhole", dest, on)
+
+    def stall(self, dest: str, on: bool = True) -> None:
+        """Sends to ``ADDR[:PORT]`` hang until the connection ends."""
+        self._on_destination("stall", dest, on)
+
     def apply(self, name: str, **args: object) -> object:
         """Inject a fault by name with keyword arguments (the control API's entry point)."""
         method = getattr(self, name, None) if name in FAULT_NAMES else None
@@ -161,4 +200,10 @@ FAULT_NAMES = (
     "stall_upload",
     "phone_join",
     "phone_leave",
+    "close_connections",
+    "refuse",
+    "blackhole",
+    "stall",
 )
+# The faults of the data path, which need a network with NetFaultControl.
+NET_FAULTS = frozenset({"close_connections", "refuse", "blackhole", "stall"})

@@ -23,6 +23,7 @@ from ..core.settings import MemorySettingsStore, Settings, SettingsStore, Settin
 from ..radio.base import Radio
 from ..radio.world import ModuleConfig
 from .faults import Faults
+from .links import Links
 from .net import NetState
 from .redact import mask_line, mask_output
 from .system import SystemState
@@ -82,6 +83,7 @@ class Module:
         # server: see esp_at_sim.web); commands find them by name.
         self.services: dict[str, Any] = {}
         self.booted = asyncio.Event()
+        self.links = Links(self)
 
     # ------------------------------------------------------------- wiring
     def set_output(self, sink: OutputSink | None) -> None:
@@ -194,10 +196,11 @@ class Module:
             self.engine.reply(*result)
             self.engine.finish()
 
-    def expect_data(self, length: int, handler: DataHandler) -> None:
-        """From a command handler: collect ``length`` raw bytes, then call ``handler``."""
+    def expect_data(self, length: int, handler: DataHandler, *, escapes: bool = False) -> None:
+        """From a command handler: collect ``length`` raw bytes, then call ``handler``
+        (``escapes``: AT+CIPSENDEX's backslash escapes and ``\\0`` end)."""
         self._data_handler = handler
-        self.engine.expect_data(length)
+        self.engine.expect_data(length, escapes=escapes)
 
     # -------------------------------------------------------------- output
     def flush(self) -> None:
@@ -215,6 +218,16 @@ class Module:
         if self._booting:
             return
         self.engine.urc(line)
+        self.flush()
+
+    def notify(self, data: bytes, *, size: int | None = None) -> None:
+        """Unsolicited bytes as they are (``+IPD`` and its payload), ordered around
+        responses; the event log records only the first line (and the payload size)."""
+        head = data.split(b":", 1)[0] if size is not None else data
+        self.emit("urc", line=head.strip().decode("latin-1"), size=size)
+        if self._booting:
+            return
+        self.engine.notify(data)
         self.flush()
 
     # ------------------------------------------------------------- settings

@@ -45,6 +45,7 @@ from esp_at_sim.radio.base import (
     StationCallback,
 )
 from esp_at_sim.radio.sim_softap import SoftAp, SoftApConfig
+from esp_at_sim.radio.simnet import LinkConditions, SimNetwork
 from esp_at_sim.radio.tasks import TaskSet
 from esp_at_sim.radio.world import ApConfig, Scenario
 
@@ -111,6 +112,18 @@ class SimRadio(Radio, DhcpServerControl, FaultControl):
         self._softap = SoftAp(scenario.phones, clock, self._tasks)
         self._link: _Link | None = None
         self._link_lost: LinkLostCallback | None = None
+        self._network = SimNetwork(scenario.net, clock, self._link_conditions)
+
+    @property
+    def network(self) -> SimNetwork:
+        """The data path (the network capability), sandboxed by the scenario's ``[net]``."""
+        return self._network
+
+    def _link_conditions(self) -> LinkConditions | None:
+        if self._link is None:
+            return None
+        config = self._link.ap.config
+        return LinkConditions(config.internet, config.latency, config.bandwidth, config.loss)
 
     @property
     def scenario(self) -> Scenario:
@@ -332,6 +345,7 @@ class SimRadio(Radio, DhcpServerControl, FaultControl):
 
     async def close(self) -> None:
         self.disconnect()
+        await self._network.close()
         await self._tasks.close()
 
     # -- internals ----------------------------------------------------------------------

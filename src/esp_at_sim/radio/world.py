@@ -12,12 +12,13 @@ from __future__ import annotations
 import copy
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from esp_at_sim.radio import fields as check
 from esp_at_sim.radio.base import AuthMode
 from esp_at_sim.radio.fields import FieldError, generated_bssid, softap_mac_for
+from esp_at_sim.radio.netconfig import NetConfig
 
 Chip = Literal["esp32", "esp32c3"]
 
@@ -113,6 +114,10 @@ class ApConfig:
     drop_after: float | None = None
     drop_reason: int = 200  # ESP-IDF WIFI_REASON_BEACON_TIMEOUT
     phone_hotspot: bool = False
+    internet: bool = True  # false: an address but no route anywhere
+    latency: float = 0.0  # seconds each way on the data path
+    bandwidth: int = 0  # bytes/s of outgoing data; 0: unlimited
+    loss: float = 0.0  # share of outgoing UDP datagrams lost, 0..1
 
     def __post_init__(self) -> None:
         ssid = check.text("ssid", self.ssid, printable=False)
@@ -124,7 +129,7 @@ class ApConfig:
         check.integer("channel", self.channel, 1, 13)
         check.integer("rssi", self.rssi, -100, 0)
         _set(self, "bssid", check.mac("bssid", self.bssid) if self.bssid else generated_bssid(ssid))
-        for flag in ("hidden", "no_ip", "phone_hotspot"):
+        for flag in ("hidden", "no_ip", "phone_hotspot", "internet"):
             check.boolean(flag, getattr(self, flag))
         ip, gateway = check.ipv4("ip", self.ip), check.ipv4("gateway", self.gateway)
         mask = check.ipv4("netmask", self.netmask)
@@ -154,6 +159,13 @@ class ApConfig:
             self, "drop_after", check.optional_seconds("drop_after", self.drop_after, positive=True)
         )
         check.integer("drop_reason", self.drop_reason, 1, 255)
+        _set(self, "latency", check.seconds("latency", self.latency))
+        check.integer("bandwidth", self.bandwidth, 0, 1 << 40)
+        if isinstance(self.loss, bool) or not isinstance(self.loss, int | float):
+            raise FieldError("loss", f"must be a number 0..1, got {check.describe(self.loss)}")
+        if not 0 <= self.loss <= 1:
+            raise FieldError("loss", f"must be 0..1, got {self.loss}")
+        _set(self, "loss", float(self.loss))
 
     @property
     def ssid_bytes(self) -> bytes:
@@ -230,6 +242,7 @@ class Scenario:
     module: ModuleConfig = ModuleConfig()
     aps: tuple[ApConfig, ...] = ()
     phones: tuple[PhoneConfig, ...] = ()
+    net: NetConfig = field(default_factory=NetConfig)
 
     def __post_init__(self) -> None:
         check.text("name", self.name)
