@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from esp_at_sim.device.settings import MemorySettingsStore
+from esp_at_sim.core.settings import MemorySettingsStore
 from esp_at_sim.radio.fields import FieldError
 from esp_at_sim.radio.netconfig import NetConfig, parse_route_option
 from esp_at_sim.scenario import ScenarioError, parse_scenario

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..at.errors import exec_fail, para_invalid, para_num
 from ..at.table import Args, Command, IntParam
 from ..device.net import DEFAULT_DNS, MAX_LINKS, TcpOptions
-from ..device.netaddr import parse_ipv4
+from ..radio.addresses import parse_ipv4
 from .tcpip_links import HOST_MAX, int_param, link_param, opt_int, resolve, str_param
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def _reconn_query(module: Module, args: Args) -> list[str]:
 
 
 def _reconn_set(module: Module, args: Args) -> None:
-    module.net.reconn_interval = args.int(0)
+    module.net.reconn_interval = args.integer(0)
     module.persist({"reconnintv": module.net.reconn_interval})
 
 

@@ -16,8 +16,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..radio.network import Datagram, Network, Stream, network_of
 from ..core.events import Event
+from ..radio.network import Datagram, Network, Stream, network_of
 from .net import MAX_LINKS
 
 if TYPE_CHECKING:

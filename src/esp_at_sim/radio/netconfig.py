@@ -122,10 +122,6 @@ class NetConfig:
         wanted = name.lower()
         return next((addr for host, addr in self.hosts if host == wanted), None)
 
-    def reaches(self, ip: str) -> bool:
-        """Whether any route (or the bridge) leads from ``ip`` somewhere."""
-        return self.bridge or any(dest.ip == ip for dest, _ in self.routes)
-
     def route(self, ip: str, port: int) -> tuple[str, int] | None:
         """Where a connection to ``ip:port`` really goes: an exact ``ADDR:PORT`` route
         first, then an ``ADDR`` route, then the bridge; ``None`` when nowhere."""

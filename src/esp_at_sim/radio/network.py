@@ -25,7 +25,6 @@ class NetFailure(enum.Enum):
     REFUSED = "refused"  # the remote answered with a reset
     TLS = "tls"  # the TLS handshake failed
     CLOSED = "closed"  # the connection ended while sending
-    IN_USE = "in_use"  # a local port that is taken
 
 
 class NetError(Exception):
@@ -117,9 +116,6 @@ class Network(Protocol):
         self, port: int, accept: AcceptCallback, *, tls: ssl.SSLContext | None = None
     ) -> Listener:
         """Accept connections for the module's ``port``; ``OSError`` when it cannot."""
-
-    async def ping(self, ip: str) -> float | None:
-        """Round-trip time in simulated milliseconds, ``None`` when nothing answers."""
 
 
 @runtime_checkable

@@ -37,8 +37,6 @@ from esp_at_sim.radio.network import (
 from esp_at_sim.radio.tasks import TaskSet
 
 _READ_SIZE = 2920  # what the module's stack hands up at most at a time
-PING_BASE_MS = 3  # a round trip on the simulated LAN without configured latency
-PING_TIMEOUT = 1.0  # seconds without an answer before AT+PING gives up
 
 
 @dataclass(frozen=True)
@@ -396,16 +394,6 @@ class SimNetwork:
         server = await asyncio.start_server(connected, self.listen_host, host_port, ssl=tls)
         bound = server.sockets[0].getsockname()
         return SimListener(server, (str(bound[0]), int(bound[1])))
-
-    async def ping(self, ip: str) -> float | None:
-        conditions = self.conditions()
-        reachable = conditions.internet and self.config.reaches(ip)
-        if not reachable or self.is_blackholed(ip, None):
-            await self.clock.sleep(PING_TIMEOUT)
-            return None
-        rtt = 2 * conditions.latency
-        await self.clock.sleep(rtt)
-        return max(PING_BASE_MS, round(rtt * 1000))
 
     async def close(self) -> None:
         for stream in list(self.streams):
