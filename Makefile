@@ -22,8 +22,9 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/vulture
 
+# Coverage of the package, the code run by child processes included; below 90 % fails.
 test: $(STAMP) lint
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90
 
 # The benchmarks need wrk and dnsmasq (Debian packages): installed here when missing and
 # we are root, otherwise we say how to get them. Everything runs on loopback.

@@ -30,16 +30,19 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .core.events import Event
-from .device.faults import Faults
-from .device.module import Module
-from .factory import create_module
-from .scenario import Scenario, default_scenario, load_scenario, parse_scenario
-from .testing import AtHarness, PortTee
+# pytest loads this plugin in every run where esp-at-sim is installed, before coverage
+# starts: the simulator itself is imported by the fixtures, only when a test uses them.
+if TYPE_CHECKING:
+    from .client import AtClient
+    from .core.events import Event
+    from .device.faults import Faults
+    from .device.module import Module
+    from .scenario import Scenario
+    from .testing import AtHarness, PortTee
 
 HAVE_PYTEST_ASYNCIO = importlib.util.find_spec("pytest_asyncio") is not None
 if HAVE_PYTEST_ASYNCIO:
@@ -79,6 +82,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _scenario_from(source: object) -> Scenario:
+    from .scenario import Scenario, load_scenario, parse_scenario
+
     if isinstance(source, Scenario):
         return source
     if isinstance(source, Path):
@@ -93,6 +98,8 @@ def _scenario_from(source: object) -> Scenario:
 @pytest.fixture
 def esp_scenario(request: pytest.FixtureRequest) -> Scenario:
     """The scenario of this test's module."""
+    from .scenario import default_scenario, load_scenario
+
     marker = request.node.get_closest_marker("esp_scenario")
     if marker is not None:
         return _scenario_from(marker.args[0])
@@ -120,10 +127,12 @@ class _Session:
     """What the fixtures of one test share about its module."""
 
     def __init__(self, module: Module) -> None:
+        from .testing import PortTee
+
         self.module = module
         self.events: list[Event] = []
         module.bus.subscribe(self.events.append)
-        self.port = PortTee(module)
+        self.port: PortTee = PortTee(module)
         self.web_lines: list[str] = []
 
 
@@ -141,6 +150,7 @@ if HAVE_PYTEST_ASYNCIO:
         request: pytest.FixtureRequest, esp_scenario: Scenario
     ) -> AsyncIterator[Module]:
         """A simulated module, booted (``ready`` already printed)."""
+        from .factory import create_module
         from .web import WebConfig, install_web
 
         module = create_module(esp_scenario, time_scale=_time_scale(request), radio=_radio(request))
@@ -159,10 +169,12 @@ if HAVE_PYTEST_ASYNCIO:
     @pytest_asyncio.fixture
     async def esp_harness(esp_module: Module) -> AtHarness:
         """Byte-level access to the module's AT port."""
+        from .testing import AtHarness
+
         return AtHarness(esp_module, _session(esp_module).port)
 
     @pytest_asyncio.fixture
-    async def esp_at(esp_module: Module) -> AsyncIterator[Any]:
+    async def esp_at(esp_module: Module) -> AsyncIterator[AtClient]:
         """An AT client on the module's AT port."""
         from .client import AtClient
 
@@ -175,6 +187,8 @@ if HAVE_PYTEST_ASYNCIO:
     @pytest_asyncio.fixture
     async def esp_web_url(esp_module: Module) -> str:
         """Set the module up as in ESP-AT's web server example; the page's base URL."""
+        from .testing import AtHarness
+
         harness = AtHarness(esp_module, _session(esp_module).port)
         harness.take()
         for line in SEED_SETUP:

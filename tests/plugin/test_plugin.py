@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import aiohttp
 import pytest
@@ -84,3 +86,14 @@ def test_options_reach_the_fixtures(pytester: pytest.Pytester) -> None:
         "--esp-scenario", str(scenario), "--esp-time-scale", "0.5",
     )  # fmt: skip
     result.assert_outcomes(passed=1)
+
+
+def test_loading_the_plugin_imports_no_simulator() -> None:
+    """pytest loads the plugin in every run, before coverage starts: the device stack is
+    imported only by the fixtures that need it."""
+    check = (
+        "import sys, esp_at_sim.pytest_plugin\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('esp_at_sim.'))\n"
+        "assert loaded == ['esp_at_sim.pytest_plugin'], loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, timeout=30)
