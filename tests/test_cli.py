@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import serial
 
+from esp_at_sim.testing import FINALS
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "web-provisioning.at"
 OK = b"\r\nOK\r\n"
@@ -96,19 +98,41 @@ def sims() -> Iterator[list[Sim]]:
         sim.kill()
 
 
+def answer_in(buffer: bytes, line: bytes) -> tuple[bytes, bytes] | None:
+    """The answer to ``line`` in ``buffer`` (from its echo through the first final-result
+    line) and what follows it; None while the final result has not arrived. URC lines
+    before the echo are not part of the answer."""
+    start = buffer.find(line + b"\r\n")
+    if start < 0:
+        return None
+    ends = [i + len(f) for f in FINALS if (i := buffer.find(f, start)) >= 0]
+    if not ends:
+        return None
+    return buffer[start : min(ends)], buffer[min(ends) :]
+
+
 def at_over_tcp(port: int, *lines: bytes) -> bytes:
-    """Send each line and collect the answers, one final result per line."""
+    """Send each line and collect the answers, one final result per line. A URC in the
+    same segment as a final result (a phone joining the SoftAP, say) is left out."""
     with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
-        out = b""
+        out, buffer = b"", b""
         for line in lines:
             sock.sendall(line + b"\r\n")
-            answer = b""
-            while not answer.endswith((OK, b"\r\nERROR\r\n")):
+            while (found := answer_in(buffer, line)) is None:
                 chunk = sock.recv(4096)
-                assert chunk, f"connection closed; got {answer!r}"
-                answer += chunk
+                assert chunk, f"connection closed; got {buffer!r}"
+                buffer += chunk
+            answer, buffer = found
             out += answer
         return out
+
+
+def test_an_answer_ends_at_its_final_result_line() -> None:
+    urc = b'+DIST_STA_IP:"a2:b3:c4:d5:e6:f7","192.168.4.2"\r\n'
+    echo = b"AT+CWMODE?\r\n"
+    assert answer_in(echo + b"+CWMODE:3\r\n", b"AT+CWMODE?") is None
+    segment = urc + echo + b"+CWMODE:3\r\n" + OK + urc
+    assert answer_in(segment, b"AT+CWMODE?") == (echo + b"+CWMODE:3\r\n" + OK, urc)
 
 
 # ----------------------------------------------------------------------------- run
@@ -176,9 +200,10 @@ def test_failing_script_line_stops_the_run(tmp_path: Path) -> None:
     assert result.returncode == 1
     out = result.stdout.decode()
     assert out == (
-        "AT\n\nOK\nAT+MAYFAIL\n\nERROR\nATE0\n\nOK\nAT+NOPE=1\n\nERROR\n"
-    )  # the command is shown even with echo off; nothing after the failure; no port
-    assert "script line failed: AT+NOPE=1" in result.stderr.decode()
+        "AT\n\nOK\nAT+MAYFAIL\n\nERROR\nATE0\n\nOK\nAT+NOPE=***\n\nERROR\n"
+    )  # the command is shown even with echo off (the parameters of a command the module
+    # does not know are masked: one may be a password); nothing after the failure; no port
+    assert "script line failed: AT+NOPE=***" in result.stderr.decode()
 
 
 def test_stdio_pipe_ends_with_its_input() -> None:
