@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     flash_sub = flash.add_subparsers(dest="flash_command", required=True, metavar="ACTION")
     flash_info = flash_sub.add_parser("info", help="describe a flash file")
     flash_info.add_argument("file", metavar="FILE")
+    flash_info.add_argument(
+        "--show-secrets", action="store_true", help="show stored passwords (masked by default)"
+    )
     flash_info.set_defaults(func=cli_flash.cmd_flash_info)
     load = flash_sub.add_parser(
         "load", help="install an app image (or user partition data) into a flash file"

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from .device.wifi import SECRET_KEYS
 from .flash.boot import boot
 from .flash.errors import FlashError
 from .flash.flashfile import FlashImage
@@ -59,7 +60,8 @@ def cmd_image_info(args: argparse.Namespace) -> int:
 def cmd_flash_info(args: argparse.Namespace) -> int:
     """Describe a flash file without changing it."""
     try:
-        print(render_flash_info(args.file), end="")
+        secrets = () if args.show_secrets else SECRET_KEYS
+        print(render_flash_info(args.file, secrets=secrets), end="")
     except FlashError as exc:
         _error(exc.reason)
         return EXIT_FAILED

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .at.engine import Mode
 from .core.events import Event
+from .device.redact import MASK, mask_output
 from .transport import (
     SpecError,
     StdioTransport,
@@ -268,12 +269,14 @@ async def run_script(module: Module, lines: Sequence[str], out: IO[str]) -> bool
             module.feed(data)
             await wait_settled(module)
             answer = bytes(received)
+            shown = module.table.mask(line.encode("utf-8"), MASK)
             if not answer.startswith(data):  # echo off: show the line ourselves
-                out.write(line + "\n")
+                out.write(shown.decode("utf-8", "replace") + "\n")
+            answer = mask_output(answer, [(line.encode("utf-8"), shown)])
             out.write(answer.decode("utf-8", "replace").replace("\r\n", "\n"))
             out.flush()
             if not may_fail and any(part in _FAILURES for part in answer.split(b"\r\n")):
-                _error(f"script line failed: {line}")
+                _error(f"script line failed: {shown.decode('utf-8', 'replace')}")
                 return False
         return True
     finally:

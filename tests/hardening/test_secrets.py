@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,13 +17,33 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from esp_at_sim.cli import main
 from esp_at_sim.core.events import Event
+from esp_at_sim.testing import start_module
 
 from .conftest import no_tasks_left, start_web_module
 from .simproc import SimProcess
 
 ROUTER_PASSWORD = "sunflower42"  # HomeNet's, in the built-in scenario
-SECRETS = ("SoftApSecret99", "WrongSecret77", "BadProvPass55", "OldStyle2468", ROUTER_PASSWORD)
+SECRETS = (
+    "SoftApSecret99",
+    "WrongSecret77",
+    "BadProvPass55",
+    "OldStyle2468",
+    "Spaced1357",
+    ROUTER_PASSWORD,
+)
+# Lines with a space or tab where the firmware's parser does not take one: refused, logged
+# all the same, and masked like the lines it accepts.
+SPACED_LINES = [
+    'AT+CWJAP ="HomeNet","Spaced1357"',
+    'AT+ CWJAP="HomeNet","Spaced1357"',
+    'AT+CWJAP\t="HomeNet","Spaced1357"',
+    'AT+CWJAP= "HomeNet","Spaced1357"',
+    'AT+CWJAP="HomeNet" ,"Spaced1357"',
+    'AT+CWJAP="HomeNet", "Spaced1357"',
+    'AT+CWSAP ="pos_softap","Spaced1357",5,3',
+]
 
 # (line, terminator): right and wrong ways of sending a password on the AT port
 AT_LINES: list[tuple[str, bytes]] = [
@@ -38,6 +60,7 @@ AT_LINES: list[tuple[str, bytes]] = [
     ('at+cwjap="HomeNet","OldStyle2468"', b"\r\n"),  # lower case
     ('\x00AT+CWJAP="HomeNet","OldStyle2468"', b"\r\n"),  # line noise before AT
     ('AT+CWJEAP="Office",0,"id","user","OldStyle2468",0', b"\r\n"),
+    *((line, b"\r\n") for line in SPACED_LINES),
 ]
 
 
@@ -149,3 +172,84 @@ async def test_python_logging_and_events_never_show_a_password(debug_log: Everyt
     assert debug_log.lines, "the capture saw nothing"
     assert leaks("\n".join(debug_log.lines)) == []
     assert leaks(repr([(e.kind, e.data) for e in events])) == []
+
+
+# ------------------------------------------------------------- how lines are masked
+BSSID = '"c0:ff:ee:00:00:01"'
+
+
+@pytest.mark.parametrize(
+    ("line", "logged"),
+    [
+        ('AT+CWJAP="HomeNet","sunflower42"', 'AT+CWJAP="HomeNet",***'),
+        ('AT+CWJAP="HomeNet","sunflower42","c0:ff:ee:00:00:01"', f'AT+CWJAP="HomeNet",***,{BSSID}'),
+        ('AT+CWSAP="pos_softap","SoftApSecret99",5,3', 'AT+CWSAP="pos_softap",***,5,3'),
+        ('AT+CWJAP= "HomeNet","Spaced1357"', 'AT+CWJAP= "HomeNet",***'),
+        ('AT+CWJAP="HomeNet" ,"Spaced1357"', "AT+CWJAP=***"),  # does not split
+        ('AT+CWJAP ="HomeNet","Spaced1357"', "AT+CWJAP***"),
+        ('AT+ CWJAP="HomeNet","Spaced1357"', "AT+***"),
+        ('AT+CWJAP\t="HomeNet","Spaced1357"', "AT+CWJAP***"),
+        ('AT+CWJAP="HomeNet","sunflower42', "AT+CWJAP=***"),
+        ('AT+CWJAP_CUR="HomeNet","OldStyle2468"', "AT+CWJAP_CUR=***"),
+        ('at+cwjap="HomeNet","OldStyle2468"', "at+cwjap***"),
+        ("AT+CWMODE=3", "AT+CWMODE=3"),
+        ("AT+CWJAP?", "AT+CWJAP?"),
+    ],
+)  # fmt: skip
+async def test_what_the_parser_takes_as_a_secret_is_masked(line: str, logged: str) -> None:
+    """One rule: the parameters the command table parses as secret are masked; a line it
+    cannot take apart shows no parameters. The echo in the output log follows it."""
+    web = await start_web_module()
+    events: list[Event] = []
+    web.module.bus.subscribe(events.append)
+    try:
+        web.at.port.feed(line.encode() + b"\r\n")
+        answer = await web.at.wait_for(b"\r\nOK\r\n", b"\r\nERROR\r\n")
+        assert answer.startswith(line.encode())  # the host's own echo is untouched
+    finally:
+        await web.module.close()
+        await no_tasks_left()
+    commands = [e.data["line"] for e in events if e.kind == "at.cmd"]
+    assert commands == [logged]
+    output = "".join(e.data["data"] for e in events if e.kind == "at.out")
+    assert output.startswith(logged + "\r\n")
+    assert leaks(repr([(e.kind, e.data) for e in events])) == []
+
+
+def test_script_transcript_never_shows_a_password(tmp_path: Path) -> None:
+    script = "AT+CWMODE=3\n" + "".join(f"-{line}\n" for line in SPACED_LINES)
+    script += 'AT+CWJAP="HomeNet","sunflower42"\nATE0\nAT+CWJAP="HomeNet","sunflower42"\n'
+    script += 'AT+CWJAP="HomeNet","WrongSecret77"\n'  # fails: the run stops here
+    (tmp_path / "secrets.at").write_text(script)
+    run = [sys.executable, "-m", "esp_at_sim", "run", "--at", "tcp:127.0.0.1:0"]
+    run += ["--time-scale", "0", "--script", str(tmp_path / "secrets.at")]
+    result = subprocess.run(run, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 1  # the last line failed
+    transcript = result.stdout
+    # a space after the comma, echo on, echo off, the failing line
+    assert transcript.count('AT+CWJAP="HomeNet",***\n') == 4
+    assert "AT+CWJAP***\n" in transcript and "AT+***\n" in transcript
+    assert leaks(transcript) == []
+    assert leaks(result.stderr) == []
+    assert 'script line failed: AT+CWJAP="HomeNet",***' in result.stderr
+
+
+async def test_flash_info_masks_stored_passwords_unless_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.flash"
+    module, at = await start_module(flash=path)
+    try:
+        for line in ("AT+CWMODE=3", f'AT+CWJAP="HomeNet","{ROUTER_PASSWORD}"'):
+            assert (await at.cmd(line)).endswith(b"\r\nOK\r\n")
+        assert (await at.cmd('AT+CWSAP="pos_softap","SoftApSecret99",5,3')).endswith(b"OK\r\n")
+    finally:
+        await module.close()
+    hexed = tuple(secret.encode().hex() for secret in ("SoftApSecret99", ROUTER_PASSWORD))
+    assert main(["flash", "info", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "esp_at_sim.sta_pwd = *** (BLOB)" in shown and "esp_at_sim.sap_pwd = ***" in shown
+    assert not any(h in shown for h in hexed) and leaks(shown) == []
+    assert main(["flash", "info", "--show-secrets", str(path)]) == 0
+    revealed = capsys.readouterr().out
+    assert all(h in revealed for h in hexed), revealed

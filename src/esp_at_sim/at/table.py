@@ -59,6 +59,7 @@ class StrParam:
     min_len: int = 0
     optional: bool = False
     default: bytes | None = None
+    secret: bool = False  # a password: masked wherever the line is logged (CommandTable.mask)
 
 
 ParamSpec = IntParam | StrParam
@@ -121,6 +122,12 @@ class Command(Generic[C]):
             Op.SET: self.set,
             Op.EXECUTE: self.execute,
         }[op]
+
+    @property
+    def secrets(self) -> frozenset[int]:
+        """Indexes of the set form's parameters that hold a secret."""
+        specs = self.params or ()
+        return frozenset(i for i, p in enumerate(specs) if isinstance(p, StrParam) and p.secret)
 
     def check(self, params: list[Param]) -> Args:
         """Validate set-form parameters against the declaration."""
@@ -201,6 +208,34 @@ class CommandTable(Generic[C]):
             return command, op, Args((param,), (param.value,))
         return command, op, Args()
 
+    def mask(self, line: bytes, mask: bytes = b"***") -> bytes:
+        """``line`` as it may be logged: each parameter that this table parses as a secret
+        replaced by ``mask`` (unless empty: an open network's ``""``), the rest as written.
+        Where the table cannot tell which parameters are secret, it shows none: the
+        parameters of an unknown command, and of a secret-bearing command whose parameters
+        do not split, are masked whole; a line that does not split into ``AT``, a name and
+        a form (lower case, a space in the name, line noise) is shown up to the first byte
+        that cannot belong to a name."""
+        try:
+            name, op, tail = split_line(line)
+        except AtError:
+            keep = 0
+            while keep < len(line) and line[keep] in _NAME_BYTES:
+                keep += 1
+            return line if keep == len(line) else line[:keep] + mask
+        command = self._commands.get(name)
+        if op is not Op.SET or not tail or (command is not None and not command.secrets):
+            return line
+        head = line[: len(line) - len(tail)]
+        if command is None:
+            return head + mask
+        try:
+            params = split_params(tail)
+        except AtError:
+            return head + mask
+        hide = {i for i in command.secrets if i < len(params) and params[i].raw not in _BLANK}
+        return head + b",".join(mask if i in hide else p.raw for i, p in enumerate(params))
+
     def cmd_lines(self) -> list[str]:
         """The ``+CMD:`` lines of ``AT+CMD?``."""
         out = []
@@ -213,6 +248,9 @@ class CommandTable(Generic[C]):
 
 
 _NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_BLANK = (b"", b'""')
+# What a logged line that does not parse may show: letters of any case, digits, _ and +.
+_NAME_BYTES = _NAME_CHARS | frozenset(b"abcdefghijklmnopqrstuvwxyz+")
 
 
 def split_line(line: bytes) -> tuple[str, Op, bytes]:

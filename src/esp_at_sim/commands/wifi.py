@@ -199,7 +199,7 @@ def _country_set(m: Module, a: Args) -> None:
 
 _JAP_PARAMS = (
     StrParam("ssid", 32, min_len=1, optional=True),
-    StrParam("pwd", 64, optional=True),
+    StrParam("pwd", 64, optional=True, secret=True),
     StrParam("bssid", 17, optional=True),
     IntParam("authmode", 0, 16, optional=True, default=0),
     IntParam("reconn_interval", 0, 7200, optional=True, default=1),

@@ -96,7 +96,7 @@ COMMANDS: list[Command[Module]] = [
         set=_cwsap_set,
         params=(
             StrParam("ssid", 32, min_len=1),
-            StrParam("pwd", 64),
+            StrParam("pwd", 64, secret=True),
             IntParam("chl", 1, 14),
             IntParam("ecn", 0, 4),
             IntParam("max_conn", 1, MAX_CONN, optional=True, default=4),

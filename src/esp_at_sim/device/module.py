@@ -25,7 +25,7 @@ from ..radio.world import ModuleConfig
 from .faults import Faults
 from .links import Links
 from .net import NetState
-from .redact import mask_line, mask_output
+from .redact import MASK, mask_output
 from .system import SystemState
 from .wifi import Wifi
 
@@ -73,6 +73,7 @@ class Module:
         self.wifi = Wifi(self)
         self.faults = Faults(self)
         self._sink: OutputSink | None = None
+        self._echoes: list[tuple[bytes, bytes]] = []  # (line, masked) echoed, not yet logged
         self._tasks: set[asyncio.Task[Any]] = set()
         self._booting = True
         self._boot_count = 0
@@ -133,13 +134,16 @@ class Module:
         self.flush()
 
     def _dispatch(self, event: CommandLine | BadLine | DataReceived) -> None:
+        if isinstance(event, BadLine | CommandLine):
+            shown = self.table.mask(event.line, MASK)
+            if shown != event.line:
+                self._echoes.append((event.line, shown))
+            valid = isinstance(event, CommandLine)
+            self.emit("at.cmd", line=shown.decode("latin-1"), valid=valid)
         if isinstance(event, BadLine):
-            self.emit("at.cmd", line=mask_line(event.line).decode("latin-1"), valid=False)
             self.engine.fail(event.error)
             return
-        if isinstance(event, CommandLine):
-            self.emit("at.cmd", line=mask_line(event.line).decode("latin-1"), valid=True)
-        else:
+        if isinstance(event, DataReceived):
             self.emit("at.data", size=len(event.data))
         try:
             if isinstance(event, DataReceived):
@@ -207,7 +211,8 @@ class Module:
         data = self.engine.data_to_send()
         if not data:
             return
-        self.emit("at.out", data=mask_output(data).decode("latin-1"))
+        self.emit("at.out", data=mask_output(data, self._echoes).decode("latin-1"))
+        self._echoes.clear()
         if self._sink is not None:
             self._sink(data)
 

@@ -1,47 +1,36 @@
-"""Masking of secrets before anything is logged (the event log, console traces).
+"""Masking of secrets before anything is logged (the event log, the script transcript).
 
-Passwords travel in AT+CWJAP / AT+CWSAP (and AT+CWJEAP) command lines and come back in
-``+CWSAP:`` answers. The masked forms keep what helps debugging (the command, the SSID)
-and replace everything after it with ``***``.
+One rule for command lines: what the command table parses as a secret parameter is
+masked (:meth:`esp_at_sim.at.table.CommandTable.mask`), so every line the module accepts
+as a command with a secret is masked, however it is spaced or spelled, and a line it
+cannot parse shows no parameters at all. The module's output repeats command lines in
+its echo: :func:`mask_output` replaces each echo by the masked line. Answers that carry
+a secret (``+CWSAP:`` holds the SoftAP password) keep their prefix only.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 
-from ..at.errors import AtError
-from ..at.params import split_params
-
-MASK = "***"
-# Commands whose parameters after the first one may hold a secret: found anywhere in a
-# line and in any case, with the ``_CUR``/``_DEF`` names of ESP-AT 1.x, since a line the
-# module refuses (lower case, line noise before ``AT``, an old driver's command name) is
-# logged too and still carries the password.
-_SECRET_COMMAND = re.compile(rb"AT\+(?:CWJAP|CWSAP|CWJEAP)(?:_CUR|_DEF)?=", re.IGNORECASE)
+MASK = b"***"
 # Answers whose fields after the prefix may hold a secret.
 _SECRET_ANSWERS = (b"+CWSAP:",)
 
 
-def mask_line(line: bytes) -> bytes:
-    """One line (without CR LF) with any secret in it masked."""
-    found = _SECRET_COMMAND.search(line)
-    if found is not None:
-        head, tail = line[: found.end()], line[found.end() :]
-        try:
-            params = split_params(tail)
-        except AtError:
-            return head + MASK.encode()
-        if len(params) <= 1:
-            return line
-        return head + params[0].raw + b"," + MASK.encode()
+def mask_answer(line: bytes) -> bytes:
+    """One output line (without CR LF) with the fields of a secret answer masked."""
     for prefix in _SECRET_ANSWERS:
         if line.startswith(prefix):
-            return prefix + MASK.encode()
+            return prefix + MASK
     return line
 
 
-def mask_output(data: bytes) -> bytes:
-    """A chunk of AT port output with secrets masked line by line."""
-    if not any(p in data for p in _SECRET_ANSWERS) and _SECRET_COMMAND.search(data) is None:
+def mask_output(data: bytes, echoes: Iterable[tuple[bytes, bytes]] = ()) -> bytes:
+    """A chunk of AT port output as it may be logged. ``echoes``: pairs of a command line
+    and its masked form; the line's echo in ``data`` is replaced by the masked form."""
+    for line, shown in echoes:
+        if line and line != shown:
+            data = data.replace(line, shown)
+    if not any(p in data for p in _SECRET_ANSWERS):
         return data
-    return b"\r\n".join(mask_line(line) for line in data.split(b"\r\n"))
+    return b"\r\n".join(mask_answer(line) for line in data.split(b"\r\n"))

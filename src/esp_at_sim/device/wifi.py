@@ -45,6 +45,9 @@ KEY_AP_MAC = "ap_mac"
 KEY_SAP_SSID = "sap_ssid"
 KEY_SAP_PWD = "sap_pwd"
 KEY_SAP_CFG = "sap_cfg"
+# Stored settings that hold a secret (``flash info`` masks them): ours, and the Wi-Fi
+# driver's own keys as a real module's flash dump holds them (namespace nvs.net80211).
+SECRET_KEYS = frozenset({KEY_STA_PWD, KEY_SAP_PWD, "sta.pswd", "ap.passwd"})
 
 
 class WifiUnavailable(RuntimeError):

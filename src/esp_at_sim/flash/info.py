@@ -7,6 +7,7 @@ never changes it.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 from esp_at_sim.flash.boot import boot, read_otadata, verify_partition
@@ -26,6 +27,8 @@ from esp_at_sim.flash.image import (
 from esp_at_sim.flash.nvs import NvsItem
 from esp_at_sim.flash.otadata import OtaEntry, state_name
 from esp_at_sim.flash.partitions import PartitionTable
+
+SECRET_SHOWN = "***"  # a stored secret, unless `flash info --show-secrets`
 
 
 def _size(n: int) -> str:
@@ -154,18 +157,23 @@ def _slot_lines(flash: FlashImage) -> list[str]:
     return lines
 
 
-def _settings_lines(flash: FlashImage) -> list[str]:
+def _settings_lines(flash: FlashImage, secrets: Collection[str]) -> list[str]:
     try:
         lines = [f"Settings (NVS at {flash.nvs.offset:#x}):"]
         items = flash.settings().items()
     except FlashError as exc:
         return [f"Settings: unreadable: {exc.reason}"]
-    lines += [f"  {i.namespace}.{i.key} = {_value(i)} ({i.type.name})" for i in items]
+    lines += [
+        f"  {i.namespace}.{i.key} = {SECRET_SHOWN if i.key in secrets else _value(i)} "
+        f"({i.type.name})"
+        for i in items
+    ]
     return lines if items else [*lines, "  (none)"]
 
 
-def render_flash_info(path: str | os.PathLike[str]) -> str:
-    """Describe a flash file: tables, otadata, the slot that would boot, slots, settings."""
+def render_flash_info(path: str | os.PathLike[str], *, secrets: Collection[str] = ()) -> str:
+    """Describe a flash file: tables, otadata, the slot that would boot, slots, settings
+    (the values of the keys named in ``secrets`` masked)."""
     with FlashImage.open(Path(path), readonly=True) as flash:
         layout = flash.layout
         lines = [f"{flash.path}: {_size(flash.device.size)} flash, chip {CHIPS[flash.chip].title}"]
@@ -175,5 +183,5 @@ def render_flash_info(path: str | os.PathLike[str]) -> str:
         if holder is not None:
             lines.append(f"at_customize table ({holder.offset:#x}):")
             lines += _table_lines(layout.custom) if layout.custom.partitions else ["  (none)"]
-        lines += _boot_lines(flash) + _slot_lines(flash) + _settings_lines(flash)
+        lines += _boot_lines(flash) + _slot_lines(flash) + _settings_lines(flash, secrets)
     return "\n".join(lines) + "\n"
