@@ -206,6 +206,7 @@ async def _unless_stopped(aw: Awaitable[Any], stop: asyncio.Event) -> bool:
 
 async def _stdio_done(module: Module, transport: StdioTransport) -> None:
     await transport.eof.wait()
+    await transport.bridge.drained()
     await wait_settled(module)
 
 

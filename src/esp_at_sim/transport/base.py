@@ -58,9 +58,11 @@ class Transport(ABC):
         module: Module,
         write: Callable[[bytes], None],
         on_config: Callable[[UartConfig], None] | None = None,
+        flow: Callable[[bool], None] | None = None,
     ) -> PortBridge:
-        """Create the bridge (not yet attached: call ``attach()`` once listening)."""
-        self._bridge = PortBridge(module, write, paced=self.paced, on_config=on_config)
+        """Create the bridge (not yet attached: call ``attach()`` once listening).
+        ``flow(True)`` asks the transport to stop reading, ``flow(False)`` to read again."""
+        self._bridge = PortBridge(module, write, paced=self.paced, on_config=on_config, flow=flow)
         return self._bridge
 
     async def _close_bridge(self) -> None:

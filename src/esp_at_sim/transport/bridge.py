@@ -14,6 +14,13 @@ arrived. The rate is the module's current UART configuration
 processed keeps the rate that was in force before the line arrived, so the ``OK`` of
 ``AT+UART_CUR`` still leaves at the old rate and everything after it at the new one,
 as on the real firmware, which drains its TX FIFO before switching.
+
+Input is handed to the module one line at a time, at most :data:`LINES_PER_TURN` lines
+per turn of the event loop: the module shares its loop with the web server and the
+captive DNS, and a client that pipelines commands as fast as it can must not starve
+them. Lines beyond that wait in the bridge; while more than :data:`MAX_BACKLOG` bytes
+wait, the transport stops reading (``flow``), so a flooding TCP client is held back by
+TCP's own flow control instead of filling memory.
 """
 
 from __future__ import annotations
@@ -39,6 +46,11 @@ SLICE_TIME = 0.005
 # A slice this close to its time is due (the loop's timers fire a hair early at times;
 # sleeping again would cost a whole millisecond of timer granularity).
 _EARLY = 0.0001
+
+# Lines handed to the module per event-loop turn before the bridge lets others run.
+LINES_PER_TURN = 8
+# Bytes waiting in the bridge above which the transport is asked to stop reading.
+MAX_BACKLOG = 16 * 1024
 
 Deliver = Callable[[bytes, UartConfig], None]
 
@@ -149,8 +161,15 @@ class PortBridge:
         *,
         paced: bool = False,
         on_config: Callable[[UartConfig], None] | None = None,
+        flow: Callable[[bool], None] | None = None,
     ) -> None:
         self.module = module
+        self._flow = flow
+        self._backlog = bytearray()
+        self._paused = False
+        self._turn: asyncio.Handle | None = None
+        self._drained = asyncio.Event()
+        self._drained.set()
         self.paced = paced
         self._write = write
         self._on_config = on_config
@@ -202,18 +221,53 @@ class PortBridge:
         self._feed(data)
 
     def _feed(self, data: bytes) -> None:
-        # One line at a time: on a real wire a line is answered long before the next has
-        # arrived, so a burst of lines must not look like lines piling up in the buffer.
-        start = 0
-        while start < len(data):
-            end = data.find(b"\n", start) + 1 or len(data)
+        self._backlog += data
+        self._drained.clear()
+        if self._turn is None:
+            self._feed_turn()
+
+    def _feed_turn(self) -> None:
+        """Hand the module up to LINES_PER_TURN lines. One line at a time: on a real wire
+        a line is answered long before the next has arrived, so a burst of lines must
+        not look like lines piling up in the buffer."""
+        self._turn = None
+        backlog = self._backlog
+        for _ in range(LINES_PER_TURN):
+            if not backlog:
+                break
+            end = backlog.find(b"\n") + 1 or len(backlog)
+            line = bytes(backlog[:end])
+            del backlog[:end]
             self._latched = self.module.system.uart_current
             self._feeding = True
             try:
-                self.module.feed(data[start:end])
+                self.module.feed(line)
             finally:
                 self._feeding = False
-            start = end
+        if backlog:
+            self._turn = asyncio.get_running_loop().call_soon(self._feed_turn)
+        else:
+            self._drained.set()
+        self._set_paused(len(backlog) > MAX_BACKLOG)
+
+    def _set_paused(self, paused: bool) -> None:
+        if paused != self._paused and self._flow is not None:
+            self._paused = paused
+            self._flow(paused)
+
+    @property
+    def waiting(self) -> int:
+        """Bytes received and not yet handed to the module."""
+        return len(self._backlog)
+
+    @property
+    def paused(self) -> bool:
+        """The transport was asked to stop reading (too much input waits)."""
+        return self._paused
+
+    async def drained(self) -> None:
+        """Wait until every byte received so far has been handed to the module."""
+        await self._drained.wait()
 
     def _on_output(self, data: bytes) -> None:
         if self._tx is None:
@@ -237,6 +291,11 @@ class PortBridge:
 
     async def close(self) -> None:
         """Detach from the module and drop whatever is still on the wire."""
+        if self._turn is not None:
+            self._turn.cancel()
+            self._turn = None
+        self._backlog.clear()
+        self._drained.set()
         if self._attached:
             self.module.set_output(None)
             self._attached = False

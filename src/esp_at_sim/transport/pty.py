@@ -67,7 +67,7 @@ class PtyTransport(Transport):
             os.close(master)
             self._master = -1
             raise
-        self._make_bridge(module, self._write).attach()
+        self._make_bridge(module, self._write, flow=self._flow).attach()
         self._hung_up(flush=False)
 
     def _make_link(self) -> None:
@@ -88,6 +88,15 @@ class PtyTransport(Transport):
         while self._connected != state:
             self._change.clear()
             await self._change.wait()
+
+    def _flow(self, paused: bool) -> None:
+        if not self._connected:
+            return
+        loop = asyncio.get_running_loop()
+        if paused:
+            loop.remove_reader(self._master)
+        else:
+            loop.add_reader(self._master, self._readable)
 
     # ------------------------------------------------------------ client presence
     def _hung_up(self, *, flush: bool = True) -> None:

@@ -52,7 +52,7 @@ class StdioTransport(Transport):
         self._watching = False
 
     async def start(self, module: Module) -> None:
-        self._make_bridge(module, self._write).attach()
+        self._make_bridge(module, self._write, flow=self._flow).attach()
         self._reader = asyncio.get_running_loop().create_task(
             self._read_after_boot(module), name="stdio-in"
         )
@@ -80,8 +80,18 @@ class StdioTransport(Transport):
             data = b""
         self._got(data)
 
+    def _flow(self, paused: bool) -> None:
+        if not self._watching:
+            return
+        loop = asyncio.get_running_loop()
+        if paused:
+            loop.remove_reader(self._in)
+        else:
+            loop.add_reader(self._in, self._readable)
+
     async def _read_file(self) -> None:
         while not self.eof.is_set():
+            await self.bridge.drained()  # the module has taken what was read before
             data = os.read(self._in, 4096)
             self._got(data)
             await asyncio.sleep(0)

@@ -41,6 +41,8 @@ class _Client(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.owner._client = self
         self.owner._client_changed()
+        if self.owner._bridge is not None and self.owner._bridge.paused:
+            transport.pause_reading()  # input from the last client still waits
 
     def data_received(self, data: bytes) -> None:
         if self.owner._client is self and self.owner._bridge is not None:
@@ -83,7 +85,7 @@ class TcpTransport(Transport):
         return self.host, self.port
 
     async def start(self, module: Module) -> None:
-        bridge = self._make_bridge(module, self._write)
+        bridge = self._make_bridge(module, self._write, flow=self._flow)
         loop = asyncio.get_running_loop()
         try:
             self._server = await loop.create_server(
@@ -103,6 +105,15 @@ class TcpTransport(Transport):
     def _write(self, data: bytes) -> None:
         if self._client is not None:
             self._client.write(data)
+
+    def _flow(self, paused: bool) -> None:
+        client = self._client
+        if client is None or client.transport is None or client.transport.is_closing():
+            return
+        if paused:
+            client.transport.pause_reading()
+        else:
+            client.transport.resume_reading()
 
     def _client_changed(self) -> None:
         self._change.set()

@@ -1,0 +1,185 @@
+"""Abusive AT hosts: a flood of pipelined commands, a megabyte of lines at once, a line
+without end, a client that sends but never reads. The module answers within its limits
+(the receive buffer, the line length, the output held for a slow reader), its memory
+stays bounded, and its web server and captive DNS keep answering meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from esp_at_sim.at.engine import DEFAULT_MAX_LINE, MAX_PENDING_BYTES
+from esp_at_sim.core.events import Event
+from esp_at_sim.factory import create_module
+from esp_at_sim.testing import start_module
+from esp_at_sim.transport import TcpTransport
+from esp_at_sim.transport.tcp import MAX_BUFFERED
+
+from .simproc import SimProcess
+
+OK = b"\r\nOK\r\n"
+BUSY = b"\r\nbusy p...\r\n"
+ERROR = b"\r\nERROR\r\n"
+TIMEOUT = 20.0  # generous: a bound on hanging, not a figure
+
+
+# ------------------------------------------------------------------ the flood
+class Flood:
+    """An AT client that writes ``lines`` lines of ``AT`` without waiting for answers,
+    and counts the answers in a second thread."""
+
+    def __init__(self, port: int, lines: int) -> None:
+        self.lines = lines
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.answered = 0
+        self._done = threading.Event()
+        self._threads = [threading.Thread(target=self._write), threading.Thread(target=self._read)]
+        for thread in self._threads:
+            thread.start()
+
+    def _write(self) -> None:
+        chunk = 1000
+        with contextlib.suppress(OSError):
+            for _ in range(self.lines // chunk):
+                self.sock.sendall(b"AT\r\n" * chunk)
+
+    def _read(self) -> None:
+        tail = b""
+        with contextlib.suppress(OSError):
+            while self.answered < self.lines:
+                data = self.sock.recv(1 << 16)
+                if not data:
+                    break
+                data = tail + data
+                self.answered += data.count(OK)
+                tail = data[-(len(OK) - 1) :]
+        self._done.set()
+
+    def close(self) -> None:
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        for thread in self._threads:
+            thread.join(TIMEOUT)
+
+
+@pytest.fixture
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
+    proc = SimProcess(tmp_path_factory.mktemp("flood"))
+    try:
+        yield proc
+    finally:
+        assert proc.stop() == 0, proc.stderr()
+
+
+def get_stainfo(url: str) -> int:
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+    try:
+        conn.request("GET", "/getstainfo")
+        response = conn.getresponse()
+        assert b'"state"' in response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def dns_query(port: int, qid: int) -> bytes:
+    question = b"\x07example\x03com\x00\x00\x01\x00\x01"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(TIMEOUT)
+        sock.sendto(struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question, ("127.0.0.1", port))
+        return sock.recv(2048)
+
+
+def test_web_and_dns_answer_while_an_at_client_pipelines(sim: SimProcess) -> None:
+    """The AT engine yields between commands: while one client pipelines 200,000 ``AT``
+    lines, HTTP requests and DNS queries are answered long before the flood is through."""
+    flood = Flood(sim.at_port, 200_000)
+    try:
+        while flood.answered < 1000:  # the flood is under way
+            assert flood._done.wait(0.01) is False, "the flood ended early"
+        for qid in range(1, 6):
+            assert get_stainfo(sim.url) == 200
+            assert dns_query(sim.dns_port, qid)[:2] == struct.pack("!H", qid)
+        assert flood.answered < flood.lines, "the web server was served only after the flood"
+    finally:
+        flood.close()
+
+
+# ------------------------------------------------------------ in-process limits
+async def test_a_megabyte_of_lines_at_once_fills_the_receive_buffer_then_busy() -> None:
+    """Lines that arrive while others wait are held up to the firmware's receive buffer
+    (16 KiB); the rest are answered ``busy p...``: a host's burst never grows memory."""
+    module, at = await start_module()
+    try:
+        lines = 1 << 18  # 1 MiB of "AT\r\n"
+        module.feed(b"AT\r\n" * lines)
+        out = at.take() + await at.settle()
+        held = MAX_PENDING_BYTES // len(b"AT\r\n")
+        assert out.count(b"AT\r\n" + OK) == held
+        assert out.count(BUSY) == lines - held
+        assert await at.cmd("AT") == b"AT\r\n" + OK  # and the port works on
+    finally:
+        await module.close()
+
+
+async def test_a_line_longer_than_the_limit_is_dropped_unechoed() -> None:
+    """A line over 256 bytes is discarded up to its LF (never held, never echoed) and
+    answered ``ERROR``; a megabyte without LF costs no memory."""
+    module, at = await start_module()
+    events: list[Event] = []
+    module.bus.subscribe(events.append)
+    try:
+        long_line = b'AT+CWHOSTNAME="' + b"h" * DEFAULT_MAX_LINE + b'"'
+        module.feed(long_line + b"\r\n")
+        assert await at.wait_for(ERROR) == ERROR  # no echo: the line was never taken
+        for _ in range(16):
+            module.feed(b"A" * (1 << 16))  # a megabyte without a line end
+        assert len(module.engine._partial) <= DEFAULT_MAX_LINE
+        module.feed(b"\r\n")
+        assert await at.wait_for(ERROR) == ERROR
+        assert await at.cmd("AT") == b"AT\r\n" + OK
+    finally:
+        await module.close()
+    logged = [e.data["line"] for e in events if e.kind == "at.cmd"]
+    assert logged == ["", "", "AT"]
+
+
+async def test_a_client_that_never_reads_gets_its_surplus_dropped() -> None:
+    """Output for a TCP client that does not read is held up to 256 KiB, the rest lost (as
+    on a UART overrun): a host that sends without reading cannot grow the module."""
+    module = create_module(time_scale=0)
+    transport = TcpTransport("127.0.0.1", 0)
+    await transport.start(module)
+    await module.start()
+    commands: list[Event] = []
+    module.bus.subscribe(lambda e: commands.append(e) if e.kind == "at.cmd" else None)
+    loop = asyncio.get_running_loop()
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.setblocking(False)
+    try:
+        await loop.sock_connect(client, transport.address)
+        await transport.wait_connected()
+        assert transport._client is not None and transport._client.transport is not None
+        held_by = transport._client.transport
+        held_by.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        lines = 8000  # each answered with ~300 bytes of AT+GMR: 2.4 MB of output
+        await loop.sock_sendall(client, b"AT+GMR\r\n" * lines)
+        for _ in range(10 * lines):  # bounded: a few lines are handed over every turn
+            if len(commands) == lines:
+                break
+            await asyncio.sleep(0)
+        assert len(commands) == lines
+        assert 0 < held_by.get_write_buffer_size() <= MAX_BUFFERED + 1024
+    finally:
+        client.close()
+        await transport.close()
+        await module.close()
