@@ -110,8 +110,10 @@ async def start_module(
     with_flash: bool = False,
     layout: str | os.PathLike[str] = "esp32",
     radio: str = "sim",
+    time_scale: float = 0,
 ) -> tuple[Module, AtHarness]:
-    """A module at time scale 0, booted, with a harness on its AT port.
+    """A module (at time scale 0 unless ``time_scale`` says otherwise), booted, with a
+    harness on its AT port.
 
     Without ``flash``/``with_flash`` the module has no flash (settings in ``store`` or in
     memory), which keeps unit tests light; with them it runs the firmware in a flash file
@@ -119,7 +121,7 @@ async def start_module(
     """
     module = create_module(
         scenario,
-        time_scale=0,
+        time_scale=time_scale,
         store=store if store is not None or with_flash or flash else MemorySettingsStore(),
         flash=flash,
         layout=layout,

@@ -11,19 +11,15 @@ from typing import Any
 
 import aiohttp
 
-from esp_at_sim.commands import build_table
-from esp_at_sim.core.clock import Clock
+from air import LONGEST_SSID, NO_DHCP, PHONES, SLOW, SSID_32, UTF8, UTF8_SSID, WPA3
 from esp_at_sim.device.module import Module
-from esp_at_sim.factory import create_module
-from esp_at_sim.radio.sim import SimRadio
-from esp_at_sim.radio.world import ModuleConfig
 from esp_at_sim.scenario import Scenario, parse_scenario
-from esp_at_sim.testing import AtHarness
+from esp_at_sim.testing import AtHarness, start_module
 from esp_at_sim.web import WebServer
 
+__all__ = ["CTRL_SSID", "ODD_SSID", "ROOT", "SSID_32", "UTF8_SSID", "Web", "scenario"]
+
 ODD_SSID = 'a"b/c\\d&e'
-UTF8_SSID = "Café☕"
-SSID_32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 CTRL_SSID = "Tab\tNet"
 
 # The home scenario's router, plus APs for every failure and for the network list rules.
@@ -38,22 +34,8 @@ bssid = "a4:2b:b0:5e:11:01"
 ip = "192.168.1.23"
 gateway = "192.168.1.1"
 
-[[ap]]
-ssid = "NoDhcp"
-password = "nodhcp123"
-channel = 3
-rssi = -65
-bssid = "aa:bb:cc:00:00:04"
-no_ip = true
-
-[[ap]]
-ssid = "Slow"
-password = "slowpass1"
-channel = 11
-rssi = -60
-bssid = "aa:bb:cc:00:00:03"
-assoc_delay = 30
-
+{NO_DHCP}
+{SLOW}
 [[ap]]
 ssid = "Hidden"
 password = "hidden123"
@@ -71,28 +53,9 @@ rssi = -80
 bssid = "aa:bb:cc:00:00:07"
 ip = "192.168.7.9"
 
-[[ap]]
-ssid = "{UTF8_SSID}"
-auth = "OPEN"
-channel = 5
-rssi = -75
-bssid = "aa:bb:cc:00:00:08"
-
-[[ap]]
-ssid = "{SSID_32}"
-password = "long1234"
-channel = 7
-rssi = -85
-bssid = "aa:bb:cc:00:00:09"
-
-[[ap]]
-ssid = "Modern"
-password = "modern123"
-auth = "WPA3_PSK"
-channel = 12
-rssi = -66
-bssid = "aa:bb:cc:00:00:0a"
-
+{UTF8}
+{LONGEST_SSID}
+{WPA3}
 [[ap]]
 ssid = "Tab\\tNet"
 auth = "OPEN"
@@ -137,12 +100,7 @@ rssi = -99
 bssid = "aa:bb:cc:00:00:10"
 refuse_first = 2
 
-[[phone]]
-mac = "f2:11:22:33:44:55"
-
-[[phone]]
-mac = "f2:11:22:33:44:66"
-"""
+{PHONES}"""
 
 
 def scenario(text: str = SCENARIO) -> Scenario:
@@ -200,19 +158,12 @@ async def boot_module(
 ) -> tuple[Module, AtHarness]:
     """A booted module; with ``flash`` it runs the firmware of a flash file (``True``: a
     temporary one), else it has no flash at all."""
-    world = source or scenario()
-    if flash:
-        module = create_module(
-            world, time_scale=scale, flash=None if flash is True else flash, with_flash=True
-        )
-    else:
-        clock = Clock(scale=scale)
-        radio = SimRadio(world, clock)
-        module = Module(radio=radio, clock=clock, table=build_table(), identity=ModuleConfig())
-    harness = AtHarness(module)
-    await module.start()
-    assert harness.take() == b"\r\nready\r\n"
-    return module, harness
+    return await start_module(
+        source or scenario(),
+        time_scale=scale,
+        flash=None if flash is True or flash is False else flash,
+        with_flash=flash is not False,
+    )
 
 
 ROOT = Path(__file__).resolve().parents[2]
