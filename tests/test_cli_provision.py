@@ -5,6 +5,7 @@ messages, progress output, and what the module saw."""
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import socket
 import subprocess
@@ -26,9 +27,10 @@ from applet.rig import (
     open_rig,
     world,
 )
-from esp_at_sim import cli_provision
-from esp_at_sim.cli_ota import cmd_ota, ota
-from esp_at_sim.cli_provision import cmd_provision, provision, stainfo_body
+from esp_at_sim.cli import provision as cli_provision
+from esp_at_sim.cli.ota import cmd_ota, ota
+from esp_at_sim.cli.provision import cmd_provision, provision
+from esp_at_sim.client.web import stainfo_body
 from esp_at_sim.flash.image import build_app_image
 
 MakeRig = Callable[..., Awaitable[Rig]]
@@ -362,10 +364,15 @@ async def test_ota_progress_bar_on_a_terminal(
     assert "fw.bin" in out and "kB" in out  # rich's bar: name, bytes, rate, time left
 
 
-def test_no_simulator_imports() -> None:
+@pytest.mark.parametrize("command", ["provision", "ota", "console"])
+def test_no_simulator_imports(command: str) -> None:
+    """The commands that speak to a module load the client and nothing of the simulator."""
     code = (
-        "import sys, esp_at_sim.cli_provision;"
+        f"import sys, esp_at_sim.cli.{command};"
         "print(sorted(m for m in sys.modules if m.startswith('esp_at_sim')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
-    assert out.stdout.strip() == "['esp_at_sim', 'esp_at_sim.cli_provision']"
+    loaded = ast.literal_eval(out.stdout)
+    ours = {"esp_at_sim", "esp_at_sim.cli", "esp_at_sim.cli.common", f"esp_at_sim.cli.{command}"}
+    others = [m for m in loaded if m not in ours and not m.startswith("esp_at_sim.client")]
+    assert f"esp_at_sim.cli.{command}" in loaded and others == []

@@ -14,7 +14,7 @@ import pytest
 
 from .test_links import _free_port
 
-CONSOLE = [sys.executable, "-m", "esp_at_sim.cli_console"]
+CONSOLE = [sys.executable, "-m", "esp_at_sim.cli.console"]
 SIM = [sys.executable, "-m", "esp_at_sim"]
 WAIT = 15.0
 

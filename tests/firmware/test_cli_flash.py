@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from esp_at_sim.cli import main
+from esp_at_sim.cli.main import main
 from esp_at_sim.device.firmware import Firmware
 from esp_at_sim.flash.image import verify_image
 from esp_at_sim.flash.otadata import OtaState

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from esp_at_sim.cli import main
+from esp_at_sim.cli.main import main
 from esp_at_sim.core.events import Event
 from esp_at_sim.testing import start_module
 

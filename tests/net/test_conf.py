@@ -155,7 +155,7 @@ def test_route_option() -> None:
 
 
 def test_run_takes_routes_and_bridge() -> None:
-    from esp_at_sim.cli import build_parser
+    from esp_at_sim.cli.main import build_parser
 
     args = build_parser().parse_args(
         [

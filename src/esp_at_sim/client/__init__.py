@@ -17,7 +17,9 @@ It never imports the simulator: it speaks the AT protocol over any link. A short
 Layers: :mod:`.links` moves bytes (TCP, pyserial, in-process), :mod:`.protocol` builds
 lines and frames what comes back (no I/O), :mod:`.core` runs the conversation (echo,
 busy, URCs, timeouts), :mod:`.client` adds the typed commands, :mod:`.results` their
-answers, :mod:`.errors` the exception tree.
+answers, :mod:`.errors` the exception tree. Over HTTP, :class:`WebApi` speaks to the
+module's web server and :class:`SimControl` to a simulator's control API, both on
+:mod:`.http`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .errors import (
     JoinReason,
     ModuleResetError,
 )
+from .http import HttpApiError
 from .links import InProcessPort, Link, ModuleLink, SerialLink, TcpLink, open_link
 from .messages import Response, Urc, UrcStream
 from .protocol import build_command, escape, is_urc
@@ -56,6 +59,7 @@ from .results import (
     Version,
     WifiMode,
 )
+from .web import WebApi, WebApiError
 
 __all__ = [
     "READY_TIMEOUT",
@@ -71,6 +75,7 @@ __all__ = [
     "AtParseError",
     "AtTimeoutError",
     "HeapInfo",
+    "HttpApiError",
     "InProcessPort",
     "IpConfig",
     "JoinError",
@@ -94,6 +99,8 @@ __all__ = [
     "UrcStream",
     "UserPartition",
     "Version",
+    "WebApi",
+    "WebApiError",
     "WifiMode",
     "build_command",
     "escape",

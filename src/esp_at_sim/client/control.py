@@ -2,56 +2,64 @@
 
 Unlike the AT client this is for simulated modules only: a real ESP32 has no such API.
 It injects the faults of :mod:`esp_at_sim.device.faults` over HTTP and reads the
-module's status and events::
+module's status and events. Give it the URL ``run`` prints (its ``#token=`` carries the
+access token), or the URL and the token::
 
-    async with SimControl("http://127.0.0.1:9000/") as sim:
+    async with SimControl("http://127.0.0.1:9000/#token=3f9c…") as sim:
         await sim.fault("vanish", ap="HomeNet")
         print((await sim.status())["station_ip"])
 """
 
 from __future__ import annotations
 
-from types import TracebackType
+import os
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-import aiohttp
+from .http import REQUEST_TIMEOUT, HttpApiError, HttpSession, base_url
 
-from .errors import AtClientError
+TOKEN_ENV = "ESP_AT_SIM_CONTROL_TOKEN"
 
 
-class SimControlError(AtClientError):
+class SimControlError(HttpApiError):
     """The control API refused a request or could not be reached."""
 
 
-class SimControl:
-    """A client of one simulator's control API."""
+def split_control_url(url: str) -> tuple[str, str | None]:
+    """``http://HOST:PORT/#token=T`` → (``http://HOST:PORT``, ``T``); the token is
+    ``None`` when the URL has none."""
+    try:
+        base = base_url(url)
+    except ValueError as exc:
+        raise SimControlError(str(exc)) from None
+    tokens = parse_qs(urlsplit(url).fragment).get("token")
+    return base, tokens[0] if tokens else None
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
-        self.url = url.rstrip("/") + "/"
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
 
-    async def __aenter__(self) -> SimControl:
-        return self
+class SimControl(HttpSession):
+    """A client of one simulator's control API.
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+    ``token`` is the access token; without it, the one in the URL's ``#token=``, else
+    the environment's ``ESP_AT_SIM_CONTROL_TOKEN``.
+    """
+
+    def __init__(
+        self, url: str, *, token: str | None = None, timeout: float = REQUEST_TIMEOUT
     ) -> None:
-        await self.close()
+        base, in_url = split_control_url(url)
+        token = token or in_url or os.environ.get(TOKEN_ENV)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        super().__init__(base, read_timeout=timeout, total=timeout, headers=headers)
+        self.url = base + "/"
 
-    async def close(self) -> None:
-        await self._session.close()
+    def unreachable(self, reason: str) -> SimControlError:
+        return SimControlError(f"control API at {self.url} failed: {reason}")
 
     async def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        try:
-            async with self._session.request(method, self.url + path, json=body) as response:
-                data: dict[str, Any] = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise SimControlError(f"control API at {self.url} failed: {exc}") from exc
-        if response.status != 200 or data.get("ok") is False:
-            raise SimControlError(str(data.get("error", f"HTTP {response.status}")))
+        status, data = await self.request(method, "/" + path, json=body)
+        if status != 200 or data is None or data.get("ok") is False:
+            error = data.get("error") if data is not None else None
+            raise SimControlError(str(error or f"HTTP {status}"))
         return data
 
     async def status(self) -> dict[str, Any]:

@@ -1,21 +1,11 @@
-"""The ``esp-at-sim`` command line.
-
-``run`` starts one simulated module and serves its AT port; ``image`` and ``flash`` build
-and inspect firmware images and flash files; ``provision``, ``ota`` and ``console`` talk
-to a module, real or simulated.
-"""
+"""The options of ``esp-at-sim run`` and their checks."""
 
 from __future__ import annotations
 
 import argparse
-import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from . import __version__, cli_console, cli_flash, cli_ota, cli_provision, cli_run
-
-EXIT_OK = 0
-EXIT_FAILED = 1  # a script line answered ERROR, or the AT port could not be opened
-EXIT_USAGE = 2  # bad arguments, a bad scenario or flash file, a missing feature
+from .common import Subcommands
 
 RUN_EPILOG = """\
 The AT port (--at):
@@ -42,15 +32,8 @@ fails or the AT port cannot be opened, 2 for bad arguments or a bad scenario/fla
 """
 
 
-# ------------------------------------------------------------------------ parser
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="esp-at-sim",
-        description="A software twin of an ESP32 module running ESP-AT firmware.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -> None:
+    """Register ``run`` (carried out by ``command``) on the subcommand set ``sub``."""
     run = sub.add_parser(
         "run",
         help="start a simulated module and serve its AT port",
@@ -148,71 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the control API (fault injection, status, events) on this port "
         "(0: any free port); announced as 'Control: URL'",
     )
-    run.set_defaults(func=cli_run.cmd_run)
-
-    image = sub.add_parser("image", help="build or inspect firmware images")
-    image_sub = image.add_subparsers(dest="image_command", required=True, metavar="ACTION")
-    build = image_sub.add_parser("build", help="build an app image")
-    build.add_argument("--version", required=True, metavar="V")
-    build.add_argument("--chip", choices=("esp32", "esp32c3"), default="esp32")
-    build.add_argument("--size", type=int, metavar="BYTES")
-    build.add_argument("-o", dest="output", required=True, metavar="FILE")
-    build.set_defaults(func=cli_flash.cmd_image_build)
-    info = image_sub.add_parser("info", help="describe an app image")
-    info.add_argument("file", metavar="FILE")
-    info.set_defaults(func=cli_flash.cmd_image_info)
-
-    flash = sub.add_parser("flash", help="inspect flash files")
-    flash_sub = flash.add_subparsers(dest="flash_command", required=True, metavar="ACTION")
-    flash_info = flash_sub.add_parser("info", help="describe a flash file")
-    flash_info.add_argument("file", metavar="FILE")
-    flash_info.add_argument(
-        "--show-secrets", action="store_true", help="show stored passwords (masked by default)"
-    )
-    flash_info.set_defaults(func=cli_flash.cmd_flash_info)
-    load = flash_sub.add_parser(
-        "load", help="install an app image (or user partition data) into a flash file"
-    )
-    load.add_argument("file", metavar="FILE", help="the flash file")
-    load.add_argument("image", metavar="IMAGE", help="the app image (.bin)")
-    load.add_argument(
-        "--slot", metavar="NAME", help="target partition (default: the next OTA slot)"
-    )
-    load.set_defaults(func=cli_flash.cmd_flash_load)
-
-    provision = sub.add_parser("provision", help="provision a module through its web server")
-    provision.add_argument("url", metavar="URL")
-    provision.add_argument(
-        "--ssid", metavar="S", help="the router's SSID; leave it out for phone-hotspot mode"
-    )
-    provision.add_argument("--password", required=True, metavar="P")
-    provision.add_argument(
-        "--udp-port",
-        type=int,
-        metavar="N",
-        help="the applet's udp_port (phone-hotspot mode: where to listen; default any free port)",
-    )
-    provision.add_argument(
-        "--timeout",
-        type=float,
-        default=cli_provision.DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help="give up after this long (default 70)",
-    )
-    provision.set_defaults(func=cli_provision.cmd_provision)
-
-    ota = sub.add_parser("ota", help="upload firmware through the web server")
-    ota.add_argument("url", metavar="URL")
-    ota.add_argument("file", metavar="FILE")
-    ota.add_argument(
-        "--partition", metavar="NAME", help="ota (default: the app) or a user partition's label"
-    )
-    ota.set_defaults(func=cli_ota.cmd_ota)
-
-    console = sub.add_parser("console", help="an interactive AT console on a port")
-    console.add_argument("spec", metavar="SPEC")
-    console.set_defaults(func=cli_console.cmd_console)
-    return parser
+    run.set_defaults(func=command)
 
 
 def _time_scale(text: str) -> float:
@@ -239,7 +158,7 @@ def _control_spec(text: str) -> tuple[str | None, int]:
 
 
 def _route(text: str) -> tuple[str, str]:
-    from .radio.netconfig import parse_route_option
+    from ..radio.netconfig import parse_route_option
 
     try:
         return parse_route_option(text)
@@ -255,11 +174,3 @@ def _port_map(text: str) -> tuple[int, int]:
             f"expected DEV=HOST with two ports (HOST 0: any free port), got {text!r}"
         )
     return int(dev), int(host)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``esp-at-sim`` console script and ``python -m esp_at_sim``."""
-    logging.basicConfig(level=logging.WARNING, format="esp-at-sim: %(levelname)s: %(message)s")
-    args = build_parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
-    return func(args)

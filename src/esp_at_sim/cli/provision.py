@@ -1,9 +1,8 @@
 """``esp-at-sim provision``: a module's provisioning API driven from a terminal, the way
-the retired WeChat applet drives it (``esp-at-sim ota`` is in :mod:`.cli_ota` and shares
-the small HTTP helpers here).
+the retired WeChat applet drives it.
 
-It speaks plain HTTP (aiohttp's client) and, for the phone-hotspot report, UDP; nothing
-of the simulator is imported, so they work against a real ESP32 as well.
+It speaks HTTP through :class:`esp_at_sim.client.WebApi` and, for the phone-hotspot
+report, UDP; nothing of the simulator is imported, so it works against a real ESP32 too.
 
 ``provision URL --ssid S --password P [--udp-port N]`` posts ``/setstainfo`` as the stock
 page does (``ssid``, ``password``, ``ssid_len``, ``password_len``; with ``--udp-port``
@@ -28,90 +27,41 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import json
-import sys
 import time
-from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
+from ..client.web import WebApi, WebApiError, stainfo_body
+from .common import EXIT_USAGE, Failure, Subcommands, answer, finish, open_api, say
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_TIMEOUT = 70.0  # seconds: connection_timeout (≤ 60) plus the report and margins
 POLL_INTERVAL = 1.0  # seconds between two /getstainfo
-REQUEST_TIMEOUT = 10.0  # seconds one small request may take
 REPORT_GRACE = 12.0  # seconds to wait for the UDP report once the module says "connect OK"
-MAX_SSID, MAX_PASSWORD, MAX_BODY = 32, 64, 320  # bytes, as the firmware takes them
 ACK = b"received"
 
 
-class Failure(Exception):
-    """Ends a command: the message for standard error and the exit status."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def base_url(url: str) -> str:
-    """``URL`` as the root of the module's web server (``http://`` may be left out)."""
-    text = url if "://" in url else f"http://{url}"
-    parts = urlsplit(text)
-    if parts.scheme != "http" or not parts.hostname:
-        raise Failure(f"not an http:// URL: {url}", EXIT_USAGE)
-    return f"http://{parts.netloc}"
-
-
-class Api:
-    """The module's web API on one HTTP session; network trouble becomes :class:`Failure`."""
-
-    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
-        self.session = session
-        self.base = base
-
-    async def call(
-        self, method: str, path: str, *, code: int = EXIT_USAGE, **kwargs: Any
-    ) -> tuple[int, dict[str, Any] | None]:
-        """Status and JSON answer (``None`` when not JSON); :class:`Failure` with ``code``
-        when the module cannot be reached."""
-        try:
-            async with self.session.request(method, self.base + path, **kwargs) as response:
-                raw = await response.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            reason = str(exc) or type(exc).__name__
-            raise Failure(f"no answer from the module at {self.base} ({reason})", code) from exc
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return response.status, None
-        return response.status, data if isinstance(data, dict) else None
-
-    async def stainfo(self, *, code: int = EXIT_USAGE) -> dict[str, Any]:
-        status, data = await self.call("GET", "/getstainfo", code=code)
-        if status != 200 or data is None or not isinstance(data.get("state"), int):
-            raise Failure(f"{self.base} does not answer like an ESP-AT web server", code)
-        return data
-
-
-async def _main(work: Awaitable[None], name: str) -> int:
-    try:
-        await work
-    except Failure as exc:
-        print(f"esp-at-sim {name}: {exc}", file=sys.stderr, flush=True)
-        return exc.code
-    return EXIT_OK
-
-
-def _session(read_timeout: float = REQUEST_TIMEOUT) -> aiohttp.ClientSession:
-    timeout = aiohttp.ClientTimeout(
-        total=None, sock_connect=REQUEST_TIMEOUT, sock_read=read_timeout
+def add_parser(sub: Subcommands) -> None:
+    """Register ``provision`` on the subcommand set ``sub``."""
+    parser = sub.add_parser("provision", help="provision a module through its web server")
+    parser.add_argument("url", metavar="URL")
+    parser.add_argument(
+        "--ssid", metavar="S", help="the router's SSID; leave it out for phone-hotspot mode"
     )
-    return aiohttp.ClientSession(timeout=timeout)
+    parser.add_argument("--password", required=True, metavar="P")
+    parser.add_argument(
+        "--udp-port",
+        type=int,
+        metavar="N",
+        help="the applet's udp_port (phone-hotspot mode: where to listen; default any free port)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="give up after this long (default 70)",
+    )
+    parser.set_defaults(func=cmd_provision)
 
 
 # ------------------------------------------------------------------ provision
@@ -133,66 +83,52 @@ async def provision(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> int:
     """Provision the module at ``url``; the exit status."""
-    return await _main(_provision(url, ssid or "", password, udp_port, timeout), "provision")
+    return await finish(_provision(url, ssid or "", password, udp_port, timeout), "provision")
 
 
-def stainfo_body(ssid: str, password: str, udp_port: int | None) -> bytes:
-    """The ``/setstainfo`` body: the stock page's JSON, then the applet's port."""
-    ssid_raw, password_raw = ssid.encode(), password.encode()
-    if len(ssid_raw) > MAX_SSID:
-        raise Failure(f"the SSID is {len(ssid_raw)} bytes long; at most {MAX_SSID}", EXIT_USAGE)
-    if len(password_raw) > MAX_PASSWORD:
-        raise Failure(f"the password is over {MAX_PASSWORD} bytes long", EXIT_USAGE)
-    fields = {
-        "ssid": ssid,
-        "password": password,
-        "ssid_len": len(ssid_raw),
-        "password_len": len(password_raw),
-    }
-    body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
-    if udp_port is not None:
-        body += b"&udp_port=%d" % udp_port
-    if len(body) >= MAX_BODY:
-        raise Failure(f"the request would be {len(body)} bytes; the module takes < 320", EXIT_USAGE)
-    return body
+def check_credentials(ssid: str, password: str, udp_port: int | None) -> None:
+    """Refuse what the module would refuse, before any traffic."""
+    if udp_port is not None and not 0 <= udp_port <= 65535:
+        raise Failure(f"--udp-port {udp_port}: not a port number", EXIT_USAGE)
+    if not ssid and not password:
+        raise Failure("give --ssid, or the phone hotspot's --password", EXIT_USAGE)
+    try:
+        stainfo_body(ssid, password, udp_port if ssid else 65535)
+    except ValueError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None
 
 
 async def _provision(url: str, ssid: str, password: str, port: int | None, timeout: float) -> None:
-    base = base_url(url)
-    if port is not None and not 0 <= port <= 65535:
-        raise Failure(f"--udp-port {port}: not a port number", EXIT_USAGE)
-    if not ssid and not password:
-        raise Failure("give --ssid, or the phone hotspot's --password", EXIT_USAGE)
-    stainfo_body(ssid, password, port if ssid else 65535)  # bad input: before any traffic
-    async with _session() as session:
-        api = Api(session, base)
-        info = await api.stainfo()
-        say(f"module at {base}: {info.get('message', '?')}")
+    check_credentials(ssid, password, port)
+    async with open_api(url) as api:
+        info = await answer(api.getstainfo(), EXIT_USAGE)
+        say(f"module at {api.base}: {info.get('message', '?')}")
         if ssid:
-            await _with_ssid(api, stainfo_body(ssid, password, port), ssid, timeout)
+            await _with_ssid(api, ssid, password, port, timeout)
         else:
             await _phone_hotspot(api, password, port, timeout)
 
 
-async def _post_credentials(api: Api, body: bytes) -> None:
-    headers = {"Content-Type": "application/json"}
-    status, _ = await api.call("POST", "/setstainfo", data=body, headers=headers, code=EXIT_FAILED)
+async def _post_credentials(api: WebApi, ssid: str, password: str, port: int | None) -> None:
+    status = await answer(api.setstainfo(ssid, password, port))
     if status == 400:
         raise Failure("the module refused the credentials (it needs AT+CWMODE=3 and no other run)")
     if status != 200:
         raise Failure(f"the module refused the credentials (HTTP {status})")
 
 
-async def _with_ssid(api: Api, body: bytes, ssid: str, timeout: float) -> None:
+async def _with_ssid(
+    api: WebApi, ssid: str, password: str, port: int | None, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
-    await _post_credentials(api, body)
+    await _post_credentials(api, ssid, password, port)
     say(f"credentials for {ssid!r} sent; the module connects")
     watch = _Watch()
     while True:
         await asyncio.sleep(POLL_INTERVAL)
         try:
-            info = await api.stainfo(code=EXIT_FAILED)
-        except Failure as exc:
+            info = await api.getstainfo()
+        except WebApiError as exc:
             if time.monotonic() >= deadline:
                 raise Failure(f"{exc}; the result is unknown") from None
             continue
@@ -200,7 +136,7 @@ async def _with_ssid(api: Api, body: bytes, ssid: str, timeout: float) -> None:
             break
         if time.monotonic() >= deadline:
             raise Failure(f"no result after {timeout:g} s")
-    status, _ = await api.call("POST", "/getresult", data={"received": "1"}, code=EXIT_FAILED)
+    status = await answer(api.getresult())
     if status != 200:
         say(f"warning: /getresult answered HTTP {status}")
     address = next((info[k] for k in ("sta_ip", "ip") if isinstance(info.get(k), str)), None)
@@ -269,7 +205,7 @@ def parse_report(data: bytes) -> tuple[str, int] | None:
         return None
 
 
-async def _phone_hotspot(api: Api, password: str, port: int | None, timeout: float) -> None:
+async def _phone_hotspot(api: WebApi, password: str, port: int | None, timeout: float) -> None:
     host = urlsplit(api.base).hostname or ""
     bind = "::" if ":" in host else "0.0.0.0"
     listener = _ReportListener()
@@ -284,7 +220,7 @@ async def _phone_hotspot(api: Api, password: str, port: int | None, timeout: flo
         ) from exc
     try:
         port = int(transport.get_extra_info("sockname")[1])
-        await _post_credentials(api, stainfo_body("", password, port))
+        await _post_credentials(api, "", password, port)
         say(
             f"password sent; turn the phone's hotspot on. Waiting for the report on UDP port {port}"
         )
@@ -298,15 +234,15 @@ async def _phone_hotspot(api: Api, password: str, port: int | None, timeout: flo
     ip, module_port, (source, source_port) = report
     say(f"report from {source}:{source_port}: ip={ip}&port={module_port}; answered 'received'")
     try:
-        info = await api.stainfo(code=EXIT_FAILED)
+        info = await api.getstainfo()
         say(f"module: {info.get('message', '?')}")
-    except Failure:
+    except WebApiError:
         say("the module's web server is out of reach now (expected once this host left its SoftAP)")
     say(f"connected: the module's address is {ip}")
 
 
 async def _await_report(
-    api: Api, listener: _ReportListener, timeout: float
+    api: WebApi, listener: _ReportListener, timeout: float
 ) -> tuple[str, int, tuple[str, int]] | None:
     """The report, or ``None`` when the module says "connect OK" but none comes."""
     deadline = time.monotonic() + timeout
@@ -324,12 +260,9 @@ async def _await_report(
         except TimeoutError:
             pass
         try:
-            info = await api.stainfo(code=EXIT_FAILED)
-        except Failure:
+            info = await api.getstainfo()
+        except WebApiError:
             continue  # the module's SoftAP may be busy; the report is what counts
         if watch.see(info) and connected_at is None:
             connected_at = time.monotonic()
     return listener.report
-
-
-# ------------------------------------------------------------------------ ota

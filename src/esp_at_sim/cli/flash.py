@@ -4,24 +4,50 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from .device.wifi import SECRET_KEYS
-from .flash.boot import boot
-from .flash.errors import FlashError
-from .flash.flashfile import FlashImage
-from .flash.image import build_app_image
-from .flash.info import render_flash_info, render_image_info
-from .flash.ota import begin_update
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from ..device.wifi import SECRET_KEYS
+from ..flash.boot import boot
+from ..flash.errors import FlashError
+from ..flash.flashfile import FlashImage
+from ..flash.image import build_app_image
+from ..flash.info import render_flash_info, render_image_info
+from ..flash.ota import begin_update
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Subcommands
+from .common import error as _error
 
 
-def _error(message: str) -> None:
-    print(f"esp-at-sim: {message}", file=sys.stderr)
+def add_parsers(sub: Subcommands) -> None:
+    """Register ``image`` and ``flash`` on the subcommand set ``sub``."""
+    image = sub.add_parser("image", help="build or inspect firmware images")
+    image_sub = image.add_subparsers(dest="image_command", required=True, metavar="ACTION")
+    build = image_sub.add_parser("build", help="build an app image")
+    build.add_argument("--version", required=True, metavar="V")
+    build.add_argument("--chip", choices=("esp32", "esp32c3"), default="esp32")
+    build.add_argument("--size", type=int, metavar="BYTES")
+    build.add_argument("-o", dest="output", required=True, metavar="FILE")
+    build.set_defaults(func=cmd_image_build)
+    info = image_sub.add_parser("info", help="describe an app image")
+    info.add_argument("file", metavar="FILE")
+    info.set_defaults(func=cmd_image_info)
+
+    flash = sub.add_parser("flash", help="inspect flash files")
+    flash_sub = flash.add_subparsers(dest="flash_command", required=True, metavar="ACTION")
+    flash_info = flash_sub.add_parser("info", help="describe a flash file")
+    flash_info.add_argument("file", metavar="FILE")
+    flash_info.add_argument(
+        "--show-secrets", action="store_true", help="show stored passwords (masked by default)"
+    )
+    flash_info.set_defaults(func=cmd_flash_info)
+    load = flash_sub.add_parser(
+        "load", help="install an app image (or user partition data) into a flash file"
+    )
+    load.add_argument("file", metavar="FILE", help="the flash file")
+    load.add_argument("image", metavar="IMAGE", help="the app image (.bin)")
+    load.add_argument(
+        "--slot", metavar="NAME", help="target partition (default: the next OTA slot)"
+    )
+    load.set_defaults(func=cmd_flash_load)
 
 
 def cmd_image_build(args: argparse.Namespace) -> int:

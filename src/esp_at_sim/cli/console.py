@@ -36,7 +36,7 @@ from typing import Any, TextIO, TypeVar
 
 from rich.console import Console
 
-from .client import (
+from ..client import (
     READY_TIMEOUT,
     AtBusyError,
     AtClient,
@@ -45,11 +45,9 @@ from .client import (
     ModuleResetError,
     Response,
 )
-from .client.protocol import command_name
+from ..client.protocol import command_name
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Subcommands
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 HISTORY_LENGTH = 1000
 PROMPT = "AT> "
 DATA_PROMPT = "data> "
@@ -287,8 +285,15 @@ def cmd_console(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
 
 
+def add_parser(sub: Subcommands) -> None:
+    """Register ``console`` on the subcommand set ``sub``."""
+    parser = sub.add_parser("console", help="an interactive AT console on a port")
+    parser.add_argument("spec", metavar="SPEC")
+    parser.set_defaults(func=cmd_console)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m esp_at_sim.cli_console SPEC`` (the same as ``esp-at-sim console``)."""
+    """``python -m esp_at_sim.cli.console SPEC`` (the same as ``esp-at-sim console``)."""
     parser = argparse.ArgumentParser(prog="esp-at-sim console")
     parser.add_argument("spec", metavar="SPEC")
     return cmd_console(parser.parse_args(argv))

@@ -1,7 +1,8 @@
 """``esp-at-sim ota URL FILE [--partition NAME]``: upload firmware through a module's web
 server (real or simulated) with a progress bar, after checking the file.
 
-It only speaks HTTP (aiohttp): nothing of the simulator is imported.
+It only speaks HTTP (:class:`esp_at_sim.client.WebApi`): nothing of the simulator is
+imported, so it works against a real ESP32 too.
 """
 
 from __future__ import annotations
@@ -13,11 +14,23 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from .cli_provision import EXIT_FAILED, EXIT_USAGE, Api, Failure, _main, _session, base_url, say
+from .common import EXIT_USAGE, Failure, Subcommands, answer, finish, open_api, say
 
 CHUNK = 16 * 1024
 IMAGE_MAGIC = 0xE9
 OTA = "ota"
+UPLOAD_READ_TIMEOUT = 120.0  # seconds the module may take to verify an image and answer
+
+
+def add_parser(sub: Subcommands) -> None:
+    """Register ``ota`` on the subcommand set ``sub``."""
+    parser = sub.add_parser("ota", help="upload firmware through the web server")
+    parser.add_argument("url", metavar="URL")
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument(
+        "--partition", metavar="NAME", help="ota (default: the app) or a user partition's label"
+    )
+    parser.set_defaults(func=cmd_ota)
 
 
 def cmd_ota(args: argparse.Namespace) -> int:
@@ -29,7 +42,7 @@ async def ota(
     url: str, file: str | Path, *, partition: str | None = None, tty: bool | None = None
 ) -> int:
     """Upload ``file`` to the module at ``url``; the exit status."""
-    return await _main(_ota(url, Path(file), partition or OTA, tty), "ota")
+    return await finish(_ota(url, Path(file), partition or OTA, tty), "ota")
 
 
 def check_file(path: Path, partition: str) -> int:
@@ -52,19 +65,13 @@ def check_file(path: Path, partition: str) -> int:
 
 
 async def _ota(url: str, path: Path, partition: str, tty: bool | None) -> None:
-    base = base_url(url)
-    size = check_file(path, partition)
-    async with _session(read_timeout=120.0) as session:
-        api = Api(session, base)
-        status, info = await api.call("GET", "/getotainfo")
-        if status != 200 or info is None:
-            raise Failure(
-                f"{base} does not answer /getotainfo like an ESP-AT web server", EXIT_USAGE
-            )
+    async with open_api(url, read_timeout=UPLOAD_READ_TIMEOUT) as api:
+        size = check_file(path, partition)
+        info = await answer(api.getotainfo(), EXIT_USAGE)
         listed = info.get("partitions")
         names = [str(name) for name in listed] if isinstance(listed, list) else []
         say(
-            f"module at {base}: firmware {info.get('fw_version', '?')}, "
+            f"module at {api.base}: firmware {info.get('fw_version', '?')}, "
             f"AT core {info.get('at_core_version', '?')}; partitions: {', '.join(names) or 'none'}"
         )
         if partition not in names:
@@ -73,15 +80,8 @@ async def _ota(url: str, path: Path, partition: str, tty: bool | None) -> None:
                 EXIT_USAGE,
             )
         meter = Meter(path.name, size, sys.stdout.isatty() if tty is None else tty)
-        headers = {
-            "Object": partition,
-            "Content-Type": "application/octet-stream",
-            "Content-Length": str(size),
-        }
         try:
-            status, _ = await api.call(
-                "POST", "/setotadata", data=_chunks(path, meter), headers=headers, code=EXIT_FAILED
-            )
+            status = await answer(api.setotadata(partition, _chunks(path, meter), size))
         finally:
             meter.close()
     _verdict(status, partition)

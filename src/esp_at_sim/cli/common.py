@@ -1,0 +1,73 @@
+"""What every command of the command line shares: the exit statuses, how a message
+reaches the user, :class:`Failure` (the exception that ends a command), and the
+module's web API as the commands that speak HTTP use it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable
+from typing import TypeAlias, TypeVar
+
+from ..client.http import REQUEST_TIMEOUT
+from ..client.web import WebApi, WebApiError
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # understood, but it did not work (a script line failed, an upload refused)
+EXIT_USAGE = 2  # bad arguments or input files, or nothing answering where the user said
+EXIT_INTERRUPTED = 130  # Ctrl-C outside an interactive prompt (128 + SIGINT)
+T = TypeVar("T")
+# What each command module's ``add_parser`` registers itself on.
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class Failure(Exception):
+    """Ends a command: the message for standard error and the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def error(message: str, command: str | None = None) -> None:
+    """``esp-at-sim[ COMMAND]: message`` on standard error."""
+    prefix = f"esp-at-sim {command}" if command else "esp-at-sim"
+    print(f"{prefix}: {message}", file=sys.stderr, flush=True)
+
+
+def say(text: str) -> None:
+    """A line of progress on standard output."""
+    print(text, flush=True)
+
+
+def report(failure: Failure, command: str | None = None) -> int:
+    """Print ``failure``; its exit status."""
+    error(str(failure), command)
+    return failure.code
+
+
+async def finish(work: Awaitable[None], command: str) -> int:
+    """Await ``work``; ``EXIT_OK``, or the status of the :class:`Failure` that ended it
+    (printed on standard error)."""
+    try:
+        await work
+    except Failure as exc:
+        return report(exc, command)
+    return EXIT_OK
+
+
+async def answer(call: Awaitable[T], code: int = EXIT_FAILED) -> T:
+    """Await a :class:`WebApi` call; its error becomes a :class:`Failure` with ``code``
+    (``EXIT_USAGE`` on first contact: nothing answers at the URL given)."""
+    try:
+        return await call
+    except WebApiError as exc:
+        raise Failure(str(exc), code) from None
+
+
+def open_api(url: str, *, read_timeout: float = REQUEST_TIMEOUT) -> WebApi:
+    """A :class:`WebApi` on ``url``; a bad URL is a usage error."""
+    try:
+        return WebApi(url, read_timeout=read_timeout)
+    except WebApiError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from None

@@ -1,0 +1,89 @@
+"""``run --script``: AT lines run after boot, before the port opens, each printed with
+the module's answer; and :func:`wait_settled`, which tells when an answer is complete."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING
+
+from ..at.engine import Mode
+from ..core.events import Event
+from ..device.redact import MASK, mask_output
+from .common import error
+
+if TYPE_CHECKING:
+    from ..device.module import Module
+
+# Loop turns a just-finished command gets to start a reset (AT+RST spawns it after its OK).
+_SETTLE_TURNS = 5
+
+
+async def wait_settled(module: Module) -> None:
+    """Wait until the module has booted, is not resetting, and no command is running
+    (a command waiting for data after ``>`` counts as done)."""
+    activity = asyncio.Event()
+    resetting = False
+
+    def watch(event: Event) -> None:
+        nonlocal resetting
+        if event.kind == "boot.reset":
+            resetting = True
+        elif event.kind == "boot.ready":
+            resetting = False
+        activity.set()
+
+    unsubscribe = module.bus.subscribe(watch)
+    try:
+        while True:
+            for _ in range(_SETTLE_TURNS):
+                await asyncio.sleep(0)
+            engine = module.engine
+            if (
+                module.booted.is_set()
+                and not resetting
+                and (engine.mode is Mode.IDLE or engine.mode is Mode.DATA)
+            ):
+                return
+            activity.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(activity.wait(), 0.05)
+    finally:
+        unsubscribe()
+
+
+_FAILURES = (b"ERROR", b"SEND FAIL")
+
+
+async def run_script(module: Module, lines: Sequence[str], out: IO[str]) -> bool:
+    """Run script ``lines`` (see ``run --help``), printing each with its answer to ``out``.
+    Returns ``False`` at the first line that fails without a ``-`` prefix."""
+    received = bytearray()
+    module.set_output(received.extend)
+    try:
+        for raw in lines:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            may_fail = line.startswith("-")
+            line = line[1:].lstrip() if may_fail else line
+            data = line.encode("utf-8")
+            if module.engine.mode is not Mode.DATA:
+                data += b"\r\n"
+            received.clear()
+            module.feed(data)
+            await wait_settled(module)
+            answer = bytes(received)
+            shown = module.table.mask(line.encode("utf-8"), MASK)
+            if not answer.startswith(data):  # echo off: show the line ourselves
+                out.write(shown.decode("utf-8", "replace") + "\n")
+            answer = mask_output(answer, [(line.encode("utf-8"), shown)])
+            out.write(answer.decode("utf-8", "replace").replace("\r\n", "\n"))
+            out.flush()
+            if not may_fail and any(part in _FAILURES for part in answer.split(b"\r\n")):
+                error(f"script line failed: {shown.decode('utf-8', 'replace')}")
+                return False
+        return True
+    finally:
+        module.set_output(None)
