@@ -45,11 +45,11 @@ async def test_modes_and_station(client: AtClient) -> None:
     assert await client.cwmode() is WifiMode.STATION
     await client.set_cwmode(WifiMode.STATION_SOFTAP)
     assert await client.cwmode() is WifiMode.STATION_SOFTAP
-    assert await client.cwjap_query() is None  # No AP
+    assert await client.cwjap() is None  # No AP
     status = await client.cwstate()
     assert (status.state, status.ssid) == (StationState.IDLE, b"")
-    await client.cwjap("HomeNet", "sunflower42")
-    conn = await client.cwjap_query()
+    await client.set_cwjap("HomeNet", "sunflower42")
+    conn = await client.cwjap()
     assert conn is not None
     assert (conn.ssid, conn.bssid, conn.channel, conn.rssi) == (
         b"HomeNet",
@@ -85,7 +85,7 @@ async def test_cwlap(client: AtClient) -> None:
         "Neighbour-WPA3",
         "Cafe-Free-WiFi",
     ]
-    only = await client.cwlap("Cafe-Free-WiFi")
+    only = await client.set_cwlap("Cafe-Free-WiFi")
     assert [(ap.ssid, ap.ecn, ap.channel) for ap in only] == [(b"Cafe-Free-WiFi", 0, 1)]
 
 
@@ -134,19 +134,19 @@ async def test_restore_resets_settings(client: AtClient) -> None:
 
 async def test_flash_queries(make_rig: MakeRig) -> None:
     client = (await make_rig("inproc", with_flash=True)).client
-    parts = await client.sysflash_query()
+    parts = await client.sysflash()
     assert [(p.name, p.address, p.size) for p in parts] == [
         ("mfg_nvs", 0x21000, 0x1C000),
         ("fs_storage", 0x70000, 0x90000),
     ]
-    rollback = await client.sysrollback_query()
+    rollback = await client.sysrollback()
     assert (rollback.running_address, rollback.running_version) == (0x100000, "v4.1.1.0")
     assert (rollback.rollback_address, rollback.rollback_version) == (0x280000, "")
 
 
 async def test_flash_queries_fail_without_flash(client: AtClient) -> None:
     with pytest.raises(AtCommandError):
-        await client.sysflash_query()
+        await client.sysflash()
 
 
 async def test_webserver(make_rig: MakeRig) -> None:
@@ -157,11 +157,11 @@ async def test_webserver(make_rig: MakeRig) -> None:
 
     client = (await make_rig("inproc", setup=setup)).client
     await client.set_cwmode(3)
-    assert (await client.webserver(True, 80, 25)).final == "OK"
+    assert (await client.set_webserver(True, 80, 25)).final == "OK"
     assert any("http://" in line for line in announced)
-    assert (await client.webserver(False)).final == "OK"
+    assert (await client.set_webserver(False)).final == "OK"
     with pytest.raises(AtCommandError):
-        await client.webserver(True, 80, 5)  # connection_timeout must be 21..60
+        await client.set_webserver(True, 80, 5)  # connection_timeout must be 21..60
 
 
 @pytest.mark.parametrize(
@@ -178,7 +178,7 @@ async def test_join_errors(
 ) -> None:
     client = (await make_rig("inproc", FAULTS)).client
     with pytest.raises(JoinError) as info:
-        await client.cwjap(ssid, password, jap_timeout=5)
+        await client.set_cwjap(ssid, password, jap_timeout=5)
     error = info.value
     assert error.reason is reason
     assert error.lines == (*before, f"+CWJAP:{int(reason)}".encode())
@@ -190,5 +190,5 @@ async def test_join_errors(
 
 async def test_cwjap_bad_parameters_are_not_join_errors(client: AtClient) -> None:
     with pytest.raises(AtCommandError) as info:
-        await client.cwjap("HomeNet", None)
+        await client.set_cwjap("HomeNet", None)
     assert not isinstance(info.value, JoinError)

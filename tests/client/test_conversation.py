@@ -111,7 +111,7 @@ async def test_phone_joining_during_a_command(rig: Rig) -> None:
 
 async def test_cwjap_answer_holds_its_urcs(rig: Rig) -> None:
     stream = rig.client.urcs()
-    result = await rig.client.cwjap("HomeNet", "sunflower42")
+    result = await rig.client.set_cwjap("HomeNet", "sunflower42")
     assert result.lines == (b"WIFI CONNECTED", b"WIFI GOT IP")
     assert result.got_ip
     got = [await stream.get(WAIT), await stream.get(WAIT)]
@@ -153,7 +153,7 @@ async def test_wait_urc_mailbox(make_rig: MakeRig) -> None:
 
 async def test_restart_waits_for_ready(rig: Rig) -> None:
     await rig.client.set_echo(False)
-    await rig.client.restart()
+    await rig.client.rst()
     assert rig.module.boot_count == 2
     assert rig.client.echo is True
     assert (await rig.client.gmr()).bin_version == "v4.1.1.0"
@@ -161,7 +161,7 @@ async def test_restart_waits_for_ready(rig: Rig) -> None:
 
 async def test_reset_during_a_command(make_rig: MakeRig) -> None:
     rig = await make_rig("inproc", SLOW, scale=SLOW_SCALE)
-    join = asyncio.ensure_future(rig.client.cwjap("Slow", "slowpass1"))
+    join = asyncio.ensure_future(rig.client.set_cwjap("Slow", "slowpass1"))
     await until(running(rig.module))
     reset = asyncio.ensure_future(rig.module.restart())
     with pytest.raises(ModuleResetError):
@@ -174,7 +174,7 @@ async def test_reset_during_a_command(make_rig: MakeRig) -> None:
 async def test_link_closed_mid_command(make_rig: MakeRig, kind: str) -> None:
     rig = await make_rig(kind, SLOW, scale=SLOW_SCALE)
     stream = rig.client.urcs()
-    join = asyncio.ensure_future(rig.client.cwjap("Slow", "slowpass1"))
+    join = asyncio.ensure_future(rig.client.set_cwjap("Slow", "slowpass1"))
     await until(running(rig.module))
     assert rig.transport is not None
     await rig.transport.close()

@@ -70,7 +70,7 @@ def test_station_ssid_and_password_round_trip() -> None:
 
         async def join(ssid: bytes, password: bytes) -> None:
             try:
-                await client.cwjap(ssid, password, jap_timeout=3)
+                await client.set_cwjap(ssid, password, jap_timeout=3)
             except JoinError as exc:
                 assert exc.reason in (JoinReason.NOT_FOUND, JoinReason.WRONG_PASSWORD)
             assert (await client.cwstate()).ssid == ssid

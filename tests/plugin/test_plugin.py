@@ -28,14 +28,14 @@ async def test_module_and_client(esp_module: Module, esp_at: AtClient) -> None:
     assert esp_module.booted.is_set()
     version = await esp_at.gmr()
     assert version.bin_version == "v4.1.1.0"
-    result = await esp_at.cwjap("HomeNet", "sunflower42")
+    result = await esp_at.set_cwjap("HomeNet", "sunflower42")
     assert result is not None
     assert (await esp_at.cifsr()).sta_ip == "192.168.1.23"
 
 
 @pytest.mark.esp_scenario(LAB)
 async def test_scenario_marker(esp_at: AtClient) -> None:
-    await esp_at.cwjap("Lab", "lab-pass-1")
+    await esp_at.set_cwjap("Lab", "lab-pass-1")
     assert (await esp_at.cifsr()).sta_ip == "10.1.2.3"
 
 
@@ -50,7 +50,7 @@ async def test_faults_and_events(
 ) -> None:
     esp_faults.change_password("HomeNet", "brand-new-pw")
     with pytest.raises(JoinError) as info:
-        await esp_at.cwjap("HomeNet", "sunflower42")
+        await esp_at.set_cwjap("HomeNet", "sunflower42")
     assert info.value.reason is JoinReason.WRONG_PASSWORD
     kinds = [e.kind for e in esp_events]
     assert "boot.ready" in kinds and "fault" in kinds

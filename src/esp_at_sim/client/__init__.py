@@ -8,11 +8,15 @@ It never imports the simulator: it speaks the AT protocol over any link. A short
         print((await at.gmr()).bin_version)
         await at.set_cwmode(1)
         try:
-            await at.cwjap("HomeNet", "sunflower42")
+            await at.set_cwjap("HomeNet", "sunflower42")
         except JoinError as exc:
             print("join failed:", exc.reason.name)
+        print(await at.cwjap())                              # the AP it is on
         async for urc in at.urcs():                          # WIFI DISCONNECT, +IPD…
             print(urc.text)
+
+Method names follow one rule: ``x()`` reads (``AT+X?``, or ``AT+X`` for a command
+without a query form) and ``set_x(…)`` sends ``AT+X=…`` (see :class:`AtClient`).
 
 Layers: :mod:`.links` moves bytes (TCP, pyserial, in-process), :mod:`.protocol` builds
 lines and frames what comes back (no I/O), :mod:`.core` runs the conversation (echo,

@@ -60,6 +60,13 @@ class AtClient(AtCore):
 
     Open one with ``await AtClient.open("/dev/ttyUSB0")`` (or ``tcp:HOST:PORT``, a
     pyserial URL, an in-process module) and close it with :meth:`close` or ``async with``.
+
+    The naming rule: a method is the command's name in lower case. ``x()`` reads: it
+    sends the query ``AT+X?``, or the execute form ``AT+X`` when the command has no
+    query (``gmr``, ``rst``, ``restore``, ``cwqap``, ``cwlap``, ``cwlif``, ``cifsr``).
+    ``set_x(…)`` sends the set form ``AT+X=…`` (``set_cwmode``, ``set_cwjap`` to join,
+    ``set_cwlap`` for a filtered scan). ``ATE0``/``ATE1`` is :meth:`set_echo`. Anything
+    else goes through :meth:`query` and :meth:`~.core.AtCore.send`.
     """
 
     # ------------------------------------------------------------------ generic
@@ -78,7 +85,7 @@ class AtClient(AtCore):
         """AT+GMR: version information."""
         return parse_version((await self.send("AT+GMR")).lines)
 
-    async def restart(self, timeout: float = READY_TIMEOUT) -> None:
+    async def rst(self, timeout: float = READY_TIMEOUT) -> None:
         """AT+RST, then wait until the module has printed ``ready``."""
         await self._reset(b"AT+RST", timeout)
 
@@ -106,11 +113,11 @@ class AtClient(AtCore):
         """AT+UART_CUR?: the current UART configuration."""
         return parse_uart(one_payload(await self.query("UART_CUR"), "UART_CUR"))
 
-    async def sysflash_query(self) -> list[UserPartition]:
+    async def sysflash(self) -> list[UserPartition]:
         """AT+SYSFLASH?: the user partitions."""
         return [parse_sysflash(p) for p in await self.query("SYSFLASH")]
 
-    async def sysrollback_query(self) -> RollbackInfo:
+    async def sysrollback(self) -> RollbackInfo:
         """AT+SYSROLLBACK?: running and rollback firmware."""
         return parse_sysrollback(one_payload(await self.query("SYSROLLBACK"), "SYSROLLBACK"))
 
@@ -127,7 +134,7 @@ class AtClient(AtCore):
         """AT+CWMODE=<mode>[,<auto_connect>]."""
         await self.send("AT+CWMODE", int(mode), auto_connect)
 
-    async def cwjap(
+    async def set_cwjap(
         self,
         ssid: str | bytes | None,
         password: str | bytes | None,
@@ -159,7 +166,7 @@ class AtClient(AtCore):
         )
         return JoinResult(response.lines)
 
-    async def cwjap_query(self) -> ApConnection | None:
+    async def cwjap(self) -> ApConnection | None:
         """AT+CWJAP?: the AP the station is connected to, ``None`` for ``No AP``."""
         response = await self.send("AT+CWJAP?")
         payloads = response.payload("CWJAP")
@@ -171,14 +178,15 @@ class AtClient(AtCore):
         """AT+CWQAP: leave the AP."""
         await self.send("AT+CWQAP")
 
-    async def cwlap(
+    async def cwlap(self) -> list[AccessPoint]:
+        """AT+CWLAP: the APs in range."""
+        return [parse_cwlap(p) for p in (await self.send("AT+CWLAP")).payload("CWLAP")]
+
+    async def set_cwlap(
         self, ssid: str | bytes | None = None, mac: str | None = None, channel: int | None = None
     ) -> list[AccessPoint]:
-        """AT+CWLAP (or AT+CWLAP=<ssid>,<mac>,<channel> when filtering): the APs in range."""
-        if ssid is None and mac is None and channel is None:
-            response = await self.send("AT+CWLAP")
-        else:
-            response = await self.send("AT+CWLAP", ssid, mac, channel)
+        """AT+CWLAP=<ssid>[,<mac>,<channel>]: the APs in range that match."""
+        response = await self.send("AT+CWLAP", ssid, mac, channel)
         return [parse_cwlap(p) for p in response.payload("CWLAP")]
 
     async def cwstate(self) -> StationStatus:
@@ -227,7 +235,7 @@ class AtClient(AtCore):
         await self.send("AT+CIPMUX", multiple)
 
     # -------------------------------------------------------------- web server
-    async def webserver(
+    async def set_webserver(
         self, enable: bool, port: int = 80, connection_timeout: int = 25
     ) -> Response:
         """AT+WEBSERVER=1,<port>,<timeout> to start the web server, AT+WEBSERVER=0 to
