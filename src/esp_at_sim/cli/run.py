@@ -50,6 +50,8 @@ async def _run(args: argparse.Namespace) -> int:
     except SpecError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
     script = _script(args.script)
+    if args.events_max_bytes is not None and not args.events:
+        raise Failure("--events-max-bytes needs --events FILE", EXIT_USAGE)
     web_root = Path(args.web_root) if args.web_root else None
     if web_root is not None and not (web_root / "index.html").is_file():
         raise Failure(f"--web-root {web_root}: no index.html there", EXIT_USAGE)
@@ -59,7 +61,7 @@ async def _run(args: argparse.Namespace) -> int:
         _handle_signals(stack, stop)
         if args.events:
             try:
-                events = EventLog(args.events)
+                events = EventLog(args.events, max_bytes=args.events_max_bytes)
             except OSError as exc:
                 raise Failure(
                     f"cannot write events to {args.events}: {exc.strerror or exc}", EXIT_USAGE

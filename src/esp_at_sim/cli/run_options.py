@@ -123,7 +123,18 @@ def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -
         action="store_true",
         help="echo the station password in /getstainfo as the original firmware does",
     )
-    run.add_argument("--events", metavar="FILE", help="write every module event as JSON lines")
+    run.add_argument(
+        "--events",
+        metavar="FILE",
+        help="write every module event as JSON lines (a failing write loses that event, "
+        "never stops the module)",
+    )
+    run.add_argument(
+        "--events-max-bytes",
+        type=_byte_count,
+        metavar="N",
+        help="keep FILE under N bytes: when full it becomes FILE.1 and a new FILE starts",
+    )
     run.add_argument(
         "--control",
         metavar="[HOST:]PORT",
@@ -142,6 +153,12 @@ def _time_scale(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError("must be a finite number >= 0")
     return value
+
+
+def _byte_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1024:
+        raise argparse.ArgumentTypeError("must be a whole number of bytes, at least 1024")
+    return int(text)
 
 
 def _baud(text: str) -> int:
