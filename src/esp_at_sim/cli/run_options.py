@@ -25,10 +25,13 @@ lost, as on a real UART.
 each is printed with the module's answer. Blank lines and lines starting with # are
 skipped. A line answered ERROR stops the run with exit status 1, unless it starts with
 "-" (as in make: "-AT+CWQAP" may fail). While the module waits for data after a ">"
-prompt, the next line is sent as that data, without its line ending.
+prompt, the next line is sent as that data, without its line ending. When nothing in
+the flash boots (before the script or after a reset in it), the run ends with exit
+status 1 and the bootloader's reason.
 
 Exit status: 0 after SIGINT/SIGTERM or the end of stdio input, 1 when a script line
-fails or the AT port cannot be opened, 2 for bad arguments or a bad scenario/flash file.
+fails, nothing boots for the script, or the AT port cannot be opened, 2 for bad
+arguments or a bad scenario/flash file.
 """
 
 

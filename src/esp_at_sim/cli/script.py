@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING
 from ..at.engine import Mode
 from ..core.events import Event
 from ..device.redact import MASK, mask_output
-from .common import error
+from .common import EXIT_FAILED, Failure, error
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -20,9 +20,18 @@ if TYPE_CHECKING:
 _SETTLE_TURNS = 5
 
 
+def boot_failure(module: Module) -> str | None:
+    """Why the module is not running, when its bootloader found nothing to boot."""
+    firmware = module.firmware
+    if firmware is None or firmware.running is not None:
+        return None
+    return firmware.last_error
+
+
 async def wait_settled(module: Module) -> None:
     """Wait until the module has booted, is not resetting, and no command is running
-    (a command waiting for data after ``>`` counts as done)."""
+    (a command waiting for data after ``>`` counts as done). :class:`Failure` (exit 1)
+    when it cannot boot: it would never settle."""
     activity = asyncio.Event()
     resetting = False
 
@@ -39,6 +48,9 @@ async def wait_settled(module: Module) -> None:
         while True:
             for _ in range(_SETTLE_TURNS):
                 await asyncio.sleep(0)
+            reason = boot_failure(module)
+            if reason is not None:
+                raise Failure(f"the module did not boot: {reason}", EXIT_FAILED)
             engine = module.engine
             if (
                 module.booted.is_set()
@@ -59,6 +71,7 @@ _FAILURES = (b"ERROR", b"SEND FAIL")
 async def run_script(module: Module, lines: Sequence[str], out: IO[str]) -> bool:
     """Run script ``lines`` (see ``run --help``), printing each with its answer to ``out``.
     Returns ``False`` at the first line that fails without a ``-`` prefix."""
+    await wait_settled(module)  # booted, or the reason it did not
     received = bytearray()
     module.set_output(received.extend)
     try:
