@@ -301,15 +301,17 @@ def test_example_scripts_run_cleanly(script: Path) -> None:
 def test_control_api_of_a_running_module(sims: list[Sim]) -> None:
     sim = Sim("--at", "tcp:127.0.0.1:0", "--time-scale", "0", "--control", "0")
     sims.append(sim)
-    url = sim.wait_line(r"Control: (http://127\.0\.0\.1:\d+/)").group(1)
+    found = sim.wait_line(r"Control: (http://127\.0\.0\.1:\d+/)#token=([\w-]+)$")
+    url, auth = found.group(1), {"Authorization": f"Bearer {found.group(2)}"}
     port = int(sim.wait_line(r"AT port: tcp://127\.0\.0\.1:(\d+)").group(1))
-    with urllib.request.urlopen(url + "status", timeout=WAIT) as response:
+    status_request = urllib.request.Request(url + "status", headers=auth)
+    with urllib.request.urlopen(status_request, timeout=WAIT) as response:
         status = json.load(response)
     assert status["booted"] is True and status["firmware"]["slot"] == "ota_0"
     request = urllib.request.Request(
         url + "faults/refuse_joins",
         data=json.dumps({"ap": "HomeNet", "count": 1}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **auth},
     )
     with urllib.request.urlopen(request, timeout=WAIT) as response:
         assert json.load(response)["ok"] is True

@@ -134,10 +134,12 @@ async def test_faults_of_the_air_on_a_backend_without_fault_control(toy_site: Pa
 
 async def test_the_control_api_says_what_the_backend_takes(toy_site: Path) -> None:
     module, _ = await start_module(radio="toy")
-    control = ControlServer(module)
-    url = await control.start("127.0.0.1", 0)
+    control = ControlServer(module, "registry-test-token")
+    await control.start("127.0.0.1", 0)
+    url = control.base + "/"
+    auth = {"Authorization": "Bearer registry-test-token"}
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=auth) as session:
             async with session.get(url + "status") as r:
                 status = await r.json()
             assert status["radio"] == "toy"

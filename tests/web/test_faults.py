@@ -16,6 +16,9 @@ from esp_at_sim.web.control import ControlServer
 
 from .conftest import MakeWeb
 
+TOKEN = "test-token-1234"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
 
 @pytest.fixture
 async def at() -> AsyncIterator[AtHarness]:
@@ -105,10 +108,11 @@ async def test_stall_upload_holds_the_body_until_released(make_web: MakeWeb) -> 
 
 
 async def test_control_api(at: AtHarness) -> None:
-    control = ControlServer(at.module)
-    url = await control.start("127.0.0.1", 0)
+    control = ControlServer(at.module, TOKEN)
+    await control.start("127.0.0.1", 0)
+    url = control.base + "/"
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=AUTH) as session:
             async with session.get(url + "status") as r:
                 status = await r.json()
             assert status["booted"] is True and status["faults"] == list(FAULT_NAMES)
@@ -121,8 +125,9 @@ async def test_control_api(at: AtHarness) -> None:
             await at.wait_for(b"WIFI DISCONNECT\r\n")
             async with session.post(url + "faults/vanish", json={"ap": "Nope"}) as r:
                 assert r.status == 400 and "no access point" in (await r.json())["error"]
-            async with session.post(url + "faults/vanish", data=b"{") as r:
-                assert r.status == 400
+            json_type = {"Content-Type": "application/json"}
+            async with session.post(url + "faults/vanish", data=b"{", headers=json_type) as r:
+                assert r.status == 400 and (await r.json())["error"] == "the body is not JSON"
             async with session.get(url + "events?after=0") as r:
                 events = (await r.json())["events"]
             assert any(e["kind"] == "fault" and e["name"] == "vanish" for e in events)
@@ -134,10 +139,11 @@ async def test_control_api(at: AtHarness) -> None:
 
 
 async def test_sim_control_client(at: AtHarness) -> None:
-    control = ControlServer(at.module)
+    control = ControlServer(at.module, TOKEN)
     url = await control.start("127.0.0.1", 0)
+    assert url == f"{control.base}/#token={TOKEN}"
     try:
-        async with SimControl(url) as sim:
+        async with SimControl(url) as sim:  # the token from the URL
             assert (await sim.status())["boot_count"] == 1
             await at.cmd("AT+CWMODE=3")
             station = await sim.fault("phone_join")

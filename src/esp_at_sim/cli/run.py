@@ -21,6 +21,8 @@ from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Failure, Subcommands, repo
 from .eventlog import EventLog
 from .script import run_script, wait_settled
 
+LOOPBACK = "127.0.0.1"  # where the control API listens unless told otherwise
+
 if TYPE_CHECKING:
     from ..device.module import Module
     from ..scenario import Scenario
@@ -50,6 +52,8 @@ async def _run(args: argparse.Namespace) -> int:
     except SpecError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
     script = _script(args.script)
+    if args.control is not None:
+        args.control_token = _control_token(args.control_token)
     if args.events_max_bytes is not None and not args.events:
         raise Failure("--events-max-bytes needs --events FILE", EXIT_USAGE)
     web_root = Path(args.web_root) if args.web_root else None
@@ -180,16 +184,32 @@ async def _start_control(
 ) -> None:
     from ..web.control import ControlServer
 
-    control = ControlServer(module)
+    control = ControlServer(module, args.control_token)
     stack.push_async_callback(control.close)
     host, port = args.control
     try:
-        url = await control.start(host or args.host, port)
+        url = await control.start(host or LOOPBACK, port)
     except OSError as exc:
         raise Failure(
             f"cannot serve the control API on port {port}: {exc.strerror or exc}", EXIT_FAILED
         ) from None
     print(f"Control: {url}", file=info, flush=True)
+
+
+def _control_token(given: str | None) -> str:
+    """``--control-token``, else the environment's, else a new random one."""
+    from ..client.control import TOKEN_ENV
+    from ..web.control import new_token
+
+    if given:
+        return given
+    from_env = os.environ.get(TOKEN_ENV)
+    if not from_env:
+        return new_token()
+    try:
+        return run_options.control_token(from_env)
+    except argparse.ArgumentTypeError as exc:
+        raise Failure(f"${TOKEN_ENV}: {exc}", EXIT_USAGE) from None
 
 
 async def _serve(

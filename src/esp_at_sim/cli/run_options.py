@@ -143,7 +143,15 @@ def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -
         metavar="[HOST:]PORT",
         type=_control_spec,
         help="serve the control API (fault injection, status, events) on this port "
-        "(0: any free port); announced as 'Control: URL'",
+        "(0: any free port), on 127.0.0.1 unless HOST names another address; announced as "
+        "'Control: http://HOST:PORT/#token=TOKEN'",
+    )
+    run.add_argument(
+        "--control-token",
+        type=control_token,
+        metavar="TOKEN",
+        help="the token the control API asks for (default: $ESP_AT_SIM_CONTROL_TOKEN, "
+        "else a random one per run)",
     )
     run.set_defaults(func=command)
 
@@ -174,6 +182,8 @@ def _control_spec(text: str) -> tuple[str | None, int]:
     host, sep, port = text.rpartition(":")
     if not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):  # [::1]:9000
+        host = host[1:-1]
     return (host or None) if sep else None, int(port)
 
 
@@ -184,6 +194,15 @@ def _route(text: str) -> tuple[str, str]:
         return parse_route_option(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def control_token(text: str) -> str:
+    """A control token: 8 to 256 of the characters a URL carries as they are."""
+    if not 8 <= len(text) <= 256 or not all(
+        c.isascii() and (c.isalnum() or c in "-._~") for c in text
+    ):
+        raise argparse.ArgumentTypeError("a token is 8 to 256 characters among A-Z a-z 0-9 - . _ ~")
+    return text
 
 
 def _port_map(text: str) -> tuple[int, int]:

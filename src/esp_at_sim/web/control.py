@@ -4,25 +4,28 @@ the module from a test that drives it from outside the process.
 - ``GET /status`` — boots, running firmware, Wi-Fi mode, station address, SoftAP
   stations, the radio backend and the faults it takes.
 - ``POST /faults/<name>`` with a JSON object of arguments — inject a fault
-  (:mod:`esp_at_sim.device.faults`); 200 ``{"ok": true, "result": …}`` or 400 with
-  ``{"ok": false, "error": "…"}``.
+  (:mod:`esp_at_sim.device.faults`); 200 ``{"ok": true, "result": …}``.
 - ``GET /events?after=N`` — the module's events numbered from 1, those after ``N``
   (the last 10,000 are kept).
 
-It listens on loopback by default and has no authentication: it controls a simulator.
+Every request needs ``Authorization: Bearer TOKEN`` (401 otherwise); one that carries
+an ``Origin`` other than the server's own is refused (403), so that no web page can
+use it; arguments are checked against the fault's signature. Every refusal is a JSON
+``{"ok": false, "error": "…"}`` (:mod:`.control_checks`).
 """
 
 from __future__ import annotations
 
-import json
+import secrets
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from ..core.events import Event
 from ..device.faults import FaultError
 from ..radio.base import SoftApStation
+from .control_checks import BODY_LIMIT, Guard, fault_arguments, json_response, url_host
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -30,42 +33,52 @@ if TYPE_CHECKING:
 EVENTS_KEPT = 10_000
 
 
-def _json(data: object, status: int = 200) -> web.Response:
-    return web.Response(
-        text=json.dumps(data, default=str), status=status, content_type="application/json"
-    )
+def new_token() -> str:
+    """A fresh random access token (URL-safe)."""
+    return secrets.token_urlsafe(24)
 
 
 class ControlServer:
-    """An aiohttp server on the side of one module."""
+    """An aiohttp server on the side of one module, for the holder of ``token``."""
 
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: Module, token: str) -> None:
         self.module = module
+        self.token = token
         self._events: deque[tuple[int, Event]] = deque(maxlen=EVENTS_KEPT)
         self._count = 0
         self._unsubscribe = module.bus.subscribe(self._keep)
         self._runner: web.AppRunner | None = None
+        self._guard = Guard(token)
         self.port = 0
+        self.base = ""
+
+    @property
+    def url(self) -> str:
+        """Where it listens, with the token: ``http://HOST:PORT/#token=TOKEN``."""
+        return f"{self.base}/#token={self.token}"
 
     def _keep(self, event: Event) -> None:
         self._count += 1
         self._events.append((self._count, event))
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=self._guard.middlewares(), client_max_size=BODY_LIMIT)
         app.router.add_get("/status", self._status)
         app.router.add_post("/faults/{name}", self._fault)
         app.router.add_get("/events", self._list_events)
         return app
 
     async def start(self, host: str, port: int) -> str:
+        """Listen on ``host``:``port`` (0: a free port); the :attr:`url`."""
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         addresses = self._runner.addresses  # the real port when 0 was asked for
         self.port = int(addresses[0][1]) if addresses else port
-        return f"http://{host}:{self.port}/"
+        self.base = f"http://{url_host(host)}:{self.port}"
+        self._guard.allow_origins(host, self.port)
+        return self.url
 
     async def close(self) -> None:
         self._unsubscribe()
@@ -78,11 +91,11 @@ class ControlServer:
         running = m.firmware.running if m.firmware is not None else None
         ip = m.wifi.station_ip()
         web_server = m.services.get("web")
-        return _json(
+        return json_response(
             {
                 "booted": m.booted.is_set(),
                 "boot_count": m.boot_count,
-                "time": m.clock.now(),
+                "time": round(m.clock.now(), 6),
                 "firmware": {"slot": running.slot, "version": running.version} if running else None,
                 "wifi_mode": m.wifi.mode,
                 "station_ip": ip.ip if ip else None,
@@ -95,24 +108,19 @@ class ControlServer:
 
     async def _fault(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        try:
-            args: Any = await request.json() if request.can_read_body else {}
-        except ValueError:
-            return _json({"ok": False, "error": "the body is not JSON"}, 400)
-        if not isinstance(args, dict):
-            return _json({"ok": False, "error": "the body must be a JSON object"}, 400)
+        args = await fault_arguments(request, self.module.faults, name)
         try:
             result = self.module.faults.apply(name, **args)
-        except FaultError as exc:
-            return _json({"ok": False, "error": str(exc)}, 400)
+        except (FaultError, ValueError) as exc:
+            return json_response({"ok": False, "error": str(exc)}, 400)
         if isinstance(result, SoftApStation):
             result = {"mac": result.mac, "ip": result.ip}
-        return _json({"ok": True, "result": result})
+        return json_response({"ok": True, "result": result})
 
     async def _list_events(self, request: web.Request) -> web.Response:
-        try:
-            after = int(request.query.get("after", "0"))
-        except ValueError:
-            return _json({"ok": False, "error": "after must be a number"}, 400)
+        text = request.query.get("after", "0")
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:
+            return json_response({"ok": False, "error": "after must be a whole number"}, 400)
+        after = int(text)
         items = [{"n": n, "t": e.t, "kind": e.kind, **e.data} for n, e in self._events if n > after]
-        return _json({"ok": True, "events": items, "last": self._count})
+        return json_response({"ok": True, "events": items, "last": self._count})
