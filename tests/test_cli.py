@@ -318,3 +318,19 @@ def test_control_api_of_a_running_module(sims: list[Sim]) -> None:
     out = at_over_tcp(port, b'AT+CWJAP="HomeNet","sunflower42"')
     assert out.endswith(b"+CWJAP:4\r\n\r\nERROR\r\n")
     assert sim.stop()[0] == 0
+
+
+def test_web_server_line_follows_the_answer_that_started_it(tmp_path: Path) -> None:
+    script = tmp_path / "web.at"
+    script.write_text("AT+CWMODE=3\nAT+WEBSERVER=1,80,25\nAT\n")
+    result = run(
+        "run", "--at", "stdio", "--time-scale", "0", "--port-map", "80=0", "--port-map", "53=0",
+        "--script", script,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    lines = result.stderr.decode().splitlines()
+    started = lines.index("AT+WEBSERVER=1,80,25")
+    assert lines[started + 1 : started + 3] == ["", "OK"]
+    assert lines[started + 3].startswith("Web server: http://127.0.0.1:")
+    assert lines[started + 4].startswith("Captive DNS: udp://127.0.0.1:")
+    assert lines[started + 5 :] == ["AT", "", "OK", "AT port: stdio"]

@@ -128,11 +128,11 @@ def test_exit_ends_the_session(sim: tuple[subprocess.Popen[bytes], str]) -> None
 
 def test_unreachable_port() -> None:
     result = _console(f"tcp:127.0.0.1:{_free_port()}", "AT\n")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "cannot connect to tcp:127.0.0.1:" in result.stderr
     assert result.stdout == ""
     missing = _console("/dev/esp-at-sim-no-such-port", "AT\n")
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert "cannot open /dev/esp-at-sim-no-such-port" in missing.stderr
 
 

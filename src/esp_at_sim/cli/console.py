@@ -13,8 +13,9 @@ editing and a history kept in ``$XDG_STATE_HOME/esp-at-sim/history`` (or
 ``~/.esp_at_sim_history``). When standard input is not a terminal the console reads
 its lines, prints each with its answer, and exits after the answer to the last one.
 
-Exit status: 0 at the end of input, 1 when the port cannot be opened or is lost, 130
-after Ctrl-C outside an interactive prompt. Answers of ``ERROR`` do not change it.
+Exit status: 0 at the end of input, 1 when the port is lost during the session, 2 when
+it cannot be opened (as ``provision`` and ``ota`` do for a module that does not answer),
+130 after Ctrl-C outside an interactive prompt. Answers of ``ERROR`` do not change it.
 
 The asyncio loop (and the client) runs in a helper thread; the main thread reads input,
 so readline and Ctrl-C behave as in any terminal program.
@@ -46,7 +47,7 @@ from ..client import (
     Response,
 )
 from ..client.protocol import command_name
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Subcommands
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Subcommands
 
 HISTORY_LENGTH = 1000
 PROMPT = "AT> "
@@ -114,7 +115,7 @@ class ConsoleSession:
                 self.client = self.call(self._open())
             except AtConnectionError as exc:
                 self.err.print(f"esp-at-sim console: {exc}", style="bold red", markup=False)
-                return EXIT_FAILED
+                return EXIT_USAGE
             history = self._load_history() if self.interactive else None
             try:
                 return self._session()

@@ -13,13 +13,13 @@ import sys
 from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from ..transport import SpecError, StdioTransport, Transport, TransportError, open_transport
 from . import run_options
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Failure, Subcommands, report
 from .eventlog import EventLog
-from .script import run_script, wait_settled
+from .script import Announcer, run_script, wait_settled
 
 LOOPBACK = "127.0.0.1"  # where the control API listens unless told otherwise
 
@@ -59,7 +59,7 @@ async def _run(args: argparse.Namespace) -> int:
     web_root = Path(args.web_root) if args.web_root else None
     if web_root is not None and not (web_root / "index.html").is_file():
         raise Failure(f"--web-root {web_root}: no index.html there", EXIT_USAGE)
-    info = sys.stderr if isinstance(transport, StdioTransport) else sys.stdout
+    announce = Announcer(sys.stderr if isinstance(transport, StdioTransport) else sys.stdout)
     async with contextlib.AsyncExitStack() as stack:
         stop = asyncio.Event()
         _handle_signals(stack, stop)
@@ -76,12 +76,12 @@ async def _run(args: argparse.Namespace) -> int:
         stack.push_async_callback(module.close)
         if args.events:
             events.attach(module.bus)
-        _install_web(module, args, web_root, info)
+        _install_web(module, args, web_root, announce)
         if args.control is not None:
-            await _start_control(stack, module, args, info)
+            await _start_control(stack, module, args, announce)
         stack.push_async_callback(transport.close)
         try:
-            code = await _serve(module, transport, script, info, stop)
+            code = await _serve(module, transport, script, announce, stop)
         except TransportError as exc:
             raise Failure(str(exc), EXIT_FAILED) from None
     return code
@@ -162,7 +162,7 @@ def _create_module(args: argparse.Namespace, scenario: Scenario | None, baud: in
 
 
 def _install_web(
-    module: Module, args: argparse.Namespace, root: Path | None, info: IO[str]
+    module: Module, args: argparse.Namespace, root: Path | None, announce: Announcer
 ) -> None:
     from ..web import WebConfig, install_web
 
@@ -174,13 +174,16 @@ def _install_web(
             captive_portal=not args.no_captive_portal,
             compat_echo_password=args.compat_echo_password,
             web_root=root,
-            announce=lambda line: print(line, file=info, flush=True),
+            announce=announce,
         ),
     )
 
 
 async def _start_control(
-    stack: contextlib.AsyncExitStack, module: Module, args: argparse.Namespace, info: IO[str]
+    stack: contextlib.AsyncExitStack,
+    module: Module,
+    args: argparse.Namespace,
+    announce: Announcer,
 ) -> None:
     from ..web.control import ControlServer
 
@@ -193,7 +196,7 @@ async def _start_control(
         raise Failure(
             f"cannot serve the control API on port {port}: {exc.strerror or exc}", EXIT_FAILED
         ) from None
-    print(f"Control: {url}", file=info, flush=True)
+    announce(f"Control: {url}")
 
 
 def _control_token(given: str | None) -> str:
@@ -213,13 +216,17 @@ def _control_token(given: str | None) -> str:
 
 
 async def _serve(
-    module: Module, transport: Transport, script: list[str], info: IO[str], stop: asyncio.Event
+    module: Module,
+    transport: Transport,
+    script: list[str],
+    announce: Announcer,
+    stop: asyncio.Event,
 ) -> int:
     """Boot, run the script, open the port, announce it, serve until told to stop."""
     if script:
         if not await _unless_stopped(module.start(), stop):
             return EXIT_OK
-        outcome = asyncio.ensure_future(run_script(module, script, info))
+        outcome = asyncio.ensure_future(run_script(module, script, announce.out, announce))
         if not await _unless_stopped(outcome, stop):
             return EXIT_OK
         if not outcome.result():
@@ -229,7 +236,7 @@ async def _serve(
         await transport.start(module)  # attached before boot: a listener sees "ready"
         if not await _unless_stopped(module.start(), stop):
             return EXIT_OK
-    print(transport.describe(), file=info, flush=True)
+    announce(transport.describe())
     waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
     if isinstance(transport, StdioTransport):
         waiters.append(asyncio.ensure_future(_stdio_done(module, transport)))

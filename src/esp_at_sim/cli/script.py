@@ -68,9 +68,37 @@ async def wait_settled(module: Module) -> None:
 _FAILURES = (b"ERROR", b"SEND FAIL")
 
 
-async def run_script(module: Module, lines: Sequence[str], out: IO[str]) -> bool:
-    """Run script ``lines`` (see ``run --help``), printing each with its answer to ``out``.
-    Returns ``False`` at the first line that fails without a ``-`` prefix."""
+class Announcer:
+    """Prints the lines that say where a service listens (``Web server: URL``…); while a
+    script line runs, it holds them until that line's answer has been printed, so that
+    they follow the ``OK`` of the command that started the service."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self._held: list[str] | None = None
+
+    def __call__(self, line: str) -> None:
+        if self._held is not None:
+            self._held.append(line)
+        else:
+            print(line, file=self.out, flush=True)
+
+    def hold(self) -> None:
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        held, self._held = self._held or [], None
+        for line in held:
+            self(line)
+
+
+async def run_script(
+    module: Module, lines: Sequence[str], out: IO[str], announcer: Announcer | None = None
+) -> bool:
+    """Run script ``lines`` (see ``run --help``), printing each with its answer to ``out``
+    (and what ``announcer`` was told meanwhile after it). Returns ``False`` at the first
+    line that fails without a ``-`` prefix."""
     await wait_settled(module)  # booted, or the reason it did not
     received = bytearray()
     module.set_output(received.extend)
@@ -85,15 +113,21 @@ async def run_script(module: Module, lines: Sequence[str], out: IO[str]) -> bool
             if module.engine.mode is not Mode.DATA:
                 data += b"\r\n"
             received.clear()
-            module.feed(data)
-            await wait_settled(module)
-            answer = bytes(received)
-            shown = module.table.mask(line.encode("utf-8"), MASK)
-            if not answer.startswith(data):  # echo off: show the line ourselves
-                out.write(shown.decode("utf-8", "replace") + "\n")
-            answer = mask_output(answer, [(line.encode("utf-8"), shown)])
-            out.write(answer.decode("utf-8", "replace").replace("\r\n", "\n"))
-            out.flush()
+            if announcer is not None:
+                announcer.hold()
+            try:
+                module.feed(data)
+                await wait_settled(module)
+                answer = bytes(received)
+                shown = module.table.mask(line.encode("utf-8"), MASK)
+                if not answer.startswith(data):  # echo off: show the line ourselves
+                    out.write(shown.decode("utf-8", "replace") + "\n")
+                answer = mask_output(answer, [(line.encode("utf-8"), shown)])
+                out.write(answer.decode("utf-8", "replace").replace("\r\n", "\n"))
+                out.flush()
+            finally:
+                if announcer is not None:
+                    announcer.release()
             if not may_fail and any(part in _FAILURES for part in answer.split(b"\r\n")):
                 error(f"script line failed: {shown.decode('utf-8', 'replace')}")
                 return False
