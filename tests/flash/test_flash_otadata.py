@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from esp_at_sim.flash.errors import OtaError
 from esp_at_sim.flash.otadata import (
     SECTOR,
     OtaEntry,
@@ -67,6 +68,31 @@ def test_next_seq_is_smallest_not_below_current() -> None:
     assert next_seq(3, 1, 2) == 4
     assert next_seq(1, 0, 2) == 1
     assert next_seq(7, 2, 3) == 9
+
+
+def _counted_next_seq(current: int, slot: int, count: int) -> int:
+    """ESP-IDF's own loop, the reference for small numbers."""
+    i = 0
+    while current > (slot + 1) % count + i * count:
+        i += 1
+    return (slot + 1) % count + i * count
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 5000), st.integers(0, 15), st.integers(1, 16))
+def test_next_seq_matches_esp_idf_loop(current: int, slot: int, count: int) -> None:
+    slot %= count
+    assert next_seq(current, slot, count) == _counted_next_seq(current, slot, count)
+
+
+def test_next_seq_near_the_top_and_exhausted() -> None:
+    assert next_seq(0xFFFFFFF0, 0, 2) == 0xFFFFFFF1
+    assert next_seq(0xFFFFFFF0, 1, 2) == 0xFFFFFFF0
+    assert next_seq(0xFFFFFFFD, 1, 3) == 0xFFFFFFFE
+    with pytest.raises(OtaError, match="used up"):
+        next_seq(0xFFFFFFFE, 0, 2)  # ESP-IDF would store the blank value 0xFFFFFFFF
+    with pytest.raises(OtaError, match="used up"):
+        next_seq(0xFFFFFFFE, 0, 3)  # ESP-IDF's counter would wrap past 2**32
 
 
 def test_switch_writes_the_other_sector() -> None:

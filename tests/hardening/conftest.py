@@ -87,9 +87,14 @@ class WebModule:
         return self.server.dns_port
 
 
-async def start_web_module(*, flash: bool = False) -> WebModule:
-    """A module at time scale 0 in mode 3 with ``AT+WEBSERVER=1,80,25`` done."""
-    module = create_module(time_scale=0, with_flash=flash)
+async def start_web_module(
+    *, flash: bool = False, flash_file: str | os.PathLike[str] | None = None
+) -> WebModule:
+    """A module at time scale 0 in mode 3 with ``AT+WEBSERVER=1,80,25`` done, with a
+    temporary flash (``flash``), the flash file ``flash_file``, or none."""
+    module = create_module(
+        time_scale=0, with_flash=flash or flash_file is not None, flash=flash_file
+    )
     lines: list[str] = []
     server = install_web(module, WebConfig(port_map={80: 0, 53: 0}, announce=lines.append))
     at = AtHarness(module)

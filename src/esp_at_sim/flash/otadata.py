@@ -20,6 +20,8 @@ import zlib
 from dataclasses import dataclass, replace
 from enum import IntEnum
 
+from esp_at_sim.flash.errors import OtaError
+
 SECTOR = 0x1000
 ENTRY = struct.Struct("<I20sII")
 BLANK_SEQ = 0xFFFFFFFF
@@ -132,12 +134,23 @@ def initial_contents(entries: Otadata) -> bool:
 
 
 def next_seq(current: int, slot: int, slot_count: int) -> int:
-    """The smallest sequence >= ``current`` that names ``slot`` (``esp_rewrite_ota_data``)."""
+    """The smallest sequence >= ``current`` that names ``slot`` (``esp_rewrite_ota_data``).
+
+    ESP-IDF counts up from ``(slot + 1) % slot_count`` in steps of ``slot_count`` until it
+    reaches ``current``; the same number comes from one division, so a crafted entry with a
+    huge sequence costs nothing. A result that does not fit below the blank value
+    0xFFFFFFFF (ESP-IDF would store the blank value or wrap around, and the switch would
+    silently not happen) raises :class:`~esp_at_sim.flash.errors.OtaError`.
+    """
     base = (slot + 1) % slot_count
-    i = 0
-    while current > base + i * slot_count:
-        i += 1
-    return base + i * slot_count
+    steps = max(0, -(-(current - base) // slot_count))
+    seq = base + steps * slot_count
+    if seq >= BLANK_SEQ:
+        raise OtaError(
+            f"otadata sequence numbers are used up (the active entry has {current:#010x}); "
+            "erase otadata to start counting again"
+        )
+    return seq
 
 
 def switch_to(entries: Otadata, slot: int, slot_count: int, state: int) -> tuple[int, OtaEntry]:
