@@ -47,7 +47,7 @@ def create_module(
 
     ``time_scale`` multiplies every simulated delay (0: immediate). The module runs the
     firmware in its flash: the file ``flash`` (created on first use for the partition
-    ``layout``: ``esp32``, ``esp32c3`` or a directory with the CSVs), or a temporary one;
+    ``layout``: ``esp32``, ``esp32c3`` or a directory with the CSVs), or one in memory;
     ``with_flash=False`` gives a module without flash (settings in ``store`` or in
     memory, identity from the scenario). ``store`` overrides where settings live.
     ``baud`` is the UART rate the module boots with, as if its factory parameters said

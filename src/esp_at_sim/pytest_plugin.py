@@ -2,7 +2,7 @@
 
 Installed with esp-at-sim (entry point ``pytest11``); needs pytest-asyncio. Fixtures:
 
-- ``esp_module`` — a module started in-process (flash in a temporary file, web server
+- ``esp_module`` — a module started in-process (flash in memory, web server
   ready for ``AT+WEBSERVER`` on free loopback ports), closed after the test.
 - ``esp_at`` — an :class:`esp_at_sim.client.AtClient` on its AT port.
 - ``esp_harness`` — a byte-level :class:`esp_at_sim.testing.AtHarness` on the same port.

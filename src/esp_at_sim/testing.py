@@ -117,7 +117,7 @@ async def start_module(
 
     Without ``flash``/``with_flash`` the module has no flash (settings in ``store`` or in
     memory), which keeps unit tests light; with them it runs the firmware in a flash file
-    (``flash``, or a temporary one). ``radio`` names the radio backend.
+    (``flash``, or one in memory). ``radio`` names the radio backend.
     """
     module = create_module(
         scenario,

@@ -32,7 +32,7 @@ def test_save_load_delete_and_types(flash: FlashImage) -> None:
     store.save({"ssid": "Lab", "pwd": "pass1234", "mode": 1, "mac": b"\x24\x0a\xc4\x00\x00\x01"})
     store.save({"mode": -3, "pwd": None, "new": "ok"})
     assert store.load() == {"ssid": "Lab", "mode": -3, "mac": b"\x24\x0a\xc4\0\0\1", "new": "ok"}
-    again = FlashImage.open(flash.path, flash.layout).settings()
+    again = FlashImage.open(flash.path, flash.layout, readonly=True).settings()
     assert again.load() == store.load()
 
 

@@ -26,7 +26,13 @@ START_TIMEOUT = 15.0
 class SimProcess:
     """``esp-at-sim run`` with the web server up; ``url``, ``dns_port``, ``at_port``."""
 
-    def __init__(self, workdir: Path, *extra: str, script: str = WEB_SCRIPT) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *extra: str,
+        script: str = WEB_SCRIPT,
+        env: dict[str, str] | None = None,
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         script_file = workdir / "start.at"
@@ -52,7 +58,7 @@ class SimProcess:
         ]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=ROOT
+                args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=ROOT, env=env
             )
         self._at: socket.socket | None = None
         try:

@@ -4,6 +4,10 @@ file, failed uploads over a waiting update, and temporary files left by killed m
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ from esp_at_sim.flash.boot import read_otadata
 from esp_at_sim.flash.otadata import SECTOR, OtaEntry, OtaState
 
 from .conftest import no_tasks_left, start_web_module
+from .simproc import SimProcess
 
 HUGE_SEQ = 0xFFFFFFF0
 
@@ -59,3 +64,51 @@ async def test_huge_otadata_sequence_answers_rollback_and_upload(tmp_path: Path)
     finally:
         await web.module.close()
         await no_tasks_left()
+
+
+def esp_at_sim(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "esp_at_sim", *args],
+        capture_output=True,
+        text=True,
+        timeout=20,  # a second run that does not refuse would run on for ever
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+def test_second_writer_on_a_flash_file_exits_2_naming_the_holder(tmp_path: Path) -> None:
+    path = tmp_path / "shared.flash"
+    image = tmp_path / "app.bin"
+    image.write_bytes(build_app_image("v7.7.7.7"))
+    first = SimProcess(tmp_path / "a", "--flash", str(path))
+    try:
+        second = esp_at_sim("run", "--at", "tcp:127.0.0.1:0", "--flash", str(path))
+        assert second.returncode == 2, second.stderr
+        assert f"in use by process {first.pid}" in second.stderr
+        load = esp_at_sim("flash", "load", str(path), str(image))
+        assert load.returncode == 2, load.stderr
+        assert f"in use by process {first.pid}" in load.stderr
+        info = esp_at_sim("flash", "info", str(path))  # readers need no lock
+        assert info.returncode == 0 and "Boot slot: ota_0" in info.stdout, info.stderr
+        assert first.at("AT+SYSROLLBACK?").endswith(b"\r\nOK\r\n")  # A was never disturbed
+    finally:
+        assert first.stop() == 0
+    # the lock went with its holder: now the file is free
+    load = esp_at_sim("flash", "load", str(path), str(image))
+    assert load.returncode == 0, load.stderr
+
+
+def test_killed_module_without_flash_leaves_no_file_behind(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    sim = SimProcess(tmp_path / "run", env=env)
+    try:
+        assert sim.at("AT+SYSSTORE=1").endswith(b"\r\nOK\r\n")
+        assert sim.at('AT+CWSAP="lab","12345678",5,3').endswith(b"\r\nOK\r\n")  # an NVS save
+        os.kill(sim.pid, signal.SIGKILL)
+        sim.proc.wait(10)
+    finally:
+        sim.stop()
+    assert sorted(os.listdir(scratch)) == []

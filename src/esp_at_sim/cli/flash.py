@@ -12,6 +12,7 @@ from ..flash.errors import FlashError
 from ..flash.flashfile import FlashImage
 from ..flash.image import build_app_image
 from ..flash.info import render_flash_info, render_image_info
+from ..flash.lock import FlashLockedError
 from ..flash.ota import begin_update
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Subcommands
 from .common import error as _error
@@ -118,6 +119,9 @@ def cmd_flash_load(args: argparse.Namespace) -> int:
                 update.abort()
                 raise
             slot = update.partition.name
+    except FlashLockedError as exc:
+        _error(f"not loaded: {exc.reason}")
+        return EXIT_USAGE
     except FlashError as exc:
         _error(f"not loaded: {exc.reason}")
         return EXIT_FAILED

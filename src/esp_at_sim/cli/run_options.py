@@ -87,7 +87,8 @@ def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -
         "--flash",
         metavar="FILE",
         help="the module's 4 MB flash image: created on first use with factory firmware in "
-        "ota_0, reused after (settings, OTA state); default: a temporary one",
+        "ota_0, reused after (settings, OTA state); default: a flash in memory, gone when "
+        "the module stops",
     )
     run.add_argument(
         "--module",

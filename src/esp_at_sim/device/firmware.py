@@ -3,14 +3,14 @@
 :class:`Firmware` opens (or creates) the flash file, boots whatever otadata selects the
 way the bootloader does, confirms the running image once AT is up, and offers what the
 commands and the web server need: the stored settings (NVS), OTA updates, the user
-partitions of ``at_customize`` and rollback. Without a flash file the module gets a
-temporary one that disappears when it closes.
+partitions of ``at_customize`` and rollback. Without a flash file the module's flash lives
+in memory (:meth:`~esp_at_sim.flash.flashfile.FlashImage.in_memory`): nothing is written
+to disk, so nothing is left behind however the process ends.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -63,11 +63,10 @@ class FactoryFirmware:
 class Firmware:
     """A flash file in use by one module."""
 
-    def __init__(self, flash: FlashImage, *, temporary: bool = False) -> None:
+    def __init__(self, flash: FlashImage) -> None:
         self.flash = flash
         self.running: BootResult | None = None
         self.last_error: str | None = None
-        self._temporary = temporary
         self._store = flash.settings()
 
     @classmethod
@@ -80,7 +79,7 @@ class Firmware:
         factory: FactoryFirmware | None = None,
         durable: bool = True,
     ) -> Firmware:
-        """Open ``path`` (created on first use) or, with ``None``, a temporary flash file.
+        """Open ``path`` (created on first use) or, with ``None``, a flash in memory.
 
         Raises :class:`~esp_at_sim.flash.errors.FlashError` for a file of another layout
         or one that is not a flash image; such a file is never overwritten.
@@ -90,11 +89,7 @@ class Firmware:
         if path is not None:
             flash = FlashImage.open(path, flash_layout, factory_image=image, durable=durable)
             return cls(flash)
-        fd, name = tempfile.mkstemp(prefix="esp-at-sim-", suffix=".flash")
-        os.close(fd)
-        os.unlink(name)  # FlashImage creates it afresh and never replaces a file
-        flash = FlashImage.open(name, flash_layout, factory_image=image, durable=False)
-        return cls(flash, temporary=True)
+        return cls(FlashImage.in_memory(flash_layout, factory_image=image))
 
     @property
     def path(self) -> Path:
@@ -160,5 +155,3 @@ class Firmware:
 
     def close(self) -> None:
         self.flash.close()
-        if self._temporary:
-            self.flash.path.unlink(missing_ok=True)

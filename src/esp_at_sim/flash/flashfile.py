@@ -12,12 +12,15 @@ unused erased (0xFF), both partition tables, blank otadata (the first boot picks
 version in ``ota_0`` (or in ``factory``, if the layout has one). It is written to a
 temporary file, fsynced and linked into place, so a crash never leaves half a file and an
 existing file is never replaced. Reopening checks size and both tables against the
-layout and refuses any mismatch.
+layout and refuses any mismatch. A module without a flash file runs on
+:meth:`FlashImage.in_memory`: the same contents in memory, the freshly flashed image shared
+read-only by every such module and only the sectors it writes kept per module.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -25,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 
 from esp_at_sim.flash.errors import FlashFileError, PartitionTableError
-from esp_at_sim.flash.flashio import FlashDevice
+from esp_at_sim.flash.flashio import FlashDevice, MemoryFlashDevice
 from esp_at_sim.flash.image import CHIPS, build_app_image
 from esp_at_sim.flash.nvs_store import DEFAULT_NAMESPACE, NvsSettingsStore
 from esp_at_sim.flash.partitions import (
@@ -154,6 +157,11 @@ def initial_contents(
     for offset, data in initial_regions(layout, version, factory_image):
         flash[offset : offset + len(data)] = data
     return bytes(flash)
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_contents(layout: FlashLayout, version: str, factory_image: bytes | None) -> bytes:
+    return initial_contents(layout, version, factory_image)
 
 
 _ERASED = b"\xff" * 0x40000  # written block by block: no 4 MiB buffer per new file
@@ -301,6 +309,20 @@ class FlashImage:
                     raise FlashFileError(problem + "; refusing to use it")
         device = FlashDevice.open(target, writable=not readonly, durable=durable)
         return cls(target, device, layout)
+
+    @classmethod
+    def in_memory(
+        cls,
+        layout: FlashLayout,
+        *,
+        version: str = DEFAULT_VERSION,
+        factory_image: bytes | None = None,
+    ) -> FlashImage:
+        """A freshly flashed module's flash in memory: nothing touches the disk, and the
+        initial contents are shared with every other in-memory flash of the same layout
+        and factory image."""
+        base = _shared_contents(layout, version, factory_image)
+        return cls(Path(f"<memory:{layout.name}>"), MemoryFlashDevice(base), layout)
 
     def close(self) -> None:
         self.device.close()

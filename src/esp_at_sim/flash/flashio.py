@@ -6,6 +6,10 @@ clear bits (the stored byte becomes ``old & new``), exactly like ESP-IDF's
 ``esp_partition_write`` on real flash. Every write is one ``os.pwrite`` through
 :meth:`FlashDevice.write_raw`; :meth:`FlashDevice.sync` is ``os.fsync``.
 
+A writable file is locked (:func:`esp_at_sim.flash.lock.lock_for_writing`) for as long as
+it is open, so two writers never share one file. :class:`MemoryFlashDevice` is the same
+chip in memory, for modules without a flash file.
+
 Ordering contract for callers that need crash safety: data written before a
 :meth:`~FlashDevice.sync` is on disk before anything written after it. Between two
 syncs the kernel may persist any subset of the writes, in any order, and a write cut
@@ -18,7 +22,10 @@ from __future__ import annotations
 import os
 from types import TracebackType
 
+from esp_at_sim.flash.lock import lock_for_writing
+
 SECTOR = 0x1000
+_ERASED_SECTOR = b"\xff" * SECTOR
 
 
 class FlashDevice:
@@ -34,9 +41,18 @@ class FlashDevice:
     def open(
         cls, path: str | os.PathLike[str], *, writable: bool = True, durable: bool = True
     ) -> FlashDevice:
-        """Open an existing flash file (``durable=False`` skips fsync, for throwaway files)."""
+        """Open an existing flash file (``durable=False`` skips fsync, for throwaway files).
+
+        ``writable`` takes the file's lock: :class:`~esp_at_sim.flash.lock.FlashLockedError`
+        when another writer has it open."""
         fd = os.open(path, (os.O_RDWR if writable else os.O_RDONLY) | os.O_CLOEXEC)
-        return cls(fd, os.fstat(fd).st_size, writable=writable, durable=durable)
+        try:
+            if writable:
+                lock_for_writing(fd, path)
+            return cls(fd, os.fstat(fd).st_size, writable=writable, durable=durable)
+        except BaseException:
+            os.close(fd)
+            raise
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -109,3 +125,62 @@ class FlashDevice:
         """Make everything written so far durable before anything written later."""
         if self.durable and self.writable:
             os.fsync(self._fd)
+
+
+class MemoryFlashDevice(FlashDevice):
+    """A flash chip in memory: a shared read-only ``base`` image (never copied) and the
+    sectors written since, each kept only while it differs from ``base``.
+
+    A module without a flash file runs on one of these: nothing reaches the disk, so
+    nothing is left behind however the process ends, and many modules share one factory
+    image. ``sync`` has nothing to do."""
+
+    def __init__(self, base: bytes) -> None:
+        super().__init__(-1, len(base), writable=True, durable=False)
+        self._base = base
+        self._sectors: dict[int, bytes | bytearray] = {}
+
+    @property
+    def written_sectors(self) -> int:
+        """How many sectors differ from the base image (what this device costs)."""
+        return len(self._sectors)
+
+    def close(self) -> None:
+        self._sectors.clear()
+
+    def _sector(self, index: int) -> bytes | bytearray:
+        found = self._sectors.get(index)
+        if found is not None:
+            return found
+        return self._base[index * SECTOR : (index + 1) * SECTOR]
+
+    def read(self, offset: int, length: int) -> bytes:
+        self._check(offset, length)
+        first, last = offset // SECTOR, (offset + length - 1) // SECTOR
+        if not any(i in self._sectors for i in range(first, last + 1)) or not length:
+            return self._base[offset : offset + length]
+        out = bytearray()
+        for index in range(first, last + 1):
+            out += self._sector(index)
+        start = offset - first * SECTOR
+        return bytes(out[start : start + length])
+
+    def write_raw(self, offset: int, data: bytes) -> None:
+        self._check(offset, len(data))
+        view = memoryview(data)
+        while view:
+            index, within = divmod(offset, SECTOR)
+            size = min(SECTOR - within, len(view))
+            sector = bytearray(self._sector(index))
+            sector[within : within + size] = view[:size]
+            if sector == self._base[index * SECTOR : (index + 1) * SECTOR]:
+                self._sectors.pop(index, None)
+            elif sector == _ERASED_SECTOR:
+                self._sectors[index] = _ERASED_SECTOR
+            else:
+                self._sectors[index] = sector
+            view = view[size:]
+            offset += size
+
+    def sync(self) -> None:
+        return None
