@@ -22,9 +22,8 @@ from esp_at_sim.flash.nvs import (
     PageState,
     encode_pages,
     encode_partition,
-    page_headers,
-    read_items,
 )
+from esp_at_sim.flash.nvs_read import page_headers, read_items
 
 I = ItemType  # noqa: E741 - short alias for the tables below
 ENCODINGS = {

@@ -16,9 +16,8 @@ from esp_at_sim.flash.nvs import (
     PageState,
     encode_pages,
     encode_partition,
-    page_headers,
-    read_items,
 )
+from esp_at_sim.flash.nvs_read import page_headers, read_items
 from esp_at_sim.flash.nvs_store import NvsSettingsStore, current_generation
 
 

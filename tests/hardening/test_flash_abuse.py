@@ -4,6 +4,7 @@ file, failed uploads over a waiting update, and temporary files left by killed m
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -112,3 +113,58 @@ def test_killed_module_without_flash_leaves_no_file_behind(tmp_path: Path) -> No
     finally:
         sim.stop()
     assert sorted(os.listdir(scratch)) == []
+
+
+STORED = {"cwmode": 3, "uart_def": "230400,8,1,0,0", "sap_ssid": b"lab", "sap_pwd": b"12345678"}
+
+
+def entry_offset(page: bytes, key: str, kind: int) -> int:
+    """Where the first entry of ``key`` with type ``kind`` starts in an NVS page."""
+    for at in range(64, 4096, 32):
+        if page[at + 1] == kind and page[at + 8 : at + 24].rstrip(b"\0") == key.encode():
+            return at
+    raise AssertionError(f"no entry {key!r}")
+
+
+def flip(path: Path, offset: int) -> None:
+    with path.open("r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)[0]
+        fh.seek(offset)
+        fh.write(bytes([byte ^ 0x5A]))
+
+
+@pytest.mark.parametrize(
+    ("where", "lost", "uart"),
+    [
+        ("entry", ["esp_at_sim.uart_def"], b"+UART_DEF:115200,"),  # under the entry's CRC
+        ("blob chunk", ["esp_at_sim.sap_ssid"], b"+UART_DEF:230400,"),  # one blob's data byte
+        ("page header", sorted(f"esp_at_sim.{k}" for k in STORED), b"+UART_DEF:115200,"),
+    ],
+)
+def test_flipped_nvs_byte_costs_what_esp_idf_loses_and_is_reported(
+    tmp_path: Path, where: str, lost: list[str], uart: bytes
+) -> None:
+    path = tmp_path / "m.flash"
+    with FlashImage.open(path, load_layout("esp32")) as flash:
+        flash.settings().save(STORED)
+        base = flash.nvs.offset
+        page = flash.read_partition(flash.nvs, 0, 0x1000)
+    if where == "entry":
+        flip(path, base + entry_offset(page, "uart_def", 0x21) + 24)
+    elif where == "blob chunk":
+        flip(path, base + entry_offset(page, "sap_ssid", 0x42) + 32)
+    else:
+        flip(path, base + 4)  # the page's sequence number, under the header CRC
+    info = esp_at_sim("flash", "info", str(path))  # before the module's next save drops it
+    assert "NVS damage" in info.stdout and lost[0] in info.stdout, info.stdout
+    events = tmp_path / "events.jsonl"
+    sim = SimProcess(tmp_path / "run", "--flash", str(path), "--events", str(events))
+    try:
+        assert uart in sim.at("AT+UART_DEF?")
+    finally:
+        assert sim.stop() == 0
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    damage = [r for r in records if r["kind"] == "flash.nvs_damage"]
+    assert sorted(k for r in damage for k in r["lost"]) == lost, damage
+    assert "stored settings damaged" in sim.stderr()

@@ -26,6 +26,7 @@ from ..flash.boot import (
 from ..flash.errors import BootError
 from ..flash.flashfile import FlashImage, load_layout
 from ..flash.image import build_app_image
+from ..flash.nvs_read import Damage
 from ..flash.nvs_store import NvsSettingsStore
 from ..flash.ota import (
     OtaUpdate,
@@ -101,6 +102,10 @@ class Firmware:
 
     def settings_store(self) -> NvsSettingsStore:
         return self._store
+
+    def settings_damage(self) -> list[Damage]:
+        """What the last read of the stored settings found damaged, and what it cost."""
+        return list(self._store.damage)
 
     def boot(self) -> BootResult | None:
         """Run the bootloader; ``None`` (and :attr:`last_error`) when nothing boots."""

@@ -300,6 +300,7 @@ class Module:
         if self.firmware is not None and not self._boot_firmware(self.firmware):
             return  # nothing bootable: the bootloader never hands over, no "ready"
         self.saved = self.store.load()
+        self._report_settings_damage()
         self.system.load(self.saved)
         self.net.load(self.saved)
         self.wifi.load(self.saved)
@@ -317,6 +318,20 @@ class Module:
         self.flush()
         self.booted.set()
         self.wifi.after_boot()
+
+    def _report_settings_damage(self) -> None:
+        """Never lose a stored setting silently: one event (and warning) per damage."""
+        if self.firmware is None:
+            return
+        for damage in self.firmware.settings_damage():
+            self.emit(
+                "flash.nvs_damage",
+                page=damage.page,
+                entry=damage.entry,
+                problem=damage.problem,
+                lost=list(damage.lost),
+            )
+            log.warning("stored settings damaged: %s", damage)
 
     def _boot_firmware(self, firmware: Firmware) -> bool:
         """Boot the slot otadata selects; take the identity from its app descriptor."""

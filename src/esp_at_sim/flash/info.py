@@ -160,7 +160,8 @@ def _slot_lines(flash: FlashImage) -> list[str]:
 def _settings_lines(flash: FlashImage, secrets: Collection[str]) -> list[str]:
     try:
         lines = [f"Settings (NVS at {flash.nvs.offset:#x}):"]
-        items = flash.settings().items()
+        store = flash.settings()
+        items = store.items()
     except FlashError as exc:
         return [f"Settings: unreadable: {exc.reason}"]
     lines += [
@@ -168,7 +169,12 @@ def _settings_lines(flash: FlashImage, secrets: Collection[str]) -> list[str]:
         f"({i.type.name})"
         for i in items
     ]
-    return lines if items else [*lines, "  (none)"]
+    if not items:
+        lines.append("  (none)")
+    if store.damage:
+        lines.append("NVS damage (read as ESP-IDF does; dropped at the next save):")
+        lines += [f"  {d}" for d in store.damage]
+    return lines
 
 
 def render_flash_info(path: str | os.PathLike[str], *, secrets: Collection[str] = ()) -> str:

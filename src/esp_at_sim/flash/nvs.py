@@ -18,15 +18,15 @@ as ESP-IDF would: a 3969..4000-byte string (the generator crashes) takes a whole
 and items of a namespace that come after another namespace stay in their own namespace
 (the generator files them under the namespace created last).
 
-:func:`read_items` reads what ESP-IDF would: written entries with good CRCs, in
-page-sequence order, the later of two values winning.
+Reading pages back, with ESP-IDF's rules for damaged ones, is
+:mod:`esp_at_sim.flash.nvs_read`.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -225,113 +225,3 @@ def encode_partition(items: Iterable[NvsItem], size: int) -> bytes:
     if len(pages) > usable:
         raise NvsError(f"the entries need {len(pages)} pages; a {size:#x} partition has {usable}")
     return b"".join(pages) + b"\xff" * (size - len(pages) * PAGE)
-
-
-@dataclass(frozen=True)
-class PageInfo:
-    """A page header as read back."""
-
-    index: int
-    state: int
-    seq: int
-    version: int
-    header_ok: bool
-
-    @property
-    def live(self) -> bool:
-        """Holds entries ESP-IDF reads (ACTIVE, FULL or FREEING with a good header)."""
-        states = (PageState.ACTIVE, PageState.FULL, PageState.FREEING)
-        return self.header_ok and self.state in states and self.version in (VERSION2, 0xFF)
-
-
-def page_headers(data: bytes | memoryview) -> list[PageInfo]:
-    out = []
-    for index in range(len(data) // PAGE):
-        head = bytes(data[index * PAGE : index * PAGE + 32])
-        state, seq = struct.unpack_from("<II", head)
-        crc_ok = struct.unpack_from("<I", head, 28)[0] == crc32(head[4:28])
-        out.append(PageInfo(index, state, seq, head[8], crc_ok and head != b"\xff" * 32))
-    return out
-
-
-@dataclass(frozen=True)
-class _Record:
-    ns: int
-    kind: int
-    chunk: int
-    key: str
-    value: int | bytes
-
-
-def _page_records(page: bytes) -> Iterable[_Record]:
-    bitmap = page[32:64]
-    i = 0
-    while i < ENTRIES:
-        if (bitmap[i // 4] >> ((i % 4) * 2)) & 3 != 0b10:
-            i += 1
-            continue
-        raw = page[FIRST_ENTRY + i * ENTRY : FIRST_ENTRY + (i + 1) * ENTRY]
-        ns, kind, span, chunk = raw[0], raw[1], raw[2], raw[3]
-        if struct.unpack_from("<I", raw, 4)[0] != crc32(raw[0:4] + raw[8:32]):
-            i += 1
-            continue
-        key = raw[8:24].split(b"\x00", 1)[0].decode("utf-8", errors="replace")
-        if kind in (ItemType.SZ, ItemType.BLOB, ItemType.BLOB_DATA):
-            size, _, data_crc = struct.unpack_from("<HHI", raw, 24)
-            if span != 1 + -(-size // ENTRY) or i + span > ENTRIES:
-                i += 1
-                continue
-            start = FIRST_ENTRY + (i + 1) * ENTRY
-            payload = page[start : start + size]
-            if crc32(payload) == data_crc:
-                yield _Record(ns, kind, chunk, key, payload)
-            i += span
-            continue
-        if kind in INT_FORMATS and span == 1:
-            (value,) = struct.unpack_from(INT_FORMATS[ItemType(kind)], raw, 24)
-            yield _Record(ns, kind, chunk, key, value)
-        elif kind == ItemType.BLOB_IDX and span == 1:
-            yield _Record(ns, kind, chunk, key, raw[24:30])
-        i += 1
-
-
-def read_items(data: bytes | memoryview, pages: Sequence[int] | None = None) -> list[NvsItem]:
-    """The items stored in ``pages`` (physical indices, read in the order given).
-
-    Without ``pages``, every live page is read in sequence order, as ESP-IDF does.
-    """
-    if pages is None:
-        live = [p for p in page_headers(data) if p.live]
-        pages = [p.index for p in sorted(live, key=lambda p: p.seq)]
-    records = [r for i in pages for r in _page_records(bytes(data[i * PAGE : (i + 1) * PAGE]))]
-    names = {r.value: r.key for r in records if r.ns == 0 and r.kind == ItemType.U8}
-    chunks = {(r.ns, r.key, r.chunk): r.value for r in records if r.kind == ItemType.BLOB_DATA}
-    found: dict[tuple[str, str], NvsItem] = {}
-    for r in records:
-        namespace = names.get(r.ns)
-        if r.ns in (0, 0xFF) or namespace is None:
-            continue
-        item = _to_item(namespace, r, chunks)
-        if item is not None:
-            found[(namespace, r.key)] = item
-    return list(found.values())
-
-
-def _to_item(
-    namespace: str, r: _Record, chunks: dict[tuple[int, str, int], int | bytes]
-) -> NvsItem | None:
-    if isinstance(r.value, int):
-        return NvsItem(namespace, r.key, ItemType(r.kind), r.value)
-    if r.kind == ItemType.SZ:
-        text = r.value.split(b"\x00", 1)[0].decode("utf-8", errors="replace")
-        return NvsItem(namespace, r.key, ItemType.SZ, text)
-    if r.kind == ItemType.BLOB:
-        return NvsItem(namespace, r.key, ItemType.BLOB, r.value)
-    if r.kind == ItemType.BLOB_IDX:
-        size, count, start = struct.unpack("<IBB", r.value)
-        parts = [chunks.get((r.ns, r.key, start + n)) for n in range(count)]
-        if all(isinstance(p, bytes) for p in parts):
-            blob = b"".join(p for p in parts if isinstance(p, bytes))
-            if len(blob) == size:
-                return NvsItem(namespace, r.key, ItemType.BLOB, blob)
-    return None

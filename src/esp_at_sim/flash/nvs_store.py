@@ -23,7 +23,18 @@ one, and a single 4-byte write makes it the current one:
    the two generations, so a crash here never merges them.
 
 A crash before step 3 leaves the old generation current (new pages are either
-UNINITIALIZED or above the newest ACTIVE page); a crash after it leaves the new one.
+UNINITIALIZED or above the newest ACTIVE page); a crash after it leaves the new one. When
+a save needs more than one page, its last page is written and synced first, so that a
+first save cut short always leaves that uncommitted page behind as a marker.
+
+Damage
+------
+Reading follows ESP-IDF's recovery rules (:mod:`esp_at_sim.flash.nvs_read`): a damaged
+entry or page costs what ESP-IDF would lose and no more, and every loss is reported
+(:attr:`NvsSettingsStore.damage`, shown by ``flash info`` and in the module's event log).
+When the committed generation has no intact ACTIVE page (its header was damaged), its
+FULL pages are still read, as ESP-IDF reads them, unless a marker shows that the only
+generation there is one whose first save never finished.
 At rest the partition is ordinary NVS that ESP-IDF and ``esp-idf-nvs-partition-gen``
 agree on: FULL pages, one ACTIVE page, the rest erased.
 """
@@ -36,7 +47,8 @@ from esp_at_sim.core.settings import Settings, SettingsStore, SettingValue, chec
 from esp_at_sim.flash import nvs
 from esp_at_sim.flash.errors import NvsError
 from esp_at_sim.flash.flashio import FlashDevice
-from esp_at_sim.flash.nvs import ItemType, NvsItem, PageInfo, PageState
+from esp_at_sim.flash.nvs import ItemType, NvsItem, PageState
+from esp_at_sim.flash.nvs_read import Damage, NvsReadout, PageInfo, page_headers, read_nvs
 
 DEFAULT_NAMESPACE = "esp_at_sim"
 
@@ -46,17 +58,27 @@ def current_generation(headers: list[PageInfo]) -> list[PageInfo]:
     live = [p for p in headers if p.live]
     actives = sorted((p for p in live if p.state == PageState.ACTIVE), key=lambda p: p.seq)
     if not actives:
-        return []
+        # The ACTIVE page is damaged (ESP-IDF still reads the FULL pages), or nothing was
+        # ever committed: an unfinished first save leaves its marker (see _commit).
+        if any(p.state == PageState.UNINITIALIZED and p.header_ok for p in headers):
+            return []
+        return sorted(live, key=lambda p: p.seq)
     top = actives[-1]
     floor = actives[-2].seq if len(actives) > 1 else -1
     members = [p for p in live if p is top or (p.state != PageState.ACTIVE and floor < p.seq)]
     return sorted((p for p in members if p.seq <= top.seq), key=lambda p: p.seq)
 
 
+def current_readout(data: bytes, namespace: str | None = None) -> NvsReadout:
+    """The committed generation of an NVS partition image as ESP-IDF reads it, with its
+    damage; ``namespace`` is opened for writing (see :func:`~.nvs_read.read_nvs`)."""
+    pages = current_generation(page_headers(data))
+    return read_nvs(data, [p.index for p in pages], adopt=namespace)
+
+
 def current_items(data: bytes) -> list[NvsItem]:
     """Every item of the committed generation of an NVS partition image."""
-    pages = current_generation(nvs.page_headers(data))
-    return nvs.read_items(data, [p.index for p in pages])
+    return current_readout(data).items
 
 
 def _to_item(namespace: str, key: str, value: SettingValue) -> NvsItem:
@@ -92,13 +114,19 @@ class NvsSettingsStore(SettingsStore):
         self._offset = offset
         self._pages = size // nvs.PAGE
         self.namespace = namespace
+        self.damage: list[Damage] = []  # what the last read found damaged and lost
 
     def _read(self) -> bytes:
         return self._device.read(self._offset, self._pages * nvs.PAGE)
 
+    def _current(self, data: bytes) -> list[NvsItem]:
+        readout = current_readout(data, self.namespace)
+        self.damage = readout.damage
+        return readout.items
+
     def items(self) -> list[NvsItem]:
         """All items of the committed generation, every namespace."""
-        return current_items(self._read())
+        return self._current(self._read())
 
     def load(self) -> Settings:
         out: Settings = {}
@@ -113,7 +141,7 @@ class NvsSettingsStore(SettingsStore):
             check_key(key)
             staged[key] = None if value is None else _to_item(self.namespace, key, value)
         data = self._read()
-        old = current_items(data)
+        old = self._current(data)
         new: list[NvsItem] = []
         for item in old:
             if item.namespace == self.namespace and item.key in staged:
@@ -128,13 +156,13 @@ class NvsSettingsStore(SettingsStore):
 
     def erase(self) -> None:
         data = self._read()
-        old = current_items(data)
+        old = self._current(data)
         new = [item for item in old if item.namespace != self.namespace]
         if new != old:
             self._commit(data, new)
 
     def _commit(self, data: bytes, items: list[NvsItem]) -> None:
-        headers = nvs.page_headers(data)
+        headers = page_headers(data)
         generation = current_generation(headers)
         keep = {p.index for p in generation}
         seen = [p.seq for p in headers if p.header_ok]
@@ -152,10 +180,12 @@ class NvsSettingsStore(SettingsStore):
         if dirty:
             self._device.sync()
         targets = free[: len(pages)]
-        for index, page in zip(targets, pages, strict=True):
-            if index == targets[-1]:
-                page = b"\xff" * 4 + page[4:]
-            self._device.program(self._at(index), page)
+        # the last page first, uncommitted (state word left erased): the marker
+        self._device.program(self._at(targets[-1]), b"\xff" * 4 + pages[-1][4:])
+        if len(pages) > 1:
+            self._device.sync()
+            for index, page in zip(targets[:-1], pages[:-1], strict=True):
+                self._device.program(self._at(index), page)
         self._device.sync()
         self._device.program(self._at(targets[-1]), nvs.ACTIVE_WORD)
         self._device.sync()
