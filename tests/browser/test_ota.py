@@ -143,3 +143,33 @@ async def test_cancelled_upload_changes_nothing(target, open_page):
     await eventually(lambda: target.urcs() == ["+WEBSERVERRSP:3", "+WEBSERVERRSP:5"])
     await target.restart()
     assert target.running_version() == OLD
+
+
+async def test_replacing_an_update_that_waits_for_a_restart_asks_first(target, open_page):
+    page = await open_page(target.base + "#ota")
+    await open_ota(page)
+    pending = page.locator("#ota-pending")
+    await expect(pending).to_be_hidden()
+    await choose_file(page, "ota", "esp-at.bin", app_image(NEW, size=100_000))
+    await page.click("#upload")
+    await expect(page.locator("#ota-status")).to_have_attribute("data-tone", "ok")
+    await expect(pending).to_contain_text(f"Version {NEW} is installed and waits for a restart")
+    asked: list[str] = []
+
+    async def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    sent = record_requests(page)
+    await choose_file(page, "ota", "esp-at.bin", app_image("v4.3.0.0", size=100_000))
+    page.once("dialog", lambda d: answer(d, False))
+    await page.click("#upload")
+    await eventually(lambda: len(asked) == 1)
+    assert f"Version {NEW} is waiting for a restart" in asked[0]
+    assert f"if this upload fails, the module runs its current firmware ({OLD})" in asked[0]
+    assert not [p for _, p, _ in sent if p == "/setotadata"]  # declined: nothing sent
+    await expect(pending).to_contain_text(NEW)
+    page.once("dialog", lambda d: answer(d, True))
+    await page.click("#upload")
+    await expect(pending).to_contain_text("Version v4.3.0.0 is installed")
+    assert len(asked) == 2 and [p for _, p, _ in sent if p == "/setotadata"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from esp_at_sim.flash import FlashImage, build_app_image, load_layout
-from esp_at_sim.flash.boot import read_otadata
+from esp_at_sim.flash.boot import boot, read_otadata
 from esp_at_sim.flash.otadata import SECTOR, OtaEntry, OtaState
 
 from .conftest import no_tasks_left, start_web_module
@@ -168,3 +168,54 @@ def test_flipped_nvs_byte_costs_what_esp_idf_loses_and_is_reported(
     damage = [r for r in records if r["kind"] == "flash.nvs_damage"]
     assert sorted(k for r in damage for k in r["lost"]) == lost, damage
     assert "stored settings damaged" in sim.stderr()
+
+
+async def get_ota_info(port: int) -> dict[str, object]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"GET /getotainfo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        reply = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    info: dict[str, object] = json.loads(reply.split(b"\r\n\r\n", 1)[1])
+    return info
+
+
+async def test_failed_upload_over_a_waiting_update_is_stated_and_shown() -> None:
+    web = await start_web_module(flash=True)
+    try:
+        firmware = web.module.firmware
+        assert firmware is not None and firmware.running is not None
+        running = firmware.running.version
+        assert (await get_ota_info(web.port))["pending_version"] is None
+        reply = await http_upload(web.port, build_app_image("v5.0.0.0"))
+        assert reply.startswith(b"HTTP/1.1 200 ")
+        info = await get_ota_info(web.port)
+        assert (info["pending_slot"], info["pending_version"]) == ("ota_1", "v5.0.0.0")
+        otadata = firmware.flash.read_partition(firmware.flash.otadata)
+        # a second upload that stops short: the client goes away after 4 KiB of 200 KiB
+        _, writer = await asyncio.open_connection("127.0.0.1", web.port)
+        head = (
+            b"POST /setotadata HTTP/1.1\r\nHost: 127.0.0.1\r\nObject: ota\r\n"
+            b"Content-Type: application/octet-stream\r\nContent-Length: 204800\r\n\r\n"
+        )
+        writer.write(head + build_app_image("v6.0.0.0")[:4096])
+        await writer.drain()
+        await web.at.wait_for(b"+WEBSERVERRSP:3\r\n")
+        writer.close()
+        await writer.wait_closed()
+        await web.at.wait_for(b"+WEBSERVERRSP:5\r\n")
+        # What the documents say: otadata untouched, the waiting update gone with its slot
+        # (erased when the upload began), so the next reset boots the running firmware.
+        assert firmware.flash.read_partition(firmware.flash.otadata) == otadata
+        info = await get_ota_info(web.port)
+        assert (info["pending_slot"], info["pending_version"]) == (None, None)
+        assert info["fw_version"] == running
+        following = boot(firmware.flash, dry_run=True)
+        assert following.version == running and following.selected == "ota_1"
+        assert following.rolled_back
+    finally:
+        await web.module.close()
+        await no_tasks_left()

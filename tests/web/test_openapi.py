@@ -33,6 +33,8 @@ def resolve(node: dict[str, Any]) -> dict[str, Any]:
 def check(value: Any, schema: dict[str, Any], where: str = "$") -> None:
     """A small JSON Schema check for the keywords the document uses."""
     schema = resolve(schema)
+    if value is None and schema.get("nullable"):
+        return
     kind = schema.get("type")
     if kind is not None:
         ok = isinstance(value, _TYPES[kind]) and not (kind == "integer" and isinstance(value, bool))

@@ -55,7 +55,7 @@ async def test_ota_info_without_flash(web: Web) -> None:
     assert await web.get("/getotainfo") == (
         200,
         b'{"state":0,"fw_version":"v4.1.1.0","at_core_version":"4.1.1.0",'
-        b'"partitions":["ota","mfg_nvs","fs_storage"]}',
+        b'"partitions":["ota","mfg_nvs","fs_storage"],"pending_slot":null,"pending_version":null}',
     )
 
 
@@ -71,11 +71,15 @@ async def test_ota_success_runs_after_reset(make_web: MakeWeb) -> None:
         "fw_version": "v4.1.1.0",
         "at_core_version": "4.1.1.0",
         "partitions": ["ota", "mfg_nvs", "fs_storage"],
+        "pending_slot": None,
+        "pending_version": None,
     }
     assert await upload(web, image("v4.2.0.0")) == (200, b'{"state": 0}')
     assert await web.at.settle() == OTA_OK
-    # still the old firmware until the reset
-    assert (await ota_info(web))["fw_version"] == "v4.1.1.0"
+    # still the old firmware until the reset, the new one waiting for it
+    info = await ota_info(web)
+    assert info["fw_version"] == "v4.1.1.0" and info["pending_version"] == "v4.2.0.0"
+    assert info["pending_slot"] == "ota_1"
     assert await gmr_version(web) == b"v4.1.1.0"
     await reboot_and_restart_web(web)
     assert await gmr_version(web) == b"v4.2.0.0"

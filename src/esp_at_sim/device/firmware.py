@@ -127,6 +127,17 @@ class Firmware:
             self.running = replace(self.running, ota_state=int(OtaState.VALID))
         return changed
 
+    def pending(self) -> BootResult | None:
+        """The image the next reset boots when it is not the running one (an accepted
+        upload or ``AT+SYSROLLBACK`` waiting for a reset), predicted by a dry-run boot."""
+        if self.running is None:
+            return None
+        try:
+            following = boot(self.flash, dry_run=True)
+        except BootError:
+            return None
+        return None if following.partition == self.running.partition else following
+
     def _require_running(self) -> BootResult:
         if self.running is None:
             raise BootError("no firmware is running")

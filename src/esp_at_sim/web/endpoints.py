@@ -141,9 +141,12 @@ async def get_ap_record(ctx: WebContext, request: web.BaseRequest) -> web.Stream
 async def get_ota_info(ctx: WebContext, request: web.BaseRequest) -> web.StreamResponse:
     info = ctx.firmware.info()
     partitions = ",".join(quoted(name) for name in info.partitions)
+    slot = "null" if info.pending_slot is None else quoted(info.pending_slot)
+    version = "null" if info.pending_version is None else quoted(info.pending_version)
     return json_response(
         f'{{"state":0,"fw_version":{quoted(info.fw_version)},'
-        f'"at_core_version":{quoted(info.at_core_version)},"partitions":[{partitions}]}}'
+        f'"at_core_version":{quoted(info.at_core_version)},"partitions":[{partitions}],'
+        f'"pending_slot":{slot},"pending_version":{version}}}'
     )
 
 

@@ -40,6 +40,8 @@ class FirmwareInfo:
     fw_version: str
     at_core_version: str
     partitions: tuple[str, ...]
+    pending_slot: str | None = None  # what the next reset boots, when not the running image
+    pending_version: str | None = None
 
 
 class UploadSink(Protocol):
@@ -116,7 +118,14 @@ class FlashBackend:
         if self._update_slot() is not None:
             labels.insert(0, OTA_OBJECT)
         version = core_version(self._at_version)
-        return FirmwareInfo(self._running().version, version, tuple(labels))
+        pending = self._firmware.pending()
+        return FirmwareInfo(
+            self._running().version,
+            version,
+            tuple(labels),
+            pending.slot if pending else None,
+            pending.version if pending else None,
+        )
 
     def begin(self, target: str, size: int | None) -> UploadSink:
         label: str | None = None

@@ -41,7 +41,7 @@
   const msg = (key, vars) => ({ key, vars: vars || {} });
   const view = {
     scan: null, ssidErr: null, pwErr: null, fileErr: null, otaInfoErr: null,
-    wifi: null, ota: null, limit: null,
+    wifi: null, ota: null, limit: null, pending: null,
   };
 
   function applyLanguage() {
@@ -68,6 +68,8 @@
     showError($("file-error"), $("file"), view.fileErr);
     showError($("ota-info-error"), null, view.otaInfoErr);
     setText($("limit-hint"), view.limit);
+    $("ota-pending").hidden = !view.pending;
+    setText($("ota-pending"), view.pending);
     renderStatus("wifi", view.wifi);
     renderStatus("ota", view.ota);
     if (upload) renderProgress();
@@ -486,6 +488,7 @@
   let otaInfoLoaded = false;
   let partitions = [];
   let otaLimit = DEFAULT_OTA_SIZE;
+  let pendingVersion = null; // an accepted update waiting for a restart (/getotainfo)
   let upload = null; // {xhr, part, file, sent, total, verifying}
 
   function formatSize(n) {
@@ -514,6 +517,8 @@
     $("core-version").textContent = String(data.at_core_version ?? "?");
     partitions = Array.isArray(data.partitions) ? data.partitions.filter((p) => typeof p === "string") : [];
     if (Number.isInteger(data.ota_size) && data.ota_size > 0) otaLimit = data.ota_size;
+    pendingVersion = typeof data.pending_version === "string" ? data.pending_version : null;
+    view.pending = pendingVersion ? msg("ota_pending", { version: pendingVersion }) : null;
     renderPartitions();
     if (!partitions.length) view.fileErr = msg("err_no_partition");
     renderAll();
@@ -573,6 +578,9 @@
     view.fileErr = await checkFile();
     renderAll();
     if (view.fileErr) { fileInput.focus(); return; }
+    // An app upload goes to the slot that holds an update waiting for a restart: say so.
+    if (partSelect.value === "ota" && pendingVersion && !window.confirm(t("ota_replace_pending",
+      { version: pendingVersion, current: $("fw-version").textContent }))) return;
     send(fileInput.files[0], partSelect.value);
   });
 
@@ -626,11 +634,13 @@
 
   function finishUpload(tone, title, detail) {
     if (!upload) return;
+    const part = upload.part;
     upload = null;
     $("ota-progress").hidden = true;
     $("ota-fields").disabled = false;
     setStatus("ota", tone, title, detail);
     settle("ota", $("upload"));
+    if (part === "ota") loadOtaInfo(); // what waits for the restart now
   }
 
   $("ota-cancel").addEventListener("click", () => { if (upload) upload.xhr.abort(); });

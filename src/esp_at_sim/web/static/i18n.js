@@ -87,6 +87,8 @@ window.STRINGS = {
     err_read: "The file could not be read.",
     err_no_partition: "The module offers nothing to update.",
 
+    ota_pending: "Version {version} is installed and waits for a restart (AT+RST) to run.",
+    ota_replace_pending: "Version {version} is waiting for a restart. Uploading now replaces it: the module erases it as the upload starts, and if this upload fails, the module runs its current firmware ({current}) after the restart. Upload anyway?",
     ota_ok_title: "Update received",
     ota_ok_app: "The new firmware is in place. Restart the module with AT+RST to run it, then reload this page to see its version.",
     ota_ok_data: "The partition {name} was written.",
@@ -184,6 +186,8 @@ window.STRINGS = {
     err_read: "无法读取该文件。",
     err_no_partition: "模组没有可升级的分区。",
 
+    ota_pending: "版本 {version} 已安装，等待重启（AT+RST）后运行。",
+    ota_replace_pending: "版本 {version} 正在等待重启。现在上传会替换它：上传开始时模组会擦除它；如果本次上传失败，重启后模组将运行当前固件（{current}）。仍要上传吗？",
     ota_ok_title: "升级数据已接收",
     ota_ok_app: "新固件已写入。请用 AT+RST 重启模组以运行新固件，然后刷新本页面查看版本。",
     ota_ok_data: "分区 {name} 已写入。",
