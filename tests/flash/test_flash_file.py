@@ -9,7 +9,12 @@ import pytest
 
 from esp_at_sim.flash import FlashFileError, FlashImage, FlashLayout, PartitionTableError
 from esp_at_sim.flash.boot import boot, read_otadata
-from esp_at_sim.flash.flashfile import create_flash_file, load_layout
+from esp_at_sim.flash.flashfile import (
+    DEFAULT_VERSION,
+    create_flash_file,
+    initial_contents,
+    load_layout,
+)
 from esp_at_sim.flash.image import verify_image
 from esp_at_sim.flash.otadata import OtaEntry
 
@@ -141,3 +146,23 @@ def test_open_without_layout_reads_the_files_own(flash: FlashImage) -> None:
         assert seen.layout.custom == flash.layout.custom
         with pytest.raises(PermissionError):
             seen.settings().save({"a": 1})
+
+
+def test_in_memory_flash_is_nor_flash_over_a_shared_image(esp32: FlashLayout) -> None:
+    one = FlashImage.in_memory(esp32)
+    two = FlashImage.in_memory(esp32)
+    pristine = one.device.read(0, esp32.flash_size)
+    assert pristine == initial_contents(esp32, DEFAULT_VERSION)
+    at = one.nvs.offset + 0xFF0  # a write across a sector boundary
+    one.device.program(at, b"\x0f" * 32)
+    one.device.program(at, b"\xf5" * 32)  # bits only clear: old AND new
+    assert one.device.read(at, 32) == b"\x05" * 32
+    assert two.device.read(0, esp32.flash_size) == pristine  # the shared image is untouched
+    one.device.erase(one.nvs.offset, 0x2000)
+    assert one.device.read(0, esp32.flash_size) == pristine
+    slot = one.slots[0].offset
+    one.device.erase(slot, 0x1000)
+    assert one.device.read(slot - 2, 4) == pristine[slot - 2 : slot] + b"\xff\xff"
+    one.device.sync()
+    one.close()
+    two.close()

@@ -140,11 +140,6 @@ class MemoryFlashDevice(FlashDevice):
         self._base = base
         self._sectors: dict[int, bytes | bytearray] = {}
 
-    @property
-    def written_sectors(self) -> int:
-        """How many sectors differ from the base image (what this device costs)."""
-        return len(self._sectors)
-
     def close(self) -> None:
         self._sectors.clear()
 

@@ -76,11 +76,6 @@ def current_readout(data: bytes, namespace: str | None = None) -> NvsReadout:
     return read_nvs(data, [p.index for p in pages], adopt=namespace)
 
 
-def current_items(data: bytes) -> list[NvsItem]:
-    """Every item of the committed generation of an NVS partition image."""
-    return current_readout(data).items
-
-
 def _to_item(namespace: str, key: str, value: SettingValue) -> NvsItem:
     check_key(key)
     if isinstance(value, bool) or not isinstance(value, int | str | bytes):
