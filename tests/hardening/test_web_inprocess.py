@@ -7,6 +7,8 @@ import asyncio
 import re
 
 import pytest
+from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from esp_at_sim.web import endpoints
 
@@ -68,3 +70,42 @@ async def test_bad_requests_are_answered_without_error_logs(
     assert re.match(rb"HTTP/1\.[01] 4\d\d ", reply) and reply.endswith(b"}"), reply
     assert error_log.messages() == []
     assert await web_module.at.cmd("AT") == b"AT\r\n\r\nOK\r\n"
+
+
+@pytest.mark.parametrize("path", ["/", "/app.css"])
+async def test_file_get_with_an_unread_body_is_served_once(
+    web_module: WebModule, error_log: ErrorLog, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """A GET of the page or an asset whose body is still arriving when the handler has
+    answered: the file is sent once, intact, and the keep-alive connection serves the
+    next request (aiohttp's file answer cannot be prepared twice)."""
+    handled = asyncio.Event()
+    checked = web_module.server._checked
+
+    async def noting(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await checked(request, handler)
+        handled.set()
+        return response
+
+    monkeypatch.setattr(web_module.server, "_checked", noting)
+    reader, writer = await asyncio.open_connection("127.0.0.1", web_module.port)
+    try:
+        head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\n"
+        writer.write(head.encode() + b"hel")  # the rest of the body once it is answered
+        await writer.drain()
+        await asyncio.wait_for(handled.wait(), 5)
+        writer.write(b"lo")
+        await writer.drain()
+        first = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert first.startswith(b"HTTP/1.1 200 "), first
+        length = int(re.search(rb"Content-Length: (\d+)", first).group(1))  # type: ignore[union-attr]
+        assert length > 0
+        await asyncio.wait_for(reader.readexactly(length), 5)
+        writer.write(b"GET /getversion HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        second = await asyncio.wait_for(reader.read(), 5)
+        assert second.startswith(b"HTTP/1.1 200 ") and second.endswith(b'{"version":"1.0"}')
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert error_log.messages() == []

@@ -210,7 +210,13 @@ class WebServer:
             log.exception("web server: %s %s failed", request.method, request.path)
             response = error(500, "internal error")
         if not request.content.is_eof() and not response.prepared:
-            await _answer_then_drain(request, response)
+            if isinstance(response, web.FileResponse):
+                # aiohttp sends a file itself, and its prepare cannot run twice: drop the
+                # body first, then let aiohttp send the file
+                if not await _drain(request):
+                    request.protocol.force_close()
+            else:
+                await _answer_then_drain(request, response)
         self.module.emit(
             "http",
             method=request.method,
@@ -291,19 +297,27 @@ async def _answer_then_drain(request: web.BaseRequest, response: web.StreamRespo
         await response.write_eof()
     except ConnectionError:
         return
+    if not await _drain(request):
+        request.protocol.force_close()
+
+
+async def _drain(request: web.BaseRequest) -> bool:
+    """Read and drop the rest of the body: ``True`` when it ended within bounds (at most
+    :data:`DRAIN_MAX` bytes, within :data:`DRAIN_SECONDS`)."""
     declared = request.content_length
+    if declared is not None and declared > DRAIN_MAX:
+        return False
     drained = 0
-    if declared is None or declared <= DRAIN_MAX:
-        try:
-            async with asyncio.timeout(DRAIN_SECONDS):
-                while drained <= DRAIN_MAX:
-                    chunk = await request.content.readany()
-                    if not chunk:
-                        return
-                    drained += len(chunk)
-        except Exception:  # the client went away, or took too long
-            pass
-    request.protocol.force_close()
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while drained <= DRAIN_MAX:
+                chunk = await request.content.readany()
+                if not chunk:
+                    return True
+                drained += len(chunk)
+    except Exception:  # the client went away, or took too long
+        pass
+    return False
 
 
 def install_web(
