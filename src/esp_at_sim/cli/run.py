@@ -77,6 +77,7 @@ async def _run(args: argparse.Namespace) -> int:
         if args.events:
             events.attach(module.bus)
         _install_web(module, args, web_root, announce)
+        _expose_servers(module, args, announce)
         if args.control is not None:
             await _start_control(stack, module, args, announce)
         stack.push_async_callback(transport.close)
@@ -177,6 +178,14 @@ def _install_web(
             announce=announce,
         ),
     )
+
+
+def _expose_servers(module: Module, args: argparse.Namespace, announce: Announcer) -> None:
+    """AT+CIPSERVER listens by the web server's port rule and says where."""
+    from ..web import WebConfig
+
+    rule = WebConfig(host=args.host, port_map=dict(args.port_map))
+    module.servers.expose(args.host, rule.host_port, announce)
 
 
 async def _start_control(

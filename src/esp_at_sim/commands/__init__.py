@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..at.table import CommandTable
-from . import basic, system, tcpip, tcpip_conf, tcpip_links, tcpip_recv, web, wifi
+from . import basic, system, tcpip, tcpip_conf, tcpip_links, tcpip_recv, tcpip_server, web, wifi
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 def build_table() -> CommandTable[Module]:
     """Every command, in the order ``AT+CMD?`` lists them."""
     table: CommandTable[Module] = CommandTable()
-    for group in (basic, system, wifi, tcpip, tcpip_links, tcpip_recv, tcpip_conf, web):
+    for group in (
+        basic,
+        system,
+        wifi,
+        tcpip,
+        tcpip_links,
+        tcpip_recv,
+        tcpip_server,
+        tcpip_conf,
+        web,
+    ):
         table.extend(group.COMMANDS)
     return table

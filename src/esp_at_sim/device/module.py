@@ -26,6 +26,7 @@ from .faults import Faults
 from .links import Links
 from .net import NetState
 from .redact import MASK, mask_output
+from .servers import Servers
 from .system import SystemState
 from .wifi import Wifi
 
@@ -85,6 +86,7 @@ class Module:
         self.services: dict[str, Any] = {}
         self.booted = asyncio.Event()
         self.links = Links(self)
+        self.servers = Servers(self)
 
     # ------------------------------------------------------------- wiring
     def set_output(self, sink: OutputSink | None) -> None:

@@ -376,6 +376,11 @@ class SimNetwork:
         await datagram.open()
         return datagram
 
+    def expose(self, host: str, port_map: Callable[[int], int]) -> None:
+        """Listeners go on ``host``, on the host port ``port_map`` gives (0: any free)."""
+        self.listen_host = host
+        self.port_map = port_map
+
     async def listen(
         self, port: int, accept: AcceptCallback, *, tls: ssl.SSLContext | None = None
     ) -> SimListener:
