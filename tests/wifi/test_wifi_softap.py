@@ -157,15 +157,15 @@ async def test_dhcp_query_and_set(ap: At) -> None:
 
 async def test_dhcps_range(ap: At) -> None:
     assert await ap.cmd("AT+CWDHCPS?") == (
-        b'AT+CWDHCPS?\r\n+CWDHCPS:120,"192.168.4.2","192.168.4.101"\r\n\r\nOK\r\n'
+        b"AT+CWDHCPS?\r\n+CWDHCPS:120,192.168.4.2,192.168.4.101\r\n\r\nOK\r\n"
     )
     await ap.ok('AT+CWDHCPS=1,3,"192.168.4.10","192.168.4.15"')
-    assert await ap.ok("AT+CWDHCPS?") == b'+CWDHCPS:3,"192.168.4.10","192.168.4.15"\r\n'
+    assert await ap.ok("AT+CWDHCPS?") == b"+CWDHCPS:3,192.168.4.10,192.168.4.15\r\n"
     assert await join(ap) == (
         f'+STA_CONNECTED:"{PHONE}"\r\n+DIST_STA_IP:"{PHONE}","192.168.4.10"\r\n'.encode()
     )
     await ap.ok("AT+CWDHCPS=0")
-    assert await ap.ok("AT+CWDHCPS?") == b'+CWDHCPS:120,"192.168.4.2","192.168.4.101"\r\n'
+    assert await ap.ok("AT+CWDHCPS?") == b"+CWDHCPS:120,192.168.4.2,192.168.4.101\r\n"
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,7 @@ async def test_dhcps_range(ap: At) -> None:
 async def test_bad_dhcps_changes_nothing(ap: At, line: str) -> None:
     await ap.ok('AT+CWDHCPS=1,3,"192.168.4.10","192.168.4.15"')
     await ap.error(line)
-    assert await ap.ok("AT+CWDHCPS?") == b'+CWDHCPS:3,"192.168.4.10","192.168.4.15"\r\n'
+    assert await ap.ok("AT+CWDHCPS?") == b"+CWDHCPS:3,192.168.4.10,192.168.4.15\r\n"
 
 
 async def test_cipap_query_and_set(ap: At) -> None:
@@ -199,7 +199,7 @@ async def test_cipap_query_and_set(ap: At) -> None:
         b'+CIPAP:ip:"192.168.5.1"\r\n+CIPAP:gateway:"192.168.5.1"\r\n'
         b'+CIPAP:netmask:"255.255.255.0"\r\n'
     )
-    assert await ap.ok("AT+CWDHCPS?") == b'+CWDHCPS:120,"192.168.5.2","192.168.5.101"\r\n'
+    assert await ap.ok("AT+CWDHCPS?") == b"+CWDHCPS:120,192.168.5.2,192.168.5.101\r\n"
     assert await join(ap) == (
         f'+STA_CONNECTED:"{PHONE}"\r\n+DIST_STA_IP:"{PHONE}","192.168.5.2"\r\n'.encode()
     )
@@ -209,7 +209,7 @@ async def test_cipap_query_and_set(ap: At) -> None:
     assert await ap.ok("AT+CIPAP?") == (
         b'+CIPAP:ip:"10.0.0.200"\r\n+CIPAP:gateway:"10.0.0.1"\r\n+CIPAP:netmask:"255.255.255.0"\r\n'
     )
-    assert await ap.ok("AT+CWDHCPS?") == b'+CWDHCPS:120,"10.0.0.100","10.0.0.199"\r\n'
+    assert await ap.ok("AT+CWDHCPS?") == b"+CWDHCPS:120,10.0.0.100,10.0.0.199\r\n"
 
 
 @pytest.mark.parametrize(

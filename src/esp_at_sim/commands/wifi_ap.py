@@ -71,7 +71,9 @@ def _cwdhcp_set(m: Module, a: Args) -> None:
 
 def _cwdhcps_query(m: Module, a: Args) -> Lines:
     pool = need_ap(m).ap.pool
-    return [f'+CWDHCPS:{pool.lease_minutes},"{pool.start}","{pool.end}"']
+    # The AT core prints the range bare (its format is "+CWDHCPS:%d,%s,%s"), unlike the
+    # quoted addresses of AT+CIPAP? and AT+CIFSR.
+    return [f"+CWDHCPS:{pool.lease_minutes},{pool.start},{pool.end}"]
 
 
 def _cwdhcps_set(m: Module, a: Args) -> None:
