@@ -226,11 +226,41 @@ async def test_budget_spent_before_the_last_scan(make_rig: MakeRig) -> None:
     assert (await rig.stainfo())["state"] == 2
 
 
-async def test_a_hotspot_turned_on_late_is_found_by_a_later_scan(make_rig: MakeRig) -> None:
-    rig = await make_rig(world(HOTSPOT.replace("[[ap]]", "[[ap]]\nappear_at = 6.0")))
+async def test_a_scan_without_a_usable_ap_ends_the_search(make_rig: MakeRig) -> None:
+    """The firmware scans once and gives up when that scan finds no usable AP (here a
+    weak router and an open café): the hotspot the phone turns on 6 s later is never
+    seen, and the failure shows after one scan, not after the whole budget."""
+    late = HOTSPOT.replace("[[ap]]", "[[ap]]\nappear_at = 6.0")
+    weak = ap("Weak", "a4:29:b0:00:00:02", rssi=-70)
+    cafe = ap("Cafe", "a4:29:b0:00:00:03", password="", auth="OPEN")
+    rig = await make_rig(world(late, weak, cafe))
+    _, urcs = await run_flow(rig, ack=False)
+    assert scans(rig) == [False]
+    assert rig.applet("scan")[0].data["candidates"] == []
+    assert rig.applet("no_usable_ap") and rig.tries() == []
+    assert urcs == FAILED_URCS
+    times = rig.state_times()
+    assert times["CONNECT_FAIL"] - times["CONNECTING"] == pytest.approx(SCAN_TIME)
+    assert (await rig.stainfo())["state"] == 2
+
+
+async def test_no_ap_at_all_ends_the_search_after_one_scan(make_rig: MakeRig) -> None:
+    rig = await make_rig(world())
+    _, urcs = await run_flow(rig, ack=False)
+    assert scans(rig) == [False] and rig.tries() == []
+    assert urcs == FAILED_URCS
+
+
+async def test_a_hotspot_turned_on_late_is_found_while_other_aps_are_usable(
+    make_rig: MakeRig,
+) -> None:
+    """A usable router that matches no rule keeps the search scanning (it is only tried on
+    the last scan), so a hotspot that appears meanwhile is found by a later scan."""
+    late = HOTSPOT.replace("[[ap]]", "[[ap]]\nappear_at = 6.0")
+    rig = await make_rig(world(late, ROUTER))
     await run_flow(rig)
     assert len(scans(rig)) >= 3
-    assert all(not e.data["candidates"] for e in rig.applet("scan")[:-1])
+    assert all(e.data["candidates"] == ["a4:29:b0:5e:11:01"] for e in rig.applet("scan")[:-1])
     assert rig.tries() == [("mac", "f6:11:22:33:44:55")]
     assert rig.server.provisioning.sta_ip == "192.168.43.120"
 

@@ -6,9 +6,12 @@ user turns the hotspot on. :class:`~.provisioning.Provisioning` owns the states 
 URCs of that flow and calls the two pieces here:
 
 **The search** (:class:`HotspotSearch`). The module has no SSID, only the MAC address of
-the phone (the station that joined its SoftAP last), so it scans again and again for
-``connection_timeout − 10`` s. Only APs with an SSID, an auth mode from WPA_PSK (2) to
-WPA2_ENTERPRISE (5) and an RSSI of at least −50 dBm count, strongest first. Every scan
+the phone (the station that joined its SoftAP last), so it scans, and scans again while
+``connection_timeout − 10`` s last. Only APs with an SSID, an auth mode from WPA_PSK (2) to
+WPA2_ENTERPRISE (5) and an RSSI of at least −50 dBm count, strongest first; a scan that
+finds none of those (or nothing at all) ends the search at once, as in the firmware,
+which gives up instead of scanning again: a hotspot turned on after that scan is not
+found. A scan that finds usable APs but none the rules pick is followed by another. Every scan
 tries the first AP whose BSSID equals the phone's MAC in at least 5 of 6 byte positions
 (phones derive the hotspot's BSSID from their own MAC); the last scan (≤ 10 s left) then
 tries an AP with bit 0x02 set in the *second* byte of its BSSID — the firmware means the
@@ -133,7 +136,10 @@ class HotspotSearch:
             except WifiUnavailable as exc:  # the mode changed under the search
                 self._emit("stopped", reason=str(exc))
                 return None
-            if found is not None:
+            if found is None:  # the scan found no usable AP: the firmware gives up
+                self._emit("no_usable_ap")
+                break
+            if found:
                 return found
             spent = clock.now() - started
             if spent <= 0:  # a radio whose scans take no time would loop forever
@@ -143,9 +149,13 @@ class HotspotSearch:
         return None
 
     async def _scan_and_try(self, tries: int, remaining: float) -> str | None:
+        """One scan and its tries: the station IP, ``""`` when no try worked, ``None``
+        when the scan found no usable AP at all."""
         last = remaining <= LAST_SCAN
         aps = [ap for ap in await self.wifi.scan() if usable(ap)]
         self._emit("scan", last=last, tries=tries, candidates=[ap.bssid for ap in aps])
+        if not aps:
+            return None
         rules = [("mac", self._mac_match)]
         if last:
             rules += [("virtual", self._virtual), ("strongest", self._strongest)]
@@ -161,7 +171,7 @@ class HotspotSearch:
                 return found
             self.failed.add(ap.bssid)
             aps.remove(ap)
-        return None
+        return ""
 
     def _first(self, aps: list[ScanResult], test: Callable[[str], bool]) -> ScanResult | None:
         """The strongest AP whose BSSID passes ``test`` and has not failed yet."""
