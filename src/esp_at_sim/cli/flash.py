@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ..device.wifi import SECRET_KEYS
+from ..device.settings_schema import SECRET_KEYS, check
 from ..flash.boot import boot
 from ..flash.errors import FlashError
 from ..flash.flashfile import FlashImage
@@ -88,7 +88,7 @@ def cmd_flash_info(args: argparse.Namespace) -> int:
     """Describe a flash file without changing it."""
     try:
         secrets = () if args.show_secrets else SECRET_KEYS
-        print(render_flash_info(args.file, secrets=secrets), end="")
+        print(render_flash_info(args.file, secrets=secrets, check=check), end="")
     except FlashError as exc:
         _error(exc.reason)
         return EXIT_FAILED

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..at.errors import exec_fail, para_invalid
 from ..at.table import Args, Command, IntParam, Result
+from ..device.settings_schema import SYSMSG, UART_DEF
 from ..device.system import UartConfig
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def _sysmsg_query(module: Module, args: Args) -> list[str]:
 
 def _sysmsg_set(module: Module, args: Args) -> None:
     module.system.sysmsg = args.integer(0)
-    module.persist({"sysmsg": module.system.sysmsg})
+    module.persist(SYSMSG.entry(module.system.sysmsg))
 
 
 def _uart_args(args: Args) -> UartConfig:
@@ -100,7 +101,7 @@ def _apply_uart_later(module: Module, config: UartConfig) -> None:
 
     def apply() -> None:
         module.system.uart_current = config
-        module.emit("uart", config=config.as_setting())
+        module.emit("uart", config=config.text())
 
     asyncio.get_running_loop().call_soon(apply)
 
@@ -119,12 +120,12 @@ def _uart_cur_set(module: Module, args: Args) -> None:
 
 def _uart_def_query(module: Module, args: Args) -> list[str]:
     cfg = module.system.uart_default
-    return [f"+UART_DEF:{cfg.as_setting()}"]
+    return [f"+UART_DEF:{cfg.text()}"]
 
 
 def _uart_def_set(module: Module, args: Args) -> None:
     config = _uart_args(args)
-    module.persist({"uart_def": config.as_setting()}, always=True)
+    module.persist(UART_DEF.entry(config.numbers()), always=True)
     module.system.uart_default = config
     _apply_uart_later(module, config)
 

@@ -84,7 +84,7 @@ def _sslcconf_set(module: Module, args: Args) -> None:
     targets = range(MAX_LINKS) if link == MAX_LINKS else (link,)
     for target in targets:
         module.net.ssl_client[target] = config
-    module.persist({"sslcconf": module.net.ssl_setting()}, always=True)
+    module.persist(module.net.ssl_entry(), always=True)
 
 
 COMMANDS: list[Command[Module]] = [

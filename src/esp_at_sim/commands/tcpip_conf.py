@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..at.errors import exec_fail, para_invalid, para_num
 from ..at.table import Args, Command, IntParam
 from ..device.net import DEFAULT_DNS, MAX_LINKS, TcpOptions
+from ..device.settings_schema import RECONN_INTV
 from ..radio.addresses import parse_ipv4
 from .tcpip_links import HOST_MAX, int_param, link_param, opt_int, resolve, str_param
 
@@ -63,8 +64,7 @@ def _dns_set(module: Module, args: Args) -> None:
     net = module.net
     net.dns_manual = bool(enable)
     net.dns_servers = tuple(servers) if enable and servers else DEFAULT_DNS
-    stored = f"1;{','.join(net.dns_servers)}" if enable else "0;"
-    module.persist({"cipdns": stored})
+    module.persist(net.dns_entry())
 
 
 # -- AT+CIPTCPOPT ----------------------------------------------------------------------------
@@ -86,7 +86,7 @@ def _tcpopt_set(module: Module, args: Args) -> None:
             opt_int(args, first + 2, 0, 2**31 - 1, old.send_timeout),
             opt_int(args, first + 3, 0, 7200, old.keep_alive),
         )
-    module.persist({"tcpopt": module.net.tcp_setting()})
+    module.persist(module.net.tcp_entry())
 
 
 # -- AT+CIPRECONNINTV ------------------------------------------------------------------------
@@ -96,7 +96,7 @@ def _reconn_query(module: Module, args: Args) -> list[str]:
 
 def _reconn_set(module: Module, args: Args) -> None:
     module.net.reconn_interval = args.integer(0)
-    module.persist({"reconnintv": module.net.reconn_interval})
+    module.persist(RECONN_INTV.entry(module.net.reconn_interval))
 
 
 COMMANDS: list[Command[Module]] = [

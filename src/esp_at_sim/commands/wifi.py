@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from ..at.errors import exec_fail, para_invalid
 from ..at.table import Args, Command, IntParam, Reply, StrParam
+from ..device.settings_schema import AUTOCONN
 from ..device.station import StaConfig, StaState
-from ..device.wifi import KEY_AUTOCONN, KEY_RECONN, Country, LapOptions
+from ..device.wifi import Country, LapOptions
 from ..radio.base import ScanResult
 from . import wifi_ap, wifi_ip
 from .wifi_common import ensure, mac_param, need_sta, quoted, wifi_on
@@ -107,7 +108,7 @@ def _reconncfg_set(m: Module, a: Args) -> None:
     wifi = wifi_on(m)
     sta = wifi.sta
     sta.reconn_interval, sta.reconn_repeat = a.integer(0), a.integer(1)
-    wifi.persist({KEY_RECONN: f"{sta.reconn_interval},{sta.reconn_repeat}"})
+    wifi.persist(wifi.reconn_entry())
     idle = sta.state not in (StaState.CONNECTED, StaState.GOT_IP) and not sta.connecting
     if a.integer(2) == 1 and wifi.has_sta and sta.config.ssid and idle:
         sta.start(retry=True)
@@ -172,7 +173,7 @@ def _autoconn_query(m: Module, a: Args) -> Lines:
 
 def _autoconn_set(m: Module, a: Args) -> None:
     m.wifi.autoconn = a.integer(0) == 1
-    m.persist({KEY_AUTOCONN: a.integer(0)}, always=True)
+    m.persist(AUTOCONN.entry(m.wifi.autoconn), always=True)
 
 
 def _hostname_query(m: Module, a: Args) -> Lines:

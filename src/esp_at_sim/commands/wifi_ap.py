@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from ..at.errors import exec_fail, para_invalid, para_num
 from ..at.table import Args, Command, IntParam, StrParam
+from ..device.settings_schema import DHCPS
 from ..device.softap import ECN_AUTH, MAX_CONN, ApSettings
-from ..device.wifi import KEY_DHCPS, KEY_SAP_CFG, KEY_SAP_PWD, KEY_SAP_SSID
 from ..radio.addresses import DhcpPool
 from .wifi_common import ensure, ip_param, mac_param, need_ap, quoted, wifi_on
 
@@ -38,7 +38,7 @@ def _cwsap_set(m: Module, a: Args) -> None:
     ensure(wifi.channel_allowed(channel), para_invalid(2, "channel outside the country"))
     cfg = ApSettings(ssid, password, channel, ecn, a.integer(4), a.integer(5) == 1)
     wifi.ap.settings = cfg
-    wifi.persist({KEY_SAP_SSID: ssid, KEY_SAP_PWD: password, KEY_SAP_CFG: cfg.options_text()})
+    wifi.persist_softap()
     wifi.ap.refresh()
 
 
@@ -80,7 +80,7 @@ def _cwdhcps_set(m: Module, a: Args) -> None:
     wifi = need_ap(m)
     if a.integer(0) == 0:
         wifi.ap.set_pool(None)
-        wifi.persist({KEY_DHCPS: None})
+        wifi.persist(DHCPS.cleared())
         return
     if not all(a.given(i) for i in range(4)):
         raise para_num(4, len(a))
@@ -88,7 +88,7 @@ def _cwdhcps_set(m: Module, a: Args) -> None:
     pool = DhcpPool(start, end, a.integer(1))
     ensure(pool.fits(wifi.ap.address.ip), para_invalid(3, "range does not fit"))
     wifi.ap.set_pool(pool)
-    wifi.persist({KEY_DHCPS: pool.as_text()})
+    wifi.persist(DHCPS.entry(pool))
 
 
 COMMANDS: list[Command[Module]] = [

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..at.errors import para_invalid, para_num
 from ..at.table import Args, Command, StrParam
-from ..device.netaddr import info_text
-from ..device.wifi import KEY_AP_IP, KEY_AP_MAC, KEY_STA_MAC
+from ..device.settings_schema import AP_IP, AP_MAC, STA_MAC
 from ..radio.addresses import DEFAULT_NETMASK, default_gateway
 from ..radio.base import IpInfo
 from .wifi_common import ensure, ip_param, mac_param, need_ap, need_sta, wifi_on
@@ -33,7 +32,7 @@ def _stamac_set(m: Module, a: Args) -> None:
     mac = mac_param(a.octets(0), 0)
     ensure(not wifi.mac_conflict(mac, wifi.ap_mac), para_invalid(0, "MAC not allowed"))
     wifi.sta_mac = mac
-    wifi.persist({KEY_STA_MAC: mac})
+    wifi.persist(STA_MAC.entry(mac))
 
 
 def _apmac_query(m: Module, a: Args) -> Lines:
@@ -45,7 +44,7 @@ def _apmac_set(m: Module, a: Args) -> None:
     mac = mac_param(a.octets(0), 0)
     ensure(not wifi.mac_conflict(mac, wifi.sta_mac), para_invalid(0, "MAC not allowed"))
     wifi.ap_mac = mac
-    wifi.persist({KEY_AP_MAC: mac})
+    wifi.persist(AP_MAC.entry(mac))
 
 
 def _address_lines(prefix: str, info: IpInfo) -> Lines:
@@ -82,7 +81,7 @@ def _cipap_set(m: Module, a: Args) -> None:
     wifi = need_ap(m)
     info = _address_param(a)
     wifi.ap.set_address(info)
-    wifi.persist({KEY_AP_IP: info_text(info)})
+    wifi.persist(AP_IP.entry(info))
 
 
 def _cifsr_execute(m: Module, a: Args) -> Lines:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..at.engine import AtEngine, BadLine, CommandLine, DataReceived, Mode
@@ -19,7 +19,7 @@ from ..at.errors import AtError, exec_fail
 from ..at.table import CommandTable, Reply, Result
 from ..core.clock import Clock
 from ..core.events import Event, EventBus
-from ..core.settings import MemorySettingsStore, Settings, SettingsStore, SettingValue
+from ..core.settings import MemorySettingsStore, Settings, SettingsStore
 from ..radio.base import Radio
 from ..radio.world import ModuleConfig
 from .faults import Faults
@@ -27,6 +27,7 @@ from .links import Links
 from .net import NetState
 from .redact import MASK, mask_output
 from .servers import Servers
+from .settings_schema import Entry, check
 from .system import SystemState
 from .wifi import Wifi
 
@@ -238,11 +239,13 @@ class Module:
         self.flush()
 
     # ------------------------------------------------------------- settings
-    def persist(self, updates: Mapping[str, SettingValue | None], *, always: bool = False) -> None:
+    def persist(self, *entries: Entry, always: bool = False) -> None:
         """Store settings when ``AT+SYSSTORE=1`` (or ``always``, for commands that always
-        save, like AT+UART_DEF and AT+CWAUTOCONN)."""
+        save, like AT+UART_DEF and AT+CWAUTOCONN). Each entry comes from its setting's
+        codec (:mod:`.settings_schema`): ``module.persist(CWMODE.entry(3))``."""
         if not (always or self.system.store_mode):
             return
+        updates = dict(entries)
         self.store.save(updates)
         for key, value in updates.items():
             if value is None:
@@ -303,6 +306,7 @@ class Module:
             return  # nothing bootable: the bootloader never hands over, no "ready"
         self.saved = self.store.load()
         self._report_settings_damage()
+        self._report_bad_settings()
         self.system.load(self.saved)
         self.net.load(self.saved)
         self.wifi.load(self.saved)
@@ -334,6 +338,13 @@ class Module:
                 lost=list(damage.lost),
             )
             log.warning("stored settings damaged: %s", damage)
+
+    def _report_bad_settings(self) -> None:
+        """A corrupt stored value never stops a boot: its setting takes its default, and
+        the module says so (one event and warning each)."""
+        for bad in check(self.saved):
+            self.emit("flash.bad_setting", key=bad.key, stored=bad.stored, problem=bad.problem)
+            log.warning("stored setting ignored, default used: %s", bad)
 
     def _boot_firmware(self, firmware: Firmware) -> bool:
         """Boot the slot otadata selects; take the identity from its app descriptor."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 from ..core.settings import Settings
+from .settings_schema import CIPDNS, RECONN_INTV, SSL_CCONF, TCP_OPT, Entry
 
 MAX_LINKS = 5
 # The servers AT+CIPDNS falls back to (its manual's list).
@@ -49,40 +50,28 @@ class NetState:
     dns_servers: tuple[str, ...] = DEFAULT_DNS
 
     def load(self, saved: Settings) -> None:
-        interval = saved.get("reconnintv")
-        self.reconn_interval = (
-            interval if isinstance(interval, int) and 1 <= interval <= 36000 else 1
-        )
-        dns = saved.get("cipdns")
-        self.dns_manual, self.dns_servers = False, DEFAULT_DNS
-        if isinstance(dns, str) and dns.startswith("1;"):
-            servers = tuple(s for s in dns[2:].split(",") if s)
-            if 1 <= len(servers) <= 3:
-                self.dns_manual, self.dns_servers = True, servers
+        self.reconn_interval = RECONN_INTV.read(saved)
+        servers = CIPDNS.read(saved)
+        self.dns_manual, self.dns_servers = bool(servers), servers or DEFAULT_DNS
         self.tcp_options = [TcpOptions() for _ in range(MAX_LINKS)]
-        stored_opts = saved.get("tcpopt")
-        if isinstance(stored_opts, str):
-            for index, item in enumerate(stored_opts.split(";")[:MAX_LINKS]):
-                parts = item.split(",")
-                if len(parts) == 4 and all(p.lstrip("-").isdigit() for p in parts):
-                    linger, nodelay, sndtimeo, keep = (int(p) for p in parts)
-                    self.tcp_options[index] = TcpOptions(linger, nodelay, sndtimeo, keep)
+        for index, numbers in enumerate(TCP_OPT.read(saved) or ()):
+            self.tcp_options[index] = TcpOptions(*numbers)
         self.mux = False
         self.recv_mode = 0
         self.recv_types = [0] * MAX_LINKS
         self.dinfo = False
         self.ssl_client = [SslClientConfig() for _ in range(MAX_LINKS)]
-        stored = saved.get("sslcconf")
-        if isinstance(stored, str):
-            for index, item in enumerate(stored.split(";")[:MAX_LINKS]):
-                a, p, c = (int(x) for x in item.split(","))
-                self.ssl_client[index] = SslClientConfig(a, p, c)
+        for index, numbers in enumerate(SSL_CCONF.read(saved) or ()):
+            self.ssl_client[index] = SslClientConfig(*numbers)
 
-    def tcp_setting(self) -> str:
-        return ";".join(options.text() for options in self.tcp_options)
+    def dns_entry(self) -> Entry:
+        return CIPDNS.entry(self.dns_servers if self.dns_manual else ())
 
-    def ssl_setting(self) -> str:
-        return ";".join(f"{c.auth_mode},{c.pki_number},{c.ca_number}" for c in self.ssl_client)
+    def tcp_entry(self) -> Entry:
+        return TCP_OPT.entry(tuple(astuple(options) for options in self.tcp_options))
+
+    def ssl_entry(self) -> Entry:
+        return SSL_CCONF.entry(tuple(astuple(config) for config in self.ssl_client))
 
     def set_keep_alive(self, link_id: int, seconds: int) -> None:
         """AT+CIPSTART's ``<keep_alive>``: the same setting as AT+CIPTCPOPT's."""

@@ -39,9 +39,6 @@ class ApSettings:
     max_conn: int = DEFAULT_MAX_CONN
     hidden: bool = False
 
-    def options_text(self) -> str:
-        return f"{self.channel},{self.ecn},{self.max_conn},{int(self.hidden)}"
-
 
 class ApInterface:
     """The SoftAP interface of one module."""

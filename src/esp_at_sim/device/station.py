@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from ..radio.addresses import NO_IP
@@ -58,30 +58,6 @@ class StaConfig:
     scan_mode: int = 0
     jap_timeout: int = 15
     pmf: int = 1
-
-    def options_text(self) -> str:
-        """The numeric fields as one stored setting."""
-        return (
-            f"{self.authmode},{self.listen_interval},{self.scan_mode},{self.jap_timeout},{self.pmf}"
-        )
-
-    def with_options(self, text: object) -> StaConfig:
-        """This configuration with the numeric fields of :meth:`options_text` applied;
-        unchanged when ``text`` is malformed."""
-        if not isinstance(text, str):
-            return self
-        try:
-            auth, listen, scan, timeout, pmf = (int(part) for part in text.split(","))
-        except ValueError:
-            return self
-        return replace(
-            self,
-            authmode=auth,
-            listen_interval=listen,
-            scan_mode=scan,
-            jap_timeout=timeout,
-            pmf=pmf,
-        )
 
 
 def failure_for_reason(reason: int) -> JoinFailure:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.settings import Settings
+from .settings_schema import SYSMSG, UART_DEF
 
 # ESP32 UART: APB clock 80 MHz, divider with a 4-bit fraction.
 _UART_CLOCK = 80_000_000
@@ -23,13 +24,13 @@ class UartConfig:
         divider = (_UART_CLOCK * 16) // self.baudrate
         return (_UART_CLOCK * 16) // divider
 
-    def as_setting(self) -> str:
-        return f"{self.baudrate},{self.databits},{self.stopbits},{self.parity},{self.flow_control}"
+    def numbers(self) -> tuple[int, int, int, int, int]:
+        """Rate, data bits, stop bits, parity, flow control: as AT+UART_DEF? prints them
+        and as the setting ``uart_def`` stores them."""
+        return (self.baudrate, self.databits, self.stopbits, self.parity, self.flow_control)
 
-    @classmethod
-    def from_setting(cls, text: str) -> UartConfig:
-        b, d, s, p, f = (int(x) for x in text.split(","))
-        return cls(b, d, s, p, f)
+    def text(self) -> str:
+        return ",".join(str(n) for n in self.numbers())
 
     def char_time(self) -> float:
         """Seconds one character takes on the wire (start bit, data, parity, stop)."""
@@ -54,10 +55,8 @@ class SystemState:
     def load(self, saved: Settings) -> None:
         """Apply stored settings at boot (everything else returns to its default)."""
         self.store_mode = True
-        sysmsg = saved.get("sysmsg")
-        self.sysmsg = sysmsg if isinstance(sysmsg, int) else 0
-        uart = saved.get("uart_def")
-        self.uart_default = UartConfig.from_setting(uart) if isinstance(uart, str) else UartConfig()
+        self.sysmsg = SYSMSG.read(saved)
+        self.uart_default = UartConfig(*UART_DEF.read(saved))
         self.uart_current = self.uart_default
         self.sleep_mode = 1
         self.timestamp_base = 0

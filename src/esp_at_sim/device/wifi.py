@@ -11,43 +11,21 @@ same paths: :meth:`Wifi.connect`, :meth:`Wifi.begin_connect`, :meth:`Wifi.discon
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ..core.settings import Settings, SettingValue
-from ..radio.addresses import DhcpPool, mac_bytes, parse_ipv4, parse_mac, settable_mac
+from ..core.settings import Settings
+from ..radio.addresses import mac_bytes, settable_mac
 from ..radio.base import IpInfo, JoinFailure, ScanResult, SoftApStation
-from .netaddr import info_from_text, info_text
-from .softap import ECN_AUTH, MAX_CONN, ApInterface, ApSettings
+from . import settings_schema as S
+from .softap import ECN_AUTH, ApInterface, ApSettings
 from .station import StaState, Station
 
 if TYPE_CHECKING:
     from .module import Module
 
-MODE_NULL, MODE_STA, MODE_AP, MODE_APSTA = 0, 1, 2, 3
+MODE_STA, MODE_AP, MODE_APSTA = 1, 2, 3  # AT+CWMODE (0: Wi-Fi off)
 _CHANNELS_BY_COUNTRY = {"US": 11, "CA": 11, "JP": 14, "01": 11}
-
-# Keys of the stored settings (NVS keys: at most 15 ASCII characters).
-KEY_MODE = "cwmode"
-KEY_STA_SSID = "sta_ssid"
-KEY_STA_PWD = "sta_pwd"
-KEY_STA_BSSID = "sta_bssid"
-KEY_STA_CFG = "sta_cfg"
-KEY_RECONN = "reconncfg"
-KEY_AUTOCONN = "autoconn"
-KEY_DHCP = "dhcp"
-KEY_STA_IP = "sta_ip"
-KEY_AP_IP = "ap_ip"
-KEY_DHCPS = "dhcps"
-KEY_STA_MAC = "sta_mac"
-KEY_AP_MAC = "ap_mac"
-KEY_SAP_SSID = "sap_ssid"
-KEY_SAP_PWD = "sap_pwd"
-KEY_SAP_CFG = "sap_cfg"
-# Stored settings that hold a secret (``flash info`` masks them): ours, and the Wi-Fi
-# driver's own keys as a real module's flash dump holds them (namespace nvs.net80211).
-SECRET_KEYS = frozenset({KEY_STA_PWD, KEY_SAP_PWD, "sta.pswd", "ap.passwd"})
 
 
 class WifiUnavailable(RuntimeError):
@@ -77,16 +55,6 @@ class Country:
         return range(self.start_channel, self.start_channel + self.channel_count)
 
 
-def _int_list(value: object, count: int) -> list[int] | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        numbers = [int(part) for part in value.split(",")]
-    except ValueError:
-        return None
-    return numbers if len(numbers) == count else None
-
-
 class Wifi:
     """The Wi-Fi side of one module."""
 
@@ -110,62 +78,54 @@ class Wifi:
         self.ap = ApInterface(self.module, default_ssid(ident.ap_mac))
 
     def load(self, saved: Settings) -> None:
-        """Boot: stored settings on top of the defaults."""
+        """Boot: stored settings on top of the defaults (a corrupt one keeps its default)."""
         self._reset_defaults()
-        mode = saved.get(KEY_MODE)
-        if isinstance(mode, int) and MODE_NULL <= mode <= MODE_APSTA:
-            self.mode = mode
-        self.autoconn = saved.get(KEY_AUTOCONN, 1) != 0
+        self.mode = S.CWMODE.read(saved)
+        self.autoconn = S.AUTOCONN.read(saved)
+        self.sta_mac = S.STA_MAC.read(saved) or self.sta_mac
+        self.ap_mac = S.AP_MAC.read(saved) or self.ap_mac
         self._load_station(saved)
         self._load_softap(saved)
-        for key, attr in ((KEY_STA_MAC, "sta_mac"), (KEY_AP_MAC, "ap_mac")):
-            value = saved.get(key)
-            mac = parse_mac(value.encode()) if isinstance(value, str) else None
-            if mac is not None:
-                setattr(self, attr, mac)
         radio = self.module.radio
         radio.on_link_lost(self.sta.link_lost)
         radio.on_station_event(self.ap.station_event)
 
     def _load_station(self, saved: Settings) -> None:
         sta = self.sta
-        ssid, pwd, bssid = (saved.get(k) for k in (KEY_STA_SSID, KEY_STA_PWD, KEY_STA_BSSID))
-        cfg = sta.config.with_options(saved.get(KEY_STA_CFG))
-        if isinstance(ssid, bytes) and isinstance(pwd, bytes):
-            mac = parse_mac(bssid.encode()) if isinstance(bssid, str) else None
-            cfg = replace(cfg, ssid=ssid, password=pwd, bssid=mac)
+        auth, listen, scan, timeout, pmf = S.STA_CFG.read(saved)
+        cfg = replace(
+            sta.config,
+            authmode=auth,
+            listen_interval=listen,
+            scan_mode=scan,
+            jap_timeout=timeout,
+            pmf=pmf,
+        )
+        ssid, pwd = S.STA_SSID.read(saved), S.STA_PWD.read(saved)
+        if ssid is not None and pwd is not None:
+            cfg = replace(cfg, ssid=ssid, password=pwd, bssid=S.STA_BSSID.read(saved))
         sta.config = cfg
-        reconn = _int_list(saved.get(KEY_RECONN), 2)
-        if reconn is not None:
-            sta.reconn_interval, sta.reconn_repeat = reconn
-        dhcp = saved.get(KEY_DHCP)
-        static = info_from_text(saved.get(KEY_STA_IP))
+        sta.reconn_interval, sta.reconn_repeat = S.RECONN_CFG.read(saved)
+        static = S.STA_IP.read(saved)
         if static is not None:
             sta.static_ip = static
-        if isinstance(dhcp, int):
+        dhcp = S.DHCP.stored(saved)
+        if dhcp is not None:
             sta.dhcp = bool(dhcp & 1)
             self.ap.dhcp_server = bool(dhcp & 2)
 
     def _load_softap(self, saved: Settings) -> None:
         ap = self.ap
-        address = info_from_text(saved.get(KEY_AP_IP))
-        if address is not None:
-            ap.address = address
-        ssid, pwd = saved.get(KEY_SAP_SSID), saved.get(KEY_SAP_PWD)
-        opts = _int_list(saved.get(KEY_SAP_CFG), 4)
-        if isinstance(ssid, bytes) and isinstance(pwd, bytes) and opts is not None:
-            channel, ecn, max_conn, hidden = opts
-            if ecn in ECN_AUTH and 1 <= max_conn <= MAX_CONN:
+        ap.address = S.AP_IP.read(saved) or ap.address
+        ssid, pwd = S.SAP_SSID.read(saved), S.SAP_PWD.read(saved)
+        options = S.SAP_CFG.stored(saved)
+        if ssid and pwd is not None and options is not None:
+            channel, ecn, max_conn, hidden = options
+            if ecn in ECN_AUTH:
                 ap.settings = ApSettings(ssid, pwd, channel, ecn, max_conn, bool(hidden))
-        pool = saved.get(KEY_DHCPS)
-        if isinstance(pool, str):
-            lease, _, rest = pool.partition(",")
-            start, _, end = rest.partition(",")
-            first, last = parse_ipv4(start.encode()), parse_ipv4(end.encode())
-            if lease.isdigit() and first and last:
-                stored = DhcpPool(first, last, int(lease))
-                if stored.fits(ap.address.ip):
-                    ap.custom_pool = stored
+        pool = S.DHCPS.read(saved)
+        if pool is not None and pool.fits(ap.address.ip):
+            ap.custom_pool = pool
 
     def after_boot(self) -> None:
         """Once ``ready`` is out: bring the SoftAP up and auto-connect the station."""
@@ -189,14 +149,14 @@ class Wifi:
     def has_ap(self) -> bool:
         return self.initialized and self.mode in (MODE_AP, MODE_APSTA)
 
-    def persist(self, updates: Mapping[str, SettingValue | None]) -> None:
+    def persist(self, *entries: S.Entry) -> None:
         """Store settings when AT+SYSSTORE=1."""
-        self.module.persist(updates)
+        self.module.persist(*entries)
 
     def set_mode(self, mode: int, auto_connect: bool = True) -> None:
         """AT+CWMODE: switch interfaces on and off as the new mode says."""
         old, self.mode = self.mode, mode
-        self.persist({KEY_MODE: mode})
+        self.persist(S.CWMODE.entry(mode))
         self.module.emit("wifi.mode", mode=mode)
         if not self.initialized or old == mode:
             return
@@ -233,7 +193,7 @@ class Wifi:
     def set_static_ip(self, info: IpInfo) -> None:
         """AT+CIPSTA: a static station address (station DHCP off)."""
         self.sta.use_static(info)
-        self.persist({KEY_STA_IP: info_text(info), KEY_DHCP: self.dhcp_bits})
+        self.persist(S.STA_IP.entry(info), S.DHCP.entry(self.dhcp_bits))
 
     @property
     def dhcp_bits(self) -> int:
@@ -245,7 +205,7 @@ class Wifi:
             self.sta.set_dhcp(enable)
         if which & 2:
             self.ap.set_dhcp_server(enable)
-        self.persist({KEY_DHCP: self.dhcp_bits})
+        self.persist(S.DHCP.entry(self.dhcp_bits))
 
     def channel_allowed(self, channel: int) -> bool:
         return channel in self.country.channels
@@ -279,13 +239,24 @@ class Wifi:
     def persist_station(self) -> None:
         cfg = self.sta.config
         self.persist(
-            {
-                KEY_STA_SSID: cfg.ssid,
-                KEY_STA_PWD: cfg.password,
-                KEY_STA_BSSID: cfg.bssid or "",
-                KEY_STA_CFG: cfg.options_text(),
-                KEY_RECONN: f"{self.sta.reconn_interval},{self.sta.reconn_repeat}",
-            }
+            S.STA_SSID.entry(cfg.ssid),
+            S.STA_PWD.entry(cfg.password),
+            S.STA_BSSID.entry(cfg.bssid),
+            S.STA_CFG.entry(
+                (cfg.authmode, cfg.listen_interval, cfg.scan_mode, cfg.jap_timeout, cfg.pmf)
+            ),
+            self.reconn_entry(),
+        )
+
+    def reconn_entry(self) -> S.Entry:
+        return S.RECONN_CFG.entry((self.sta.reconn_interval, self.sta.reconn_repeat))
+
+    def persist_softap(self) -> None:
+        cfg = self.ap.settings
+        self.persist(
+            S.SAP_SSID.entry(cfg.ssid),
+            S.SAP_PWD.entry(cfg.password),
+            S.SAP_CFG.entry((cfg.channel, cfg.ecn, cfg.max_conn, int(cfg.hidden))),
         )
 
     def disconnect(self) -> None:

@@ -7,9 +7,10 @@ never changes it.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
+from esp_at_sim.core.settings import Settings
 from esp_at_sim.flash.boot import boot, read_otadata, verify_partition
 from esp_at_sim.flash.errors import FlashError, ImageError
 from esp_at_sim.flash.flashfile import FlashImage
@@ -28,6 +29,8 @@ from esp_at_sim.flash.nvs import NvsItem
 from esp_at_sim.flash.otadata import OtaEntry, state_name
 from esp_at_sim.flash.partitions import PartitionTable
 
+# What the module's settings codec says of the stored settings: one line per bad value.
+SettingsCheck = Callable[[Settings], Iterable[object]]
 SECRET_SHOWN = "***"  # a stored secret, unless `flash info --show-secrets`
 
 
@@ -157,7 +160,9 @@ def _slot_lines(flash: FlashImage) -> list[str]:
     return lines
 
 
-def _settings_lines(flash: FlashImage, secrets: Collection[str]) -> list[str]:
+def _settings_lines(
+    flash: FlashImage, secrets: Collection[str], check: SettingsCheck | None
+) -> list[str]:
     try:
         lines = [f"Settings (NVS at {flash.nvs.offset:#x}):"]
         store = flash.settings()
@@ -171,15 +176,25 @@ def _settings_lines(flash: FlashImage, secrets: Collection[str]) -> list[str]:
     ]
     if not items:
         lines.append("  (none)")
+    bad = list(check(store.load())) if check is not None else []
+    if bad:
+        lines.append("Bad settings (the module ignores them and uses the default):")
+        lines += [f"  {store.namespace}.{problem}" for problem in bad]
     if store.damage:
         lines.append("NVS damage (read as ESP-IDF does; dropped at the next save):")
         lines += [f"  {d}" for d in store.damage]
     return lines
 
 
-def render_flash_info(path: str | os.PathLike[str], *, secrets: Collection[str] = ()) -> str:
+def render_flash_info(
+    path: str | os.PathLike[str],
+    *,
+    secrets: Collection[str] = (),
+    check: SettingsCheck | None = None,
+) -> str:
     """Describe a flash file: tables, otadata, the slot that would boot, slots, settings
-    (the values of the keys named in ``secrets`` masked)."""
+    (the values of the keys named in ``secrets`` masked; the stored values ``check``
+    refuses listed, with its reason)."""
     with FlashImage.open(Path(path), readonly=True) as flash:
         layout = flash.layout
         lines = [f"{flash.path}: {_size(flash.device.size)} flash, chip {CHIPS[flash.chip].title}"]
@@ -189,5 +204,5 @@ def render_flash_info(path: str | os.PathLike[str], *, secrets: Collection[str] 
         if holder is not None:
             lines.append(f"at_customize table ({holder.offset:#x}):")
             lines += _table_lines(layout.custom) if layout.custom.partitions else ["  (none)"]
-        lines += _boot_lines(flash) + _slot_lines(flash) + _settings_lines(flash, secrets)
+        lines += _boot_lines(flash) + _slot_lines(flash) + _settings_lines(flash, secrets, check)
     return "\n".join(lines) + "\n"

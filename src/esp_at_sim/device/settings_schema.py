@@ -1,0 +1,319 @@
+"""Every setting the module keeps in flash, each with the one codec that writes and reads it.
+
+A :class:`Setting` names its NVS key, what a good stored value looks like, its default and
+its codec: ``encode`` turns the module's value into what the store keeps (``int``, text or
+a blob) and ``decode`` turns it back, checking it on the way (:class:`BadSetting` for
+anything that a command of the module could not have stored). Everything that reads or
+writes a setting goes through this table:
+
+- writing: ``module.persist(CWMODE.entry(3), ...)``; :meth:`Setting.entry` refuses a
+  value its own decoder would refuse, so nothing unreadable is ever written;
+- reading at boot: :meth:`Setting.read`, which never raises: a corrupt stored value (a
+  damaged flash file, one written by hand or by a different build) falls back to the
+  setting's default, and :func:`check` lists each one so that the module reports it
+  (event ``flash.bad_setting``) and ``esp-at-sim flash info`` shows it.
+
+A default of ``None`` means "the module's own default", which depends on the module (its
+MAC addresses, the SoftAP SSID made from them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from ..core.settings import SettingValue
+from ..radio.addresses import MAX_LEASE_MINUTES, DhcpPool, parse_ipv4, parse_mac
+from ..radio.base import IpInfo
+
+T = TypeVar("T")
+Entry = tuple[str, SettingValue | None]
+Numbers = tuple[int, ...]
+
+_NUMBER = re.compile(r"-?[0-9]{1,10}")
+_I32 = (-(2**31), 2**31 - 1)
+
+
+class BadSetting(ValueError):
+    """A stored value that its setting's codec refuses."""
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One stored setting: its key, the form of a good value, its default and codec."""
+
+    key: str
+    form: str  # what a good stored value looks like, for reports
+    default: T
+    encode: Callable[[T], SettingValue]
+    decode: Callable[[SettingValue], T]  # raises BadSetting
+
+    def entry(self, value: T) -> Entry:
+        """``(key, stored value)`` for :meth:`Module.persist`; a value this setting could
+        not read back is refused here (a bug of the caller) rather than stored."""
+        raw = self.encode(value)
+        self.decode(raw)
+        return self.key, raw
+
+    def cleared(self) -> Entry:
+        """``(key, None)``: forget the stored value (the default applies again)."""
+        return self.key, None
+
+    def read(self, saved: Mapping[str, SettingValue]) -> T:
+        """The stored value, or the default when there is none or it is corrupt."""
+        value = self.stored(saved)
+        return self.default if value is None else value
+
+    def stored(self, saved: Mapping[str, SettingValue]) -> T | None:
+        """The stored value; ``None`` when there is none or it is corrupt."""
+        raw = saved.get(self.key)
+        if raw is None:
+            return None
+        try:
+            return self.decode(raw)
+        except BadSetting:
+            return None
+
+
+@dataclass(frozen=True)
+class BadValue:
+    """A corrupt stored value found at boot or by ``flash info``."""
+
+    key: str
+    stored: str  # the value as stored (repr), or a mask for a secret
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.stored}: {self.problem}"
+
+
+# -- codec building blocks --------------------------------------------------------------------
+def _need(ok: bool, problem: str) -> None:
+    if not ok:
+        raise BadSetting(problem)
+
+
+def _int_of(raw: SettingValue) -> int:
+    _need(isinstance(raw, int) and not isinstance(raw, bool), "not an integer")
+    assert isinstance(raw, int)
+    return raw
+
+
+def _text_of(raw: SettingValue) -> str:
+    _need(isinstance(raw, str), "not text")
+    assert isinstance(raw, str)
+    return raw
+
+
+def _blob_of(raw: SettingValue) -> bytes:
+    _need(isinstance(raw, bytes), "not a blob")
+    assert isinstance(raw, bytes)
+    return raw
+
+
+def _numbers(text: str, ranges: Sequence[tuple[int, int]]) -> Numbers:
+    parts = text.split(",")
+    _need(len(parts) == len(ranges), f"{len(parts)} numbers where {len(ranges)} belong")
+    _need(all(_NUMBER.fullmatch(p) for p in parts), "not a list of integers")
+    values = tuple(int(p) for p in parts)
+    for index, (value, (lo, hi)) in enumerate(zip(values, ranges, strict=True)):
+        _need(lo <= value <= hi, f"number {index + 1} is {value}, outside {lo}..{hi}")
+    return values
+
+
+def integer(key: str, lo: int, hi: int, default: int) -> Setting[int]:
+    """An integer in ``lo..hi`` (stored as I32)."""
+
+    def decode(raw: SettingValue) -> int:
+        value = _int_of(raw)
+        _need(lo <= value <= hi, f"{value} is outside {lo}..{hi}")
+        return value
+
+    return Setting(key, f"an integer {lo}..{hi}", default, lambda v: v, decode)
+
+
+def flag(key: str, default: bool) -> Setting[bool]:
+    """On or off, stored as 1 or 0."""
+
+    def decode(raw: SettingValue) -> bool:
+        value = _int_of(raw)
+        _need(value in (0, 1), f"{value} is neither 0 nor 1")
+        return value == 1
+
+    return Setting(key, "0 or 1", default, int, decode)
+
+
+def blob(key: str, max_len: int) -> Setting[bytes | None]:
+    """Raw bytes (an SSID, a password), at most ``max_len``."""
+
+    def encode(value: bytes | None) -> SettingValue:
+        assert value is not None, f"{key}: clear the setting instead of storing None"
+        return value
+
+    def decode(raw: SettingValue) -> bytes | None:
+        value = _blob_of(raw)
+        _need(len(value) <= max_len, f"{len(value)} bytes, more than {max_len}")
+        return value
+
+    return Setting(key, f"a blob of at most {max_len} bytes", None, encode, decode)
+
+
+def record(key: str, ranges: Sequence[tuple[int, int]], default: Numbers) -> Setting[Numbers]:
+    """A fixed number of integers, each in its range: ``"a,b,c"``."""
+
+    def encode(value: Numbers) -> SettingValue:
+        return ",".join(str(v) for v in value)
+
+    def decode(raw: SettingValue) -> Numbers:
+        return _numbers(_text_of(raw), ranges)
+
+    return Setting(key, f"{len(ranges)} integers joined by ','", default, encode, decode)
+
+
+def records(
+    key: str, ranges: Sequence[tuple[int, int]], count: int
+) -> Setting[tuple[Numbers, ...] | None]:
+    """One record per link (at most ``count``): ``"a,b;a,b;..."``; missing records keep
+    their default."""
+
+    def encode(value: tuple[Numbers, ...] | None) -> SettingValue:
+        assert value is not None
+        return ";".join(",".join(str(v) for v in item) for item in value)
+
+    def decode(raw: SettingValue) -> tuple[Numbers, ...] | None:
+        items = _text_of(raw).split(";")
+        _need(len(items) <= count, f"{len(items)} records, more than {count}")
+        return tuple(_numbers(item, ranges) for item in items)
+
+    form = f"up to {count} records of {len(ranges)} integers joined by ';'"
+    return Setting(key, form, None, encode, decode)
+
+
+def mac(key: str) -> Setting[str | None]:
+    """A MAC address in its long form."""
+
+    def decode(raw: SettingValue) -> str | None:
+        _need(raw != "", "not a MAC address")
+        return _decode_bssid(raw)
+
+    return Setting(key, "a MAC address aa:bb:cc:dd:ee:ff", None, _encode_bssid, decode)
+
+
+def _address(key: str) -> Setting[IpInfo | None]:
+    def encode(value: IpInfo | None) -> SettingValue:
+        assert value is not None
+        return f"{value.ip},{value.gateway},{value.netmask}"
+
+    def decode(raw: SettingValue) -> IpInfo | None:
+        parts = [parse_ipv4(p.encode()) for p in _text_of(raw).split(",")]
+        _need(len(parts) == 3 and None not in parts, "not three IPv4 addresses")
+        ip, gateway, netmask = (str(p) for p in parts)
+        return IpInfo(ip, gateway, netmask)
+
+    return Setting(key, "ip,gateway,netmask", None, encode, decode)
+
+
+def _encode_pool(pool: DhcpPool | None) -> SettingValue:
+    assert pool is not None
+    return f"{pool.lease_minutes},{pool.start},{pool.end}"
+
+
+def _decode_pool(raw: SettingValue) -> DhcpPool | None:
+    lease, _, rest = _text_of(raw).partition(",")
+    start, _, end = rest.partition(",")
+    first, last = parse_ipv4(start.encode()), parse_ipv4(end.encode())
+    _need(lease.isdigit() and first is not None and last is not None, "not lease,start,end")
+    _need(1 <= int(lease) <= MAX_LEASE_MINUTES, f"lease outside 1..{MAX_LEASE_MINUTES}")
+    assert first is not None and last is not None
+    return DhcpPool(first, last, int(lease))
+
+
+def _encode_bssid(value: str | None) -> SettingValue:
+    return value or ""
+
+
+def _decode_bssid(raw: SettingValue) -> str | None:
+    if raw == "":
+        return None
+    value = parse_mac(_text_of(raw))
+    _need(value is not None, "not a MAC address")
+    return value
+
+
+def _encode_dns(servers: tuple[str, ...]) -> SettingValue:
+    return f"1;{','.join(servers)}" if servers else "0;"
+
+
+def _decode_dns(raw: SettingValue) -> tuple[str, ...]:
+    text = _text_of(raw)
+    if text == "0;":
+        return ()
+    _need(text.startswith("1;"), "neither '0;' nor '1;' and servers")
+    servers = tuple(text[2:].split(","))
+    _need(1 <= len(servers) <= 3, "not 1 to 3 servers")
+    _need(all(parse_ipv4(s.encode()) == s for s in servers), "a server is not an IPv4 address")
+    return servers
+
+
+# -- the settings -----------------------------------------------------------------------------
+# Basic and system commands.
+SYSMSG = integer("sysmsg", 0, 7, 0)
+UART_DEF = record(
+    "uart_def", ((80, 5_000_000), (5, 8), (1, 3), (0, 2), (0, 3)), (115200, 8, 1, 0, 0)
+)
+# TCP/IP commands.
+RECONN_INTV = integer("reconnintv", 1, 36000, 1)
+NO_SERVERS: tuple[str, ...] = ()  # AT+CIPDNS=0: the automatic servers
+CIPDNS = Setting("cipdns", "'0;' or '1;' and 1..3 servers", NO_SERVERS, _encode_dns, _decode_dns)
+TCP_OPT = records("tcpopt", ((-1, _I32[1]), (0, 1), (0, _I32[1]), (0, 7200)), 5)
+SSL_CCONF = records("sslcconf", ((0, 3), (0, _I32[1]), (0, _I32[1])), 5)
+# Wi-Fi commands.
+CWMODE = integer("cwmode", 0, 3, 1)
+AUTOCONN = flag("autoconn", True)
+STA_SSID = blob("sta_ssid", 32)
+STA_PWD = blob("sta_pwd", 64)
+STA_BSSID = Setting("sta_bssid", "'' or a MAC address", None, _encode_bssid, _decode_bssid)
+# <pci_en>/authmode, listen interval, scan mode, jap timeout, PMF (AT+CWJAP)
+STA_CFG = record("sta_cfg", ((0, 16), (1, 100), (0, 1), (3, 600), (0, 3)), (0, 3, 0, 15, 1))
+RECONN_CFG = record("reconncfg", ((0, 7200), (0, 1000)), (0, 0))  # AT+CWRECONNCFG
+DHCP = integer("dhcp", 0, 3, 3)  # bit 0 station DHCP client, bit 1 SoftAP DHCP server
+STA_IP = _address("sta_ip")
+AP_IP = _address("ap_ip")
+DHCPS: Setting[DhcpPool | None] = Setting(
+    "dhcps", "lease,start,end", None, _encode_pool, _decode_pool
+)
+STA_MAC = mac("sta_mac")
+AP_MAC = mac("ap_mac")
+SAP_SSID = blob("sap_ssid", 32)
+SAP_PWD = blob("sap_pwd", 64)
+SAP_CFG = record("sap_cfg", ((1, 14), (0, 4), (1, 10), (0, 1)), (1, 0, 4, 0))  # AT+CWSAP
+
+SCHEMA: dict[str, Setting[Any]] = {
+    s.key: s
+    for s in (
+        SYSMSG, UART_DEF, RECONN_INTV, CIPDNS, TCP_OPT, SSL_CCONF, CWMODE, AUTOCONN,
+        STA_SSID, STA_PWD, STA_BSSID, STA_CFG, RECONN_CFG, DHCP, STA_IP, AP_IP, DHCPS,
+        STA_MAC, AP_MAC, SAP_SSID, SAP_PWD, SAP_CFG,
+    )
+}  # fmt: skip
+# Stored settings that hold a secret (never shown unless asked): ours, and the Wi-Fi
+# driver's own keys as a real module's flash dump holds them (namespace nvs.net80211).
+SECRET_KEYS = frozenset({STA_PWD.key, SAP_PWD.key, "sta.pswd", "ap.passwd"})
+SECRET_SHOWN = "***"
+
+
+def check(saved: Mapping[str, SettingValue]) -> list[BadValue]:
+    """Every stored value in ``saved`` that its setting's codec refuses (secrets masked)."""
+    bad = []
+    for key, raw in saved.items():
+        setting = SCHEMA.get(key)
+        if setting is None:
+            continue
+        try:
+            setting.decode(raw)
+        except BadSetting as exc:
+            shown = SECRET_SHOWN if key in SECRET_KEYS else repr(raw)
+            bad.append(BadValue(key, shown, f"{exc}; expected {setting.form}"))
+    return bad

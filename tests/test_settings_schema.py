@@ -1,0 +1,138 @@
+"""One codec per stored setting: a corrupt stored value never stops a boot, takes its
+default, and is reported (event ``flash.bad_setting``, ``flash info``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from esp_at_sim.cli.main import main
+from esp_at_sim.core.events import Event
+from esp_at_sim.core.settings import MemorySettingsStore, SettingValue
+from esp_at_sim.device import settings_schema as S
+from esp_at_sim.factory import create_module
+from esp_at_sim.flash import FlashImage
+from esp_at_sim.flash.flashfile import load_layout
+from esp_at_sim.testing import AtHarness, assert_no_tasks_left
+
+# (stored settings, with one corrupt value first; a query; what it answers by default)
+CASES: list[tuple[dict[str, SettingValue], str, bytes]] = [
+    ({"sysmsg": 9}, "AT+SYSMSG?", b"+SYSMSG:0\r\n"),
+    ({"sysmsg": "3"}, "AT+SYSMSG?", b"+SYSMSG:0\r\n"),
+    ({"uart_def": "115200,8,1"}, "AT+UART_DEF?", b"+UART_DEF:115200,8,1,0,0\r\n"),
+    ({"uart_def": "9600,9,1,0,0"}, "AT+UART_DEF?", b"+UART_DEF:115200,8,1,0,0\r\n"),
+    ({"uart_def": b"9600,8,1,0,0"}, "AT+UART_DEF?", b"+UART_DEF:115200,8,1,0,0\r\n"),
+    ({"reconnintv": 0}, "AT+CIPRECONNINTV?", b"+CIPRECONNINTV:1\r\n"),
+    ({"cipdns": "1;8.8.8.300"}, "AT+CIPDNS?", b'+CIPDNS:0,"208.67.222.222",'),
+    ({"cipdns": "2;"}, "AT+CIPDNS?", b'+CIPDNS:0,"208.67.222.222",'),
+    ({"tcpopt": "-1,0,0,0;x"}, "AT+CIPTCPOPT?", b"+CIPTCPOPT:0,-1,0,0,0\r\n"),
+    ({"tcpopt": "-1,0,0,9000"}, "AT+CIPTCPOPT?", b"+CIPTCPOPT:0,-1,0,0,0\r\n"),
+    ({"sslcconf": "1,2"}, "AT+CIPSSLCCONF?", b"+CIPSSLCCONF:0,0,0,0\r\n"),  # raised at boot
+    ({"sslcconf": "1,2,3;" * 6}, "AT+CIPSSLCCONF?", b"+CIPSSLCCONF:0,0,0,0\r\n"),
+    ({"cwmode": 9}, "AT+CWMODE?", b"+CWMODE:1\r\n"),
+    ({"autoconn": 2}, "AT+CWAUTOCONN?", b"+CWAUTOCONN:1\r\n"),
+    ({"sta_ssid": "Home", "sta_pwd": b"secret99"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({"sta_ssid": b"x" * 33, "sta_pwd": b""}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({"sta_pwd": 12, "sta_ssid": b"Home"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({"sta_bssid": "zz"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({"sta_cfg": "0,3,0,2,1"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),  # jap_timeout < 3
+    ({"reconncfg": "a,b"}, "AT+CWRECONNCFG?", b"+CWRECONNCFG:0,0\r\n"),
+    ({"dhcp": 4}, "AT+CWDHCP?", b"+CWDHCP:3\r\n"),
+    ({"sta_ip": "192.168.1.9,192.168.1.1"}, "AT+CWDHCP?", b"+CWDHCP:3\r\n"),
+    ({"ap_ip": 5, "cwmode": 3}, "AT+CIPAP?", b'+CIPAP:ip:"192.168.4.1"\r\n'),
+    ({"dhcps": "x,y", "cwmode": 3}, "AT+CWDHCPS?", b"+CWDHCPS:120,"),
+    ({"dhcps": "0,192.168.4.2,192.168.4.9", "cwmode": 3}, "AT+CWDHCPS?", b"+CWDHCPS:120,"),
+    ({"sta_mac": "zz"}, "AT+CIPSTAMAC?", b'+CIPSTAMAC:"24:0a:c4:00:00:01"\r\n'),
+    ({"ap_mac": "24:0a:c4:12:34", "cwmode": 3}, "AT+CIPAPMAC?", b'+CIPAPMAC:"24:0a:c4:00:00:02"'),
+    ({"sap_ssid": "lab", "sap_pwd": b"", "sap_cfg": "1,0,4,0", "cwmode": 2}, "AT+CWSAP?",
+     b'+CWSAP:"ESP_'),
+    ({"sap_pwd": b"p" * 65, "sap_ssid": b"lab", "sap_cfg": "1,3,4,0", "cwmode": 2}, "AT+CWSAP?",
+     b'+CWSAP:"ESP_'),
+    ({"sap_cfg": "1,1,4", "sap_ssid": b"lab", "sap_pwd": b"", "cwmode": 2}, "AT+CWSAP?",
+     b'+CWSAP:"ESP_'),
+]  # fmt: skip
+
+
+async def boot_with(stored: dict[str, SettingValue]) -> tuple[AtHarness, list[Event]]:
+    module = create_module(time_scale=0, store=MemorySettingsStore(stored), with_flash=False)
+    events: list[Event] = []
+    module.bus.subscribe(events.append)
+    harness = AtHarness(module)
+    await module.start()
+    assert harness.take() == b"\r\nready\r\n"
+    return harness, events
+
+
+@pytest.mark.parametrize(
+    ("stored", "query", "default"), CASES, ids=[next(iter(c[0])) for c in CASES]
+)
+async def test_corrupt_value_boots_with_the_default_and_is_reported(
+    stored: dict[str, SettingValue], query: str, default: bytes
+) -> None:
+    key = next(iter(stored))
+    harness, events = await boot_with(stored)
+    try:
+        assert default in await harness.cmd(query)
+        bad = [e.data for e in events if e.kind == "flash.bad_setting"]
+        assert [b["key"] for b in bad] == [key], bad
+        shown = "***" if key in S.SECRET_KEYS else repr(stored[key])
+        assert bad[0]["stored"] == shown and "expected" in bad[0]["problem"]
+    finally:
+        await harness.module.close()
+    await assert_no_tasks_left()
+
+
+def test_every_setting_has_a_corruption_case() -> None:
+    assert {next(iter(stored)) for stored, _, _ in CASES} == set(S.SCHEMA)
+
+
+@pytest.mark.parametrize("setting", list(S.SCHEMA.values()), ids=list(S.SCHEMA))
+def test_defaults_round_trip_and_missing_values_read_as_default(setting: S.Setting[object]) -> None:
+    assert setting.read({}) == setting.default
+    if setting.default is not None:
+        key, raw = setting.entry(setting.default)
+        assert key == setting.key and raw is not None
+        assert setting.decode(raw) == setting.default
+
+
+def test_entry_refuses_a_value_that_could_not_be_read_back() -> None:
+    with pytest.raises(S.BadSetting):
+        S.CWMODE.entry(4)
+    with pytest.raises(S.BadSetting):
+        S.UART_DEF.entry((115200, 9, 1, 0, 0))
+    with pytest.raises(S.BadSetting):
+        S.STA_SSID.entry(b"x" * 33)
+    assert S.DHCPS.cleared() == ("dhcps", None)
+
+
+async def test_good_values_load_and_no_report() -> None:
+    stored: dict[str, SettingValue] = {
+        "sslcconf": "3,1,1;0,0,0",
+        "uart_def": "9600,8,1,0,0",
+        "cipdns": "1;8.8.4.4",
+        "sta_bssid": "",
+    }
+    harness, events = await boot_with(stored)
+    try:
+        assert b"+CIPSSLCCONF:0,3,1,1\r\n" in await harness.cmd("AT+CIPSSLCCONF?")
+        assert b"+UART_DEF:9600,8,1,0,0\r\n" in await harness.cmd("AT+UART_DEF?")
+        assert b'+CIPDNS:1,"8.8.4.4"\r\n' in await harness.cmd("AT+CIPDNS?")
+        assert not [e for e in events if e.kind == "flash.bad_setting"]
+    finally:
+        await harness.module.close()
+    await assert_no_tasks_left()
+
+
+def test_flash_info_lists_bad_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m.flash"
+    with FlashImage.open(path, load_layout("esp32")) as flash:
+        flash.settings().save({"sslcconf": "1,2", "sta_pwd": "hunter22", "cwmode": 3})
+    assert main(["flash", "info", str(path)]) == 0
+    out = capsys.readouterr().out
+    head = "Bad settings (the module ignores them and uses the default):\n"
+    assert head in out, out
+    bad = out.split(head, 1)[1].splitlines()
+    assert bad[0].startswith("  esp_at_sim.sslcconf = '1,2': 2 numbers where 3 belong")
+    assert bad[1].startswith("  esp_at_sim.sta_pwd = ***: not a blob")
+    assert "hunter22" not in out
