@@ -17,7 +17,7 @@ from dnslib import (  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esp_at_sim.web.dns import MAX_REPLY, answer
+from esp_at_sim.web.dns import MAX_REPLY, ReplyCache, answer
 
 from .conftest import MakeWeb
 
@@ -169,3 +169,48 @@ def test_header_flags_of_a_query_without_recursion() -> None:
     reply = reply_to(request)
     assert reply.header.rd == 0 and reply.header.ra == 0
     assert struct.unpack("!H", answer(request.pack(), SOFTAP)[:2])[0] == 9  # type: ignore[index]
+
+
+def test_cached_replies_carry_each_requests_id() -> None:
+    cache = ReplyCache()
+    first = cache.answer(query(("a.example", "A"), qid=1).pack(), SOFTAP)
+    again = cache.answer(query(("a.example", "A"), qid=0xBEEF).pack(), SOFTAP)
+    assert len(cache) == 1
+    assert first is not None and again is not None
+    assert again == answer(query(("a.example", "A"), qid=0xBEEF).pack(), SOFTAP)
+    assert DNSRecord.parse(again).header.id == 0xBEEF
+
+
+def test_cache_keys_on_the_softap_address_and_remembers_silences() -> None:
+    cache = ReplyCache()
+    request = query(("b.example", "A")).pack()
+    old = DNSRecord.parse(cache.answer(request, SOFTAP))
+    new = DNSRecord.parse(cache.answer(request, "192.168.5.1"))
+    assert (str(old.rr[0].rdata), str(new.rr[0].rdata)) == (SOFTAP, "192.168.5.1")
+    status = query(("b.example", "A"), opcode=OPCODE.STATUS).pack()
+    assert cache.answer(status, SOFTAP) is None
+    assert cache.answer(status, SOFTAP) is None and len(cache) == 3
+    assert cache.answer(b"\x00" * 300, SOFTAP) is None and len(cache) == 3  # never kept
+
+
+def test_cache_forgets_the_oldest_when_full() -> None:
+    cache = ReplyCache(size=2)
+    names = ["one.example", "two.example", "three.example"]
+    for name in names:
+        cache.answer(query((name, "A")).pack(), SOFTAP)
+    assert len(cache) == 2
+    for name in names:  # evicted or not, every reply is right
+        raw = query((name, "A"), qid=42).pack()
+        assert cache.answer(raw, SOFTAP) == answer(raw, SOFTAP)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=220), st.integers(0, 0xFFFF), st.sampled_from([SOFTAP, "10.0.0.1"]))
+def test_cache_answers_exactly_as_answer_does(packet: bytes, qid: int, address: str) -> None:
+    cache = ReplyCache(size=4)
+    second = struct.pack("!H", qid) + packet[2:] if len(packet) >= 2 else packet
+    assert cache.answer(packet, address) == answer(packet, address)
+    assert cache.answer(second, address) == answer(second, address)
+    valid = query(("c.example", "A"), qid=qid).pack()
+    for _ in range(2):
+        assert cache.answer(valid, address) == answer(valid, address)

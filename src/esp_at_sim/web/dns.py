@@ -14,6 +14,10 @@ A reply is never longer than the 512 bytes a plain DNS UDP message may have: ans
 that do not fit are left out and the truncation flag is set. dnslib checks the request;
 the reply repeats its question section and appends the answers, as the firmware's
 responder builds it, so a reply costs at most 16 bytes more than its request per answer.
+
+A reply depends only on the request's bytes after its ID and on the SoftAP address, so
+:class:`ReplyCache` keeps the last few hundred replies keyed on exactly those (the ID is
+put back in front of a cached reply); parsing with dnslib is for what it does not hold.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ TTL = 300
 OPCODE_QUERY = 0
 HEADER = 12  # bytes of the DNS header; the question section follows
 _QR, _AA, _TC, _RD = 0x8000, 0x0400, 0x0200, 0x0100  # header flag bits
+CACHE_SIZE = 256  # replies (or silences) remembered by ReplyCache
 
 
 def answer(packet: bytes, address: str) -> bytes | None:
@@ -102,6 +107,34 @@ def _same_questions(reply: bytes, request: DNSRecord) -> bool:
         return False
 
 
+class ReplyCache:
+    """:func:`answer` with a memory: the outcome for the last ``size`` distinct requests
+    (keyed on their bytes after the ID, and the SoftAP address), a silence included.
+    The oldest entry goes first when it is full. Requests shorter than a header or over
+    :data:`MAX_REQUEST` bytes are never kept (they are answered at once anyway)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._size = size
+        self._tails: dict[tuple[bytes, str], bytes | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._tails)
+
+    def answer(self, packet: bytes, address: str) -> bytes | None:
+        if not HEADER <= len(packet) <= MAX_REQUEST:
+            return answer(packet, address)
+        key = (bytes(packet[2:]), address)
+        try:
+            tail = self._tails[key]
+        except KeyError:
+            reply = answer(packet, address)
+            if len(self._tails) >= self._size:
+                del self._tails[next(iter(self._tails))]
+            self._tails[key] = None if reply is None else reply[2:]
+            return reply
+        return None if tail is None else packet[:2] + tail
+
+
 class DnsResponder(asyncio.DatagramProtocol):
     """A UDP endpoint answering with :func:`answer`; ``address`` gives the SoftAP
     address at the time of each query (it changes with ``AT+CIPAP``)."""
@@ -109,13 +142,14 @@ class DnsResponder(asyncio.DatagramProtocol):
     def __init__(self, address: Callable[[], str], on_query: Callable[[int, bool], None]) -> None:
         self._address = address
         self._on_query = on_query
+        self._cache = ReplyCache()
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        reply = answer(data, self._address())
+        reply = self._cache.answer(data, self._address())
         self._on_query(len(data), reply is not None)
         if reply is not None and self.transport is not None:
             self.transport.sendto(reply, addr)
