@@ -29,6 +29,8 @@ test: $(STAMP) lint
 # The benchmarks need wrk and dnsmasq (Debian packages): installed here when missing and
 # we are root, otherwise we say how to get them. Everything runs on loopback.
 BENCH_TOOLS := wrk dnsmasq
+# Every script appends its figures here; bench/summary.py prints them as one table.
+BENCH_RESULTS := bench/.results.jsonl
 
 bench: $(STAMP)
 	@missing=""; for tool in $(BENCH_TOOLS); do \
@@ -43,7 +45,10 @@ bench: $(STAMP)
 			exit 1; \
 		fi; \
 	fi
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@rm -f $(BENCH_RESULTS)
+	@for script in bench/bench_*.py; do echo "== $$script"; \
+		BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python $$script || exit 1; done
+	@echo "== summary"; $(BIN)/python bench/summary.py $(BENCH_RESULTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

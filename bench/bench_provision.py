@@ -84,8 +84,8 @@ def main() -> None:
             http.close()
             at.close()
     polls = round(median([p for _, p in runs]))
-    with bare_http() as url:
-        http = Http(url)
+    with bare_http() as bare:
+        http = Http(bare.url)
         try:
             bare_flow(http, polls)
             bare = median([bare_flow(http, polls) for _ in range(count)])
