@@ -45,6 +45,17 @@ def test_image_build_then_info(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "Verdict:       valid ESP32-C3 app image" in text
 
 
+def test_image_build_size_is_exact_or_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "fw.bin"
+    assert main(["image", "build", "--version", "v1", "--size", "417", "-o", str(out)]) == 2
+    assert "417 is not (416 or 432 is)" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["image", "build", "--version", "v1", "--size", "432", "-o", str(out)]) == 0
+    assert len(out.read_bytes()) == 432
+
+
 def test_image_info_rejects_a_bit_flip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "fw.bin"
     assert main(["image", "build", "--version", "v1", "-o", str(out)]) == 0
@@ -145,6 +156,47 @@ def test_flash_load_installs_for_next_boot(
     assert "ota_1" in capsys.readouterr().out
     result = run_cli("--flash", str(path), stdin=b"AT+GMR\r\n")
     assert b"Bin version:v8.8.8(WROOM-32)" in result.stdout
+
+
+def test_flash_load_twice_replaces_the_image_that_never_ran(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.flash"
+    Firmware.open(path).close()
+    first, second = tmp_path / "a.bin", tmp_path / "b.bin"
+    assert main(["image", "build", "--version", "v8.8.8", "-o", str(first)]) == 0
+    assert main(["image", "build", "--version", "v9.9.9", "-o", str(second)]) == 0
+    assert main(["flash", "load", str(path), str(first)]) == 0
+    capsys.readouterr()
+    assert main(["flash", "info", str(path)]) == 0
+    assert "NEW" in capsys.readouterr().out
+    # Nothing runs the first image yet: the second load replaces it in the same slot,
+    # and the factory firmware in ota_0 stays the fallback.
+    assert main(["flash", "load", str(path), str(second)]) == 0
+    captured = capsys.readouterr()
+    assert "PENDING_VERIFY" not in captured.err
+    assert "written to ota_1 (v9.9.9)" in captured.out
+    result = run_cli("--flash", str(path), stdin=b"AT+GMR\r\n")
+    assert b"Bin version:v9.9.9(WROOM-32)" in result.stdout
+    capsys.readouterr()
+    assert main(["flash", "info", str(path)]) == 0
+    info = capsys.readouterr().out
+    assert "v4.1.1.0" in info and "v8.8.8" not in info
+
+
+def test_flash_load_of_an_image_too_large_quotes_its_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.flash"
+    Firmware.open(path).close()
+    image = tmp_path / "big.bin"
+    size = 0x180000 + 0x10010
+    assert main(["image", "build", "--version", "v9", "--size", str(size), "-o", str(image)]) == 0
+    assert main(["flash", "load", str(path), str(image)]) == 1
+    err = capsys.readouterr().err
+    assert f"{size} bytes do not fit ota_1 ({0x180000} bytes)" in err
+    result = run_cli("--flash", str(path), stdin=b"AT+GMR\r\n")
+    assert b"Bin version:v4.1.1.0(WROOM-32)" in result.stdout
 
 
 def test_flash_load_rejects_a_bad_image_and_keeps_the_boot(

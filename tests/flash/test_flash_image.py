@@ -61,8 +61,18 @@ def test_builder_pads_to_exact_size(size: int) -> None:
     assert len(parsed.segments) == 4
 
 
-def test_builder_rounds_size_up_and_rejects_too_small() -> None:
-    assert len(build_app_image("v2", size=2001)) == 2016
+def test_builder_makes_every_size_from_the_smallest_up_exactly() -> None:
+    smallest = len(build_app_image("v2"))
+    for size in range(smallest, smallest + 16 * 40, 16):
+        image = build_app_image("v2", size=size)
+        assert len(image) == size
+        verify_image(image, chip="esp32", partition_size=0x1D0000, for_boot=True)
+
+
+def test_builder_refuses_sizes_no_image_can_have() -> None:
+    # Every app image is a multiple of 16 bytes: 2001 cannot be made exactly.
+    with pytest.raises(ValueError, match=r"multiple of 16 bytes long: 2001 is not \(2000 or 2016"):
+        build_app_image("v2", size=2001)
     with pytest.raises(ValueError, match="below the smallest image"):
         build_app_image("v2", size=64)
 

@@ -7,13 +7,12 @@ import os
 from pathlib import Path
 
 from ..device.settings_schema import SECRET_KEYS, check
-from ..flash.boot import boot
 from ..flash.errors import FlashError
 from ..flash.flashfile import FlashImage
 from ..flash.image import build_app_image
 from ..flash.info import render_flash_info, render_image_info
 from ..flash.lock import FlashLockedError
-from ..flash.ota import begin_update
+from ..flash.ota import begin_offline_update
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Subcommands
 from .common import error as _error
 
@@ -109,8 +108,7 @@ def cmd_flash_load(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         with FlashImage.open(args.file, create=False) as flash:
-            running = boot(flash, dry_run=True)
-            update = begin_update(flash, running, args.slot)
+            update = begin_offline_update(flash, args.slot, size=len(data))
             try:
                 for start in range(0, len(data), 64 * 1024):
                     update.write(data[start : start + 64 * 1024])

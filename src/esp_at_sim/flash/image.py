@@ -388,8 +388,14 @@ def build_app_image(
     """A small valid app image for ``chip`` whose descriptor carries ``version``.
 
     With ``size`` the image is padded by an extra flash-mapped data segment to exactly
-    ``size`` bytes, rounded up to a multiple of 16 (every image length is one).
+    ``size`` bytes. Every app image is a multiple of 16 bytes long (the checksum pads it),
+    so another size, or one below the smallest image, is refused with ``ValueError``.
     """
+    if size is not None and size % 16:
+        below, above = size - size % 16, size - size % 16 + 16
+        raise ValueError(
+            f"an app image is a multiple of 16 bytes long: {size} is not ({below} or {above} is)"
+        )
     target = get_chip(chip)
     sha = elf_sha256 or hashlib.sha256(f"{project_name} {version}".encode()).digest()
     desc = encode_descriptor(
@@ -403,11 +409,11 @@ def build_app_image(
         (target.iram, hashlib.sha256(sha).digest()),
     ]
     image = encode_image(segments, chip=target)
-    if size is None or size <= len(image):
-        if size is not None and -(-size // 16) * 16 < len(image):
-            raise ValueError(f"size {size} is below the smallest image ({len(image)} bytes)")
+    if size is None or size == len(image):
         return image
-    target_len = -(-size // 16) * 16
+    if size < len(image):
+        raise ValueError(f"size {size} is below the smallest image ({len(image)} bytes)")
+    target_len = size
     end = sum(SEGMENT.size + len(p) for _, p in segments) + HEADER.size
     pad_len = target_len - 36 - end - SEGMENT.size
     pad_start = end + SEGMENT.size

@@ -19,12 +19,19 @@ against the user partition.
 
 from __future__ import annotations
 
-from esp_at_sim.flash.boot import BootResult, next_update_slot, select_slot, verify_partition
+from esp_at_sim.flash.boot import (
+    BootResult,
+    boot,
+    next_update_slot,
+    read_otadata,
+    select_slot,
+    verify_partition,
+)
 from esp_at_sim.flash.errors import FlashAccessError, ImageError, OtaError
 from esp_at_sim.flash.flashfile import FlashImage
 from esp_at_sim.flash.flashio import SECTOR
 from esp_at_sim.flash.image import MAGIC, AppImage
-from esp_at_sim.flash.otadata import OtaState
+from esp_at_sim.flash.otadata import OtaState, active_index
 from esp_at_sim.flash.partitions import Partition
 
 
@@ -78,32 +85,71 @@ class OtaUpdate:
         self.closed = True
 
 
-def begin_update(flash: FlashImage, running: BootResult, target: str | None = None) -> OtaUpdate:
+def begin_update(
+    flash: FlashImage,
+    running: BootResult,
+    target: str | None = None,
+    *,
+    size: int | None = None,
+) -> OtaUpdate:
     """Start an update of ``target`` (a label; ``None`` means the next OTA slot).
 
     Refuses the running slot, a non-OTA app partition, a partition that is neither an
     OTA slot nor a user partition, and any app update while the running image has not
-    confirmed itself (PENDING_VERIFY), as ``esp_ota_begin`` does.
+    confirmed itself (PENDING_VERIFY), as ``esp_ota_begin`` does. With ``size`` (the
+    whole upload's length, when known) data larger than the partition is refused
+    before anything is erased.
     """
+    part = _update_target(flash, running.partition, target)
+    if part.is_app and running.ota_state == OtaState.PENDING_VERIFY:
+        raise OtaError("the running firmware has not confirmed itself (PENDING_VERIFY)")
+    return _begin(flash, part, size)
+
+
+def begin_offline_update(
+    flash: FlashImage, target: str | None = None, *, size: int | None = None
+) -> OtaUpdate:
+    """Start an update of a flash file that no module runs (``flash load``).
+
+    The image the next boot would start is taken as the running one, with one
+    exception: an image that has never run (state NEW: the bootloader would try it for
+    the first time) is not running anything, so a new load replaces it, as a second
+    upload to a module replaces an update that waits for a reset.
+    """
+    otadata = read_otadata(flash)
+    active = active_index(otadata)
+    waiting = (
+        flash.slots[otadata[active].slot(len(flash.slots))]
+        if active is not None and otadata[active].state == OtaState.NEW and flash.slots
+        else None
+    )
+    if waiting is not None and target in (None, waiting.name):
+        return _begin(flash, waiting, size)
+    running = boot(flash, dry_run=True)
+    return _begin(flash, _update_target(flash, running.partition, target), size)
+
+
+def _update_target(flash: FlashImage, running: Partition, target: str | None) -> Partition:
     if target is None:
-        part = next_update_slot(flash, running.partition)
-    else:
-        found = flash.partition(target)
-        if found is None:
-            raise OtaError(f"no partition named {target!r}")
-        part = found
-    is_app = part.is_app
-    if is_app:
+        return next_update_slot(flash, running)
+    part = flash.partition(target)
+    if part is None:
+        raise OtaError(f"no partition named {target!r}")
+    if part.is_app:
         if part.ota_index is None:
             raise OtaError(f"{part.name} is not an OTA slot")
-        if part == running.partition:
+        if part == running:
             raise OtaError(f"{part.name} holds the running firmware")
-        if running.ota_state == OtaState.PENDING_VERIFY:
-            raise OtaError("the running firmware has not confirmed itself (PENDING_VERIFY)")
     elif part not in flash.layout.custom.partitions:
         raise OtaError(f"{part.name} is not an OTA slot or a user partition")
+    return part
+
+
+def _begin(flash: FlashImage, part: Partition, size: int | None) -> OtaUpdate:
+    if size is not None and size > part.size:
+        raise OtaError(f"{size} bytes do not fit {part.name} ({part.size} bytes)")
     flash.device.erase(part.offset, part.size)
-    return OtaUpdate(flash, part, is_app=is_app)
+    return OtaUpdate(flash, part, is_app=part.is_app)
 
 
 def user_partitions(flash: FlashImage) -> tuple[Partition, ...]:
