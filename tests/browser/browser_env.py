@@ -1,8 +1,9 @@
-"""Whether a browser can run here, and the skip that every test module takes when not.
+"""Whether a browser can run here, and what happens to the browser tests when not.
 
 ``CHROMIUM_PATH`` names the browser, else ``chromium`` on the PATH. Without it (or
-without Playwright) the test modules are skipped, unless ``REQUIRE_BROWSER=1``: then a
-missing browser fails the run.
+without Playwright) every browser test is collected and skipped (see ``conftest.py``),
+and the test summary says how many did not run and why; with ``REQUIRE_BROWSER=1`` a
+missing browser fails the run instead.
 """
 
 from __future__ import annotations
@@ -44,10 +45,12 @@ MISSING = (
 )
 
 
-def require_browser() -> None:
-    """Skip the importing test module when no browser can run, unless REQUIRE_BROWSER=1."""
-    if MISSING is not None and not REQUIRED:
-        pytest.skip(f"{MISSING}; REQUIRE_BROWSER=1 makes this a failure", allow_module_level=True)
+SKIP_REASON = f"browser test: {MISSING}; REQUIRE_BROWSER=1 makes this a failure"
+
+
+def skipped() -> bool:
+    """Whether the browser tests are skipped here (no browser, and none required)."""
+    return MISSING is not None and not REQUIRED
 
 
 # Every test module here: one event loop (and one browser) for the whole session, and a

@@ -1,8 +1,9 @@
 """Fixtures for the browser tests: one headless Chromium for the session, a fresh
 context per page, and the module behind the page (or the fake API).
 
-Every test module imports :mod:`.pages` (which skips it when no browser can run, see
-:mod:`.browser_env`) and carries ``pytestmark = BROWSER_TESTS``.
+Every test module carries ``pytestmark = BROWSER_TESTS``. When no browser can run (see
+:mod:`.browser_env`) each test here is skipped, and the summary at the end of the run
+says how many did not run and why, so that they do not hide in a skip count.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
-from .browser_env import ARGS, CHROMIUM, MISSING
+from .browser_env import ARGS, CHROMIUM, MISSING, SKIP_REASON, skipped
 from .fake_api import FakeModule, start_fake
 from .targets import WebModule
 
@@ -22,6 +23,27 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 WAIT_MS = 5_000  # the longest any expectation waits for the page
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not skipped():
+        return
+    mark = pytest.mark.skip(reason=SKIP_REASON)
+    for item in items:
+        if HERE in item.path.resolve().parents:
+            item.add_marker(mark)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    reports = terminalreporter.stats.get("skipped", [])
+    count = sum(1 for report in reports if SKIP_REASON in str(report.longrepr))
+    if count:
+        terminalreporter.write_sep("=", "browser tests not run", yellow=True)
+        terminalreporter.write_line(
+            f"{count} browser tests did not run: {MISSING}. "
+            "Install Chromium (or set CHROMIUM_PATH) to run them."
+        )
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

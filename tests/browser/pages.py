@@ -14,12 +14,11 @@ from urllib.parse import urlsplit
 
 from esp_at_sim.flash.image import build_app_image
 
-from .browser_env import require_browser
-
-require_browser()  # before Playwright is imported: it may be missing
-
-from playwright.async_api import Page, Response, expect  # noqa: E402
-from playwright.async_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
+try:
+    from playwright.async_api import Page, Response, expect
+    from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+except ImportError:  # every browser test is skipped then (browser_env.py, conftest.py)
+    pass
 
 __all__ = ["Page", "expect"]  # for the test modules, which import Playwright from here
 

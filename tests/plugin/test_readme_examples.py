@@ -1,4 +1,4 @@
-"""The README's pytest plugin examples, as written there."""
+"""The README's pytest plugin examples, as written there, in a fresh project."""
 
 from __future__ import annotations
 
@@ -10,18 +10,21 @@ import pytest
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def readme_plugin_example() -> str:
+def plugin_section() -> str:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("### The pytest plugin") :]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match, "the plugin section has no Python example"
+    start = text.index("### The pytest plugin")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+def readme_block(language: str) -> str:
+    match = re.search(rf"```{language}\n(.*?)```", plugin_section(), re.S)
+    assert match, f"the plugin section has no {language} example"
     return match.group(1)
 
 
-def test_readme_plugin_example_passes(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_example=readme_plugin_example())
-    result = pytester.runpytest(
-        "-p", "no:cacheprovider", "-o", "asyncio_mode=auto",
-        "-o", "asyncio_default_fixture_loop_scope=function",
-    )  # fmt: skip
-    result.assert_outcomes(passed=2)
+def test_readme_plugin_example_passes_without_warnings(pytester: pytest.Pytester) -> None:
+    # The project's configuration is the README's, and nothing else: no -o overrides.
+    pytester.makefile(".toml", pyproject=readme_block("toml"))
+    pytester.makepyfile(test_example=readme_block("python"))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, warnings=0)
