@@ -87,9 +87,40 @@ async def test_provision_failure_shows_the_reason(
     rig = await make_rig(world(ROUTER))
     assert await provision(rig.url, ssid="HomeNet", password="wrong-password") == 1
     err = capsys.readouterr().err
-    assert err == "esp-at-sim provision: the module could not connect (reason: wrong_password)\n"
+    # Said as soon as the module knows, while it still retries, or once it gave up.
+    assert err.startswith(
+        "esp-at-sim provision: the module could not connect: the password for 'HomeNet' is "
+        "wrong (reason: wrong_password)"
+    )
     assert await rig.at.settle() == b"+WEBSERVERRSP:1\r\n"  # the result is left, as the page does
-    assert (await rig.stainfo())["state"] == 2
+    info = await rig.stainfo()
+    assert info["state"] == 2 or info["retrying"] is True
+
+
+@pytest.mark.parametrize(
+    ("ssid", "password", "why"),
+    [
+        ("HomeNet", "wrong-password", "the password for 'HomeNet' is wrong"),
+        ("NoSuchNet", "whatever1", "no network called 'NoSuchNet' was found"),
+    ],
+)
+async def test_provision_reports_a_final_reason_while_the_module_retries(
+    make_rig: MakeRig, capsys: pytest.CaptureFixture[str], ssid: str, password: str, why: str
+) -> None:
+    # 60 s connection_timeout at scale 0.2: the module declares the failure after 12 s
+    # of real time; the reason is known after about 0.3 s, and provision says it then.
+    rig = await make_rig(world(ROUTER), timeout=60, scale=0.2)
+    assert await provision(rig.url, ssid=ssid, password=password) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"esp-at-sim provision: the module could not connect: {why} ")
+    assert "It keeps retrying until its connection_timeout ends" in err
+    info = await rig.stainfo()
+    assert (info["state"], info["message"], info["retrying"]) == (0, "connecting", True)
+    # The AT port is as without the report: the module is still at it.
+    assert await rig.at.settle() == b"+WEBSERVERRSP:1\r\n"
+    # The right password is taken at once.
+    assert await provision(rig.url, ssid="HomeNet", password="sunflower42") == 0
+    assert await rig.at.settle() == SUCCESS_URCS + RESULT_TAKEN
 
 
 async def test_provision_with_ssid_and_udp_port_gets_no_report(
@@ -154,7 +185,9 @@ async def test_phone_hotspot_not_found(
 ) -> None:
     rig = await make_rig(world(HOTSPOT))
     assert await provision(rig.url, ssid=None, password="not-the-hotspot") == 1
-    assert capsys.readouterr().err.endswith("could not connect (reason: not_found)\n")
+    assert capsys.readouterr().err.endswith(
+        "could not connect: it found no phone hotspot it could join (reason: not_found)\n"
+    )
     assert await rig.at.settle() == b"+WEBSERVERRSP:1\r\n+WEBSERVERRSP:2\r\n"
 
 

@@ -122,11 +122,12 @@ async def open_rig(
     timeout: int = 25,
     flash: bool = False,
     report_port: int = 0,
+    scale: float = 0,
 ) -> Rig:
     """A booted module in mode 3 with ``AT+WEBSERVER=1,80,<timeout>`` and the phone on its
     SoftAP; its UDP port 3339 is host port ``report_port`` (0: a free one)."""
     module = create_module(
-        source, time_scale=0, with_flash=flash, store=None if flash else MemorySettingsStore()
+        source, time_scale=scale, with_flash=flash, store=None if flash else MemorySettingsStore()
     )
     at = AtHarness(module)
     config = WebConfig(

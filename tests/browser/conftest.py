@@ -103,3 +103,14 @@ async def target(tmp_path: Path) -> AsyncIterator[WebModule]:
     module = await WebModule().start(tmp_path / "flash.bin")
     yield module
     await module.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def slow_target(tmp_path: Path) -> AsyncIterator[WebModule]:
+    """The same at time scale 0.2 with a 60 s connection_timeout: a failed provisioning
+    is declared after 12 s of real time, so what the page shows before can be seen."""
+    module = await WebModule().start(
+        tmp_path / "flash.bin", time_scale=0.2, start="AT+WEBSERVER=1,80,60"
+    )
+    yield module
+    await module.close()

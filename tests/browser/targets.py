@@ -26,8 +26,11 @@ class WebModule:
     """A module of the default scenario (HomeNet / sunflower42) with its web server,
     running the firmware in a flash file: an update is booted by AT+RST."""
 
-    async def start(self, flash_path: Path) -> WebModule:
-        self.module, self.at = await start_module(flash=flash_path)
+    async def start(
+        self, flash_path: Path, *, time_scale: float = 0, start: str = START
+    ) -> WebModule:
+        self.start_line = start
+        self.module, self.at = await start_module(flash=flash_path, time_scale=time_scale)
         self.port = free_port()
         config = WebConfig(port_map={80: self.port, 53: 0}, announce=lambda line: None)
         self.server = install_web(self.module, config)
@@ -37,7 +40,7 @@ class WebModule:
 
     async def _serve(self) -> None:
         assert (await self.at.cmd("AT+CWMODE=3")).endswith(b"OK\r\n")
-        assert (await self.at.cmd(START)).endswith(b"OK\r\n")
+        assert (await self.at.cmd(self.start_line)).endswith(b"OK\r\n")
 
     async def close(self) -> None:
         await self.module.close()

@@ -93,6 +93,53 @@ async def test_failure_shows_why(target, open_page, reason):
     await expect(page.locator("#connect")).to_be_focused()
 
 
+@pytest.mark.parametrize("reason", ["wrong_password", "not_found"])
+async def test_a_reason_retrying_cannot_change_shows_at_once(slow_target, open_page, reason):
+    target = slow_target
+    ssid, password = await target.failing(reason)
+    page = await open_page(target.base)
+    await expect(page.locator("#scan-status")).to_contain_text("networks found")
+    await connect(page, ssid, password)
+    text = await wait_result(page, "fail")
+    status = page.locator("#wifi-status")
+    # Long before the module gives up (12 s of real time here): it is still retrying.
+    assert target.server.provisioning.state.name == "CONNECTING"
+    await expect(status).to_have_attribute("data-retrying", "true")
+    assert REASON_TEXT[reason].format(ssid=ssid) in text
+    assert "keeps retrying" in text
+    await expect(page.locator("#connect")).to_be_enabled()
+    assert target.urcs() == ["+WEBSERVERRSP:1"]
+    # The corrected settings are taken at once.
+    await connect(page, "HomeNet", "sunflower42")
+    text = await wait_result(page, "ok")
+    assert "Connected" in text and "HomeNet" in text
+    await expect(status).to_have_attribute("data-retrying", "false")
+    await eventually(
+        lambda: target.urcs() == ["+WEBSERVERRSP:1", "+WEBSERVERRSP:1", "+WEBSERVERRSP:2"]
+    )
+
+
+async def test_a_fresh_visitor_never_sees_an_earlier_visitors_failure(target, open_page):
+    ssid, password = await target.failing("wrong_password")
+    first = await open_page(target.base)
+    await connect(first, ssid, password)
+    await wait_result(first, "fail")
+    assert target.server.provisioning.state.name == "CONNECT_FAIL"  # left uncollected
+    # Another phone opens the page: no failure, the network list, a form that works.
+    other = await open_page(target.base)
+    await expect(other.locator("#scan-status")).to_contain_text("networks found")
+    await expect(other.locator("#wifi-status")).to_be_hidden()
+    await expect(other.locator("#connect")).to_be_enabled()
+    # The first visitor's own tab, reloaded, still shows what happened to its settings.
+    await first.reload()
+    await expect(first.locator("#wifi-status")).to_contain_text(
+        REASON_TEXT["wrong_password"].format(ssid=ssid)
+    )
+    await connect(other, "Cafe-Free-WiFi", "")
+    text = await wait_result(other, "ok")
+    assert "Cafe-Free-WiFi" in text and "HomeNet" not in text
+
+
 async def test_hidden_network_typed_by_hand(target, open_page):
     page = await open_page(target.base)
     await networks(page)

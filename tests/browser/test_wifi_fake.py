@@ -8,7 +8,7 @@ import asyncio
 import json
 
 from .browser_env import BROWSER_TESTS
-from .fake_api import CONNECT_OK, FakeModule
+from .fake_api import CONNECT_OK, CONNECTING, FakeModule
 from .pages import connect, eventually, expect, screenshot, wait_result
 
 pytestmark = BROWSER_TESTS
@@ -51,6 +51,9 @@ async def test_closing_the_page_while_connecting_sends_a_beacon(fake, open_page)
     page = await open_page(base)
     await connect(page, "HomeNet", "sunflower42")
     await expect(page.locator("#wifi-status")).to_contain_text("Connecting")
+    # The page says "Connecting" at once; the module only after its grace period (and
+    # +WEBSERVERRSP:1 with it): leave once the module is connecting.
+    await eventually(lambda: module.state == CONNECTING)
     await page.goto("about:blank")
     # Without "received": if it arrives after the result, the result stays for others.
     await eventually(lambda: posts(module, "/getresult") == [b""])

@@ -368,3 +368,86 @@ async def test_stop_forgets_provisioning(web: Web) -> None:
     assert await web.at.cmd("AT+WEBSERVER=0") == b"AT+WEBSERVER=0\r\n\r\nOK\r\n"
     assert web.server.provisioning.state is ProvState.NOT_START
     assert web.server.provisioning.credentials is None
+
+
+@pytest.mark.parametrize(
+    ("ssid", "password", "reason"),
+    [("HomeNet", "nope-nope", "wrong_password"), ("Nowhere", "whatever1", "not_found")],
+)
+async def test_a_final_reason_is_reported_while_the_module_retries(
+    web: Web, ssid: str, password: str, reason: str
+) -> None:
+    """The first failed attempt already says why; the module goes on retrying, and the AT
+    port prints exactly what it prints without this report."""
+    seen: list[tuple[float, str, bool]] = []
+    prov = web.server.provisioning
+
+    def record(event: Event) -> None:
+        if event.kind == "web.provisioning.retrying":
+            seen.append((event.t, prov.status_body(echo_password=False), prov.accepting))
+
+    web.module.bus.subscribe(record)
+    times = state_times(web)
+    await web.provision(ssid, password)
+    info = await web.outcome()
+    assert info["reason"] == reason
+    assert seen, "no report while connecting"
+    first_t, body, accepting = seen[0]
+    assert first_t - times["CONFIG_DONE"] < 5  # long before the 25 s timeout
+    assert json.loads(body) == {
+        "state": 0,
+        "sta_ssid": ssid,
+        "sta_password": "",
+        "message": "connecting",
+        "reason": reason,
+        "retrying": True,
+    }
+    assert accepting
+    assert len(seen) > 3  # it kept retrying, each attempt failing the same way
+    assert times["CONNECT_FAIL"] - times["CONNECTING"] == pytest.approx(25.0)
+    assert await web.at.settle() == b"+WEBSERVERRSP:1\r\n"
+    # Once the result is in, the connecting-time fields are gone.
+    assert "retrying" not in await web.stainfo()
+
+
+async def test_a_retry_for_another_reason_is_not_reported(web: Web) -> None:
+    """Refusals (the AP refuses twice, then takes the module) are not final."""
+    prov = web.server.provisioning
+    seen: list[str] = []
+
+    def record(event: Event) -> None:
+        if event.kind == "wifi.join_failed" and prov.state is ProvState.CONNECTING:
+            seen.append(prov.status_body(echo_password=False))
+
+    web.module.bus.subscribe(record)
+    await web.provision("Moody", "moody1234")
+    assert (await web.outcome())["message"] == "connect OK"
+    assert seen and all("retrying" not in body for body in seen)
+
+
+async def test_corrected_password_is_taken_while_the_module_retries(make_web: MakeWeb) -> None:
+    # 60 s connection_timeout at scale 0.2: 12 s of real time before the failure is
+    # declared; the wrong password is known after about 0.3 s.
+    web = await make_web(scale=0.2, start="AT+WEBSERVER=1,80,60")
+    assert await web.provision("HomeNet", "nope-nope") == (200, b'{"state": 0}')
+    for _ in range(500):  # bounded: at most 5 s
+        info = await web.stainfo()
+        if info.get("retrying"):
+            break
+        await asyncio.sleep(0.01)
+    assert info == {
+        "state": 0,
+        "sta_ssid": "HomeNet",
+        "sta_password": "",
+        "message": "connecting",
+        "reason": "wrong_password",
+        "retrying": True,
+    }
+    assert await web.provision("HomeNet", "sunflower42") == (200, b'{"state": 0}')
+    for _ in range(500):  # bounded: at most 5 s
+        info = await web.stainfo()
+        if info["state"] != 0:
+            break
+        await asyncio.sleep(0.01)
+    assert info["message"] == "connect OK"
+    assert await web.at.settle() == b"+WEBSERVERRSP:1\r\n" + SUCCESS_URCS

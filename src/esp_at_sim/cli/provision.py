@@ -158,10 +158,14 @@ class _Watch:
             say(f"module: {message}")
         if info["state"] == 1:
             return True
+        reason = info.get("reason")
         if info["state"] == 2:
-            reason = info.get("reason")
+            raise Failure(f"the module could not connect: {_why(reason, info)}")
+        if info.get("retrying") and reason in RETRY_REASONS:
             raise Failure(
-                "the module could not connect" + (f" (reason: {reason})" if reason else "")
+                f"the module could not connect: {_why(reason, info)}. It keeps retrying "
+                "until its connection_timeout ends; run provision again with the right "
+                "settings (esp-at-sim takes them at once, a module after that timeout)"
             )
         if message == "waiting config" and self.started:
             raise Failure(
@@ -169,6 +173,27 @@ class _Watch:
             )
         self.started = self.started or message != "waiting config"
         return False
+
+
+# What ``reason`` in /getstainfo means (an esp-at-sim addition; a real module sends none).
+REASONS = {
+    "wrong_password": "the password for {ssid!r} is wrong",
+    "not_found": "no network called {ssid!r} was found",
+    "no_ip": "it joined {ssid!r} but got no IP address from its DHCP server",
+    "timeout": "connecting to {ssid!r} took too long",
+    "failed": "the access point of {ssid!r} refused the connection",
+}
+# Reasons reported while the module still retries: retrying will not change them.
+RETRY_REASONS = ("wrong_password", "not_found")
+
+
+def _why(reason: object, info: dict[str, Any]) -> str:
+    ssid = str(info.get("sta_ssid", ""))
+    if reason == "not_found" and not ssid:  # the applet's phone-hotspot search
+        return f"it found no phone hotspot it could join (reason: {reason})"
+    if isinstance(reason, str) and reason in REASONS:
+        return f"{REASONS[reason].format(ssid=ssid)} (reason: {reason})"
+    return "no reason given"
 
 
 # ---------------------------------------------------- the phone hotspot

@@ -14,6 +14,14 @@ States, as ``/getstainfo`` reports them::
 CONFIG_DONE covers the grace period: the credentials are in, the connection has not
 started. Every wait is on the module's clock, so the time scale applies.
 
+The firmware retries a failed attempt until ``connection_timeout`` runs out, however
+plainly it failed. Ours does too, and prints the same on the AT port, but as soon as an
+attempt fails for a reason that retrying will not change (:data:`FINAL_REASONS`: wrong
+password, network not found) ``/getstainfo`` says so while still connecting
+(``"reason"`` with ``"retrying":true``, fields the stock page ignores), and new
+credentials are taken at once instead of after the timeout: a person who mistyped the
+password corrects it without waiting a minute.
+
 ``/setstainfo`` takes a JSON object (``ssid``, ``password``; the stock page adds
 ``ssid_len`` and ``password_len``, which the firmware ignores and so do we). The applet
 appends ``&udp_port=N`` right after the JSON text, so anything after the object is read
@@ -74,6 +82,8 @@ class ProvState(enum.Enum):
 
 
 ACCEPTING = frozenset({ProvState.NOT_START, ProvState.CONNECT_FAIL, ProvState.CONNECT_OK})
+# Failures that the firmware's retries will meet again and again: reported at once.
+FINAL_REASONS = frozenset({JoinFailure.WRONG_PASSWORD, JoinFailure.NOT_FOUND})
 
 
 @dataclass(frozen=True)
@@ -146,14 +156,19 @@ class Provisioning:
         self.credentials: Credentials | None = None
         self.reason: str | None = None  # why the last attempt failed (CONNECT_FAIL)
         self.sta_ip: str | None = None  # the station address of a success (CONNECT_OK)
+        # While CONNECTING: why the last attempt failed, when retrying will not change it.
+        self.retry_reason: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_failure: JoinFailure | None = None
 
     # ------------------------------------------------------------------ queries
     @property
     def accepting(self) -> bool:
-        """Whether new credentials are taken now."""
-        return self.state in ACCEPTING
+        """Whether new credentials are taken now: when no connection runs, or while one
+        retries after a failure that retrying will not change."""
+        return self.state in ACCEPTING or (
+            self.state is ProvState.CONNECTING and self.retry_reason is not None
+        )
 
     def status_body(self, *, echo_password: bool) -> str:
         """The ``/getstainfo`` answer; the password only in compatibility mode."""
@@ -165,6 +180,8 @@ class Provisioning:
         )
         if self.state is ProvState.CONNECT_FAIL and self.reason:
             body += f',"reason":"{self.reason}"'
+        if self.state is ProvState.CONNECTING and self.retry_reason:
+            body += f',"reason":"{self.retry_reason}","retrying":true'
         if self.state is ProvState.CONNECT_OK and self.sta_ip:
             body += f',"sta_ip":"{self.sta_ip}"'
         return body + "}"
@@ -176,6 +193,7 @@ class Provisioning:
         self._cancel()
         self.credentials = creds
         self.reason = None
+        self.retry_reason = None
         self.sta_ip = None
         self._set_state(ProvState.CONFIG_DONE)
         self._task = self.module.spawn(self._run(creds), name="web-provisioning")
@@ -196,6 +214,7 @@ class Provisioning:
         self._cancel()
         self.credentials = None
         self.reason = None
+        self.retry_reason = None
         self.sta_ip = None
         self.state = ProvState.NOT_START
 
@@ -206,6 +225,8 @@ class Provisioning:
 
     def _set_state(self, state: ProvState) -> None:
         self.state = state
+        if state is not ProvState.CONNECTING:
+            self.retry_reason = None
         self.module.emit("web.provisioning", state=state.name, reason=self.reason)
 
     # --------------------------------------------------------------- the flow
@@ -248,11 +269,18 @@ class Provisioning:
             unsubscribe()
 
     def _watch(self, event: Event) -> None:
-        if event.kind == "wifi.join_failed":
-            code = event.data.get("code")
-            if isinstance(code, int):
-                with contextlib.suppress(ValueError):
-                    self._last_failure = JoinFailure(code)
+        if event.kind != "wifi.join_failed":
+            return
+        code = event.data.get("code")
+        if not isinstance(code, int):
+            return
+        with contextlib.suppress(ValueError):
+            self._last_failure = JoinFailure(code)
+            if self.state is ProvState.CONNECTING:
+                final = self._last_failure in FINAL_REASONS
+                self.retry_reason = _REASONS[self._last_failure] if final else None
+                if final:
+                    self.module.emit("web.provisioning.retrying", reason=self.retry_reason)
 
     def _retry_if_idle(self) -> None:
         """The firmware forces reconnection while provisioning: an attempt that failed

@@ -83,18 +83,22 @@
     if (input) input.setAttribute("aria-invalid", m ? "true" : "false");
   }
 
-  // status: {tone: "busy" | "ok" | "fail", title, detail}
+  // status: {tone: "busy" | "ok" | "fail" | "info", title, detail, note}; note: a second
+  // sentence (the module still retries, what happens after a restart...).
   function renderStatus(name, status) {
     const box = $(`${name}-status`);
     box.hidden = !status;
     if (!status) return;
     box.dataset.tone = status.tone;
+    box.dataset.retrying = String(Boolean(status.retrying));
     setText($(`${name}-status-title`), status.title);
-    setText($(`${name}-status-detail`), status.detail);
+    const detail = status.detail ? t(status.detail.key, status.detail.vars) : "";
+    const note = status.note ? t(status.note.key, status.note.vars) : "";
+    $(`${name}-status-detail`).textContent = note ? `${detail} ${note}` : detail;
   }
 
-  function setStatus(name, tone, title, detail) {
-    view[name] = { tone, title, detail };
+  function setStatus(name, tone, title, detail, extra) {
+    view[name] = { tone, title, detail, ...(extra || {}) };
     renderStatus(name, view[name]);
   }
 
@@ -301,6 +305,7 @@
   let poll = null; // the provisioning this page follows
   const newPoll = (ssid) => ({
     ssid, started: Date.now(), failures: 0, timer: 0, final: false, acked: false, seen: false,
+    retrying: false,
   });
 
   function body(ssid, password) {
@@ -351,7 +356,8 @@
 
   $("wifi-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    if (poll && !poll.final) return;
+    // Busy, unless the module is only retrying a connection that cannot work.
+    if (poll && !poll.final && !poll.retrying) return;
     const ssid = ssidInput.value;
     const password = pwInput.value;
     if (!validate(ssid, password)) return;
@@ -376,8 +382,19 @@
       setWifiBusy(false);
       return;
     }
+    rememberSent(ssid);
     follow(ssid);
   });
+
+  // The network this tab sent settings for (kept across reloads of the tab, never shared
+  // with another tab or device): a result left on the module is shown only to its sender.
+  const SENT_KEY = "sent-ssid";
+  function rememberSent(ssid) {
+    try { sessionStorage.setItem(SENT_KEY, ssid); } catch (_) { /* storage may be off */ }
+  }
+  function sentHere(ssid) {
+    try { return sessionStorage.getItem(SENT_KEY) === ssid; } catch (_) { return false; }
+  }
 
   function follow(ssid) {
     if (poll) clearTimeout(poll.timer);
@@ -413,6 +430,9 @@
 
   const PROGRESS = { "waiting config": "st_waiting", "config done": "st_config_done" };
   const REASONS = ["wrong_password", "not_found", "no_ip", "timeout", "failed"];
+  // Reasons the module reports while it still retries (esp-at-sim's "retrying"): retrying
+  // will not change them, so the form is given back at once.
+  const RETRY_REASONS = ["wrong_password", "not_found"];
 
   // Show one /getstainfo answer; true when it is the result.
   function showState(data, p) {
@@ -423,11 +443,23 @@
     } else if (data.state === 2) {
       const reason = REASONS.includes(data.reason) ? data.reason : "generic";
       setStatus("wifi", "fail", msg("fail_title"), msg(`reason_${reason}`, { ssid }));
+    } else if (data.state === 0 && data.retrying === true && RETRY_REASONS.includes(data.reason)) {
+      setStatus("wifi", "fail", msg("fail_title"), msg(`reason_${data.reason}`, { ssid }),
+        { note: msg("retrying_note"), retrying: true });
+      if (!p.retrying) {
+        p.retrying = true;
+        setWifiBusy(false);
+      }
+      return false; // still following: the module may yet connect, or give up
     } else if (data.message === "waiting config" && p.seen) {
       // Back to the start: another client took the result, or the module restarted.
       setStatus("wifi", "info", msg("lost_title"), msg("lost_detail"));
     } else {
       p.seen = p.seen || data.message !== "waiting config";
+      if (p.retrying) { // the module no longer says why: it takes no new settings now
+        p.retrying = false;
+        setWifiBusy(true);
+      }
       const key = PROGRESS[data.message] || "st_connecting";
       setStatus("wifi", "busy", msg(key, { ssid }), msg("st_hint"));
       return false;
@@ -470,12 +502,15 @@
       if (answer.res.ok) data = answer.data;
     } catch (_) { /* offline: the form still works */ }
     const ssid = data && typeof data.sta_ssid === "string" ? data.sta_ssid : "";
-    if (data && ssid && (data.state === 1 || data.state === 2)) {
+    // A failure (or a retry that cannot work) that another visitor left behind is theirs:
+    // the module takes new settings, and this page starts afresh.
+    const othersFailure = data && (data.state === 2 || data.retrying === true) && !sentHere(ssid);
+    if (data && ssid && (data.state === 1 || data.state === 2) && !othersFailure) {
       poll = newPoll(ssid);
       showState(data, poll);
       return;
     }
-    if (data && data.state === 0 && ssid && data.message !== "waiting config") {
+    if (data && data.state === 0 && ssid && data.message !== "waiting config" && !othersFailure) {
       follow(ssid);
       return;
     }
