@@ -195,7 +195,7 @@ if HAVE_PYTEST_ASYNCIO:
             answer = await harness.cmd(line)
             if not answer.endswith(b"\r\nOK\r\n"):
                 raise RuntimeError(f"{line} failed: {answer!r}")
-        url: str | None = getattr(esp_module.services.get("web"), "url", None)
+        url = esp_module.web.url if esp_module.web is not None else None
         if url is None:
             raise RuntimeError("the web server did not start")
         return url

@@ -6,13 +6,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from types import SimpleNamespace
 
 import pytest
 
-from esp_at_sim.radio.base import SoftApStation
 from esp_at_sim.web import applet
-from esp_at_sim.web.config import WebConfig
 
 from .conftest import MakeRig
 from .rig import (
@@ -156,12 +153,6 @@ async def test_report_port_taken_on_the_host(make_rig: MakeRig) -> None:
         blocker.close()
 
 
-def fake_module(host: str, stations: list[str], phones: dict[str, str]) -> object:
-    server = SimpleNamespace(config=WebConfig(host=host), _phones=phones)
-    wifi = SimpleNamespace(softap_stations=lambda: [SoftApStation(mac) for mac in stations])
-    return SimpleNamespace(services={"web": server}, wifi=wifi)
-
-
 @pytest.mark.parametrize(
     ("host", "stations", "phones", "expected"),
     [
@@ -180,7 +171,7 @@ def fake_module(host: str, stations: list[str], phones: dict[str, str]) -> objec
 def test_where_the_datagrams_go_on_the_host(
     host: str, stations: list[str], phones: dict[str, str], expected: str
 ) -> None:
-    assert applet.phone_address(fake_module(host, stations, phones)) == expected  # type: ignore[arg-type]
+    assert applet.phone_address(host, stations, phones) == expected
 
 
 def test_rule_helpers() -> None:

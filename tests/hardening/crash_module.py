@@ -95,7 +95,8 @@ async def reset(module: Module, at: AtHarness) -> None:
 async def upload(module: Module, at: AtHarness) -> None:
     await ok(module, at, "AT+CWMODE=3")
     await ok(module, at, "AT+WEBSERVER=1,80,25")
-    url = module.services["web"].url.rstrip("/") + "/setotadata"
+    assert module.web is not None and module.web.url is not None
+    url = module.web.url.rstrip("/") + "/setotadata"
     async with aiohttp.ClientSession() as session:
         chunks = (IMAGE[at_ : at_ + 4096] for at_ in range(0, len(IMAGE), 4096))
 

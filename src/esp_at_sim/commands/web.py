@@ -8,13 +8,13 @@
 - Anything else is ``ERROR``, including ``AT+WEBSERVER=0,80,25``, which the firmware
   takes as a start (web-server.md, deviation). There is no query or test form.
 
-The server itself is the ``web`` service (:func:`esp_at_sim.web.install_web`); a module
+The server itself is ``module.web`` (:func:`esp_at_sim.web.install_web`); a module
 without it answers ``ERROR``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from ..at.errors import exec_fail, para_invalid, para_num, para_type
 from ..at.table import Args, Command
@@ -23,17 +23,10 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from ..device.module import Module
+    from ..device.services import WebService
 
 TIMEOUT_MIN, TIMEOUT_MAX = 21, 60
 PORT_MAX = 65535
-
-
-class _WebService(Protocol):
-    running: bool
-
-    async def start(self, device_port: int, timeout: int) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 def _int(args: Args, index: int) -> int:
@@ -43,18 +36,18 @@ def _int(args: Args, index: int) -> int:
     return value
 
 
-def _service(module: Module) -> _WebService:
-    service = module.services.get("web")
+def _service(module: Module) -> WebService:
+    service = module.web
     if service is None:
         raise exec_fail(reason="this module has no web server")
-    return service  # type: ignore[no-any-return]
+    return service
 
 
-async def _stop(service: _WebService) -> None:
+async def _stop(service: WebService) -> None:
     await service.stop()
 
 
-async def _start(service: _WebService, port: int, timeout: int) -> None:
+async def _start(service: WebService, port: int, timeout: int) -> None:
     try:
         await service.start(port, timeout)
     except OSError as exc:

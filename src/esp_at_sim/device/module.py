@@ -33,6 +33,7 @@ from .wifi import Wifi
 
 if TYPE_CHECKING:
     from .firmware import Firmware
+    from .services import WebService
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,9 @@ class Module:
         self._data_handler: DataHandler | None = None
         self._boot_hooks: list[Callable[[], None]] = []
         self._reset_hooks: list[Callable[[], Awaitable[None]]] = []
-        # Services that sit above the device layer register themselves here (the web
-        # server: see esp_at_sim.web); commands find them by name.
-        self.services: dict[str, Any] = {}
+        # The web server, attached by esp_at_sim.web.install_web; None on a module
+        # without one (AT+WEBSERVER then answers ERROR).
+        self.web: WebService | None = None
         self.booted = asyncio.Event()
         self.links = Links(self)
         self.servers = Servers(self)

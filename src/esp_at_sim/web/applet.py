@@ -53,16 +53,16 @@ import contextlib
 import ipaddress
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..device.wifi import Wifi, WifiUnavailable
 from ..radio.base import AuthMode, ScanResult
-from .config import WebConfig
 
 if TYPE_CHECKING:
     from ..core.clock import Clock
     from ..device.module import Module
+    from .config import WebConfig
 
 log = logging.getLogger(__name__)
 
@@ -243,22 +243,14 @@ async def _next_datagram(inbox: _Inbox, clock: Clock) -> bytes | None:
     return inbox.datagrams.popleft() if inbox.datagrams else None
 
 
-def web_config(module: Module) -> WebConfig:
-    """The configuration of the module's web server (the defaults without one)."""
-    config = getattr(module.services.get("web"), "config", None)
-    return config if isinstance(config, WebConfig) else WebConfig()
-
-
-def phone_address(module: Module) -> str:
+def phone_address(host: str, stations: Sequence[str], phones: Mapping[str, str]) -> str:
     """The host address that stands for the phone (the station that joined the SoftAP
-    last): the HTTP client it came from, else the server's own address."""
-    stations = module.wifi.softap_stations()
-    phones = getattr(module.services.get("web"), "_phones", None)  # client → phone MAC
-    if stations and isinstance(phones, dict):
+    last, of the MACs ``stations``): the HTTP client it came from (``phones``: client
+    address → phone MAC), else ``host``, the server's own address."""
+    if stations:
         for client, mac in phones.items():
-            if mac == stations[-1].mac and isinstance(client, str):
+            if mac == stations[-1]:
                 return client
-    host = web_config(module).host
     with contextlib.suppress(ValueError):
         address = ipaddress.ip_address(host)
         if address.is_unspecified:
@@ -266,11 +258,18 @@ def phone_address(module: Module) -> str:
     return host
 
 
-async def report_over_udp(module: Module, station_ip: str, udp_port: int) -> bool:
-    """Tell the applet the module's new address; ``True`` once it acknowledged."""
-    config = web_config(module)
+async def report_over_udp(
+    module: Module,
+    config: WebConfig,
+    phones: Mapping[str, str],
+    station_ip: str,
+    udp_port: int,
+) -> bool:
+    """Tell the applet the module's new address; ``True`` once it acknowledged. ``config``
+    is the web server's (host and port map), ``phones`` its HTTP clients' phone MACs."""
     local = (config.host, config.host_port(REPORT_PORT))
-    target = (phone_address(module), udp_port)
+    stations = [station.mac for station in module.wifi.softap_stations()]
+    target = (phone_address(config.host, stations, phones), udp_port)
     info = module.wifi.station_ip()
     gateway = info.gateway if info is not None else "0.0.0.0"
     message = f"ip={station_ip}&port={REPORT_PORT}".encode()

@@ -90,7 +90,6 @@ class ControlServer:
         m = self.module
         running = m.firmware.running if m.firmware is not None else None
         ip = m.wifi.station_ip()
-        web_server = m.services.get("web")
         return json_response(
             {
                 "booted": m.booted.is_set(),
@@ -100,7 +99,7 @@ class ControlServer:
                 "wifi_mode": m.wifi.mode,
                 "station_ip": ip.ip if ip else None,
                 "softap_stations": [{"mac": s.mac, "ip": s.ip} for s in m.wifi.softap_stations()],
-                "web_url": getattr(web_server, "url", None),
+                "web_url": m.web.url if m.web is not None else None,
                 "radio": m.radio_name,
                 "faults": list(m.faults.available),
             }

@@ -43,7 +43,10 @@ from ..radio.base import JoinFailure
 from .wire import BadRequest, form_arg, quoted
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..device.module import Module
+    from .config import WebConfig
 
 GRACE = 0.3  # seconds between the answer to /setstainfo and the start of the connection
 POLL = 0.5  # seconds between two checks for a station address
@@ -149,8 +152,10 @@ def parse_credentials(body: bytes) -> Credentials:
 class Provisioning:
     """The provisioning state of one module and the task that connects it."""
 
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: Module, config: WebConfig, phones: Mapping[str, str]) -> None:
         self.module = module
+        self.config = config  # the server's, for the applet's report (its host and ports)
+        self.phones = phones  # the server's HTTP clients → the phone MAC each stands for
         self.timeout = DEFAULT_TIMEOUT
         self.state = ProvState.NOT_START
         self.credentials: Credentials | None = None
@@ -337,4 +342,4 @@ class Provisioning:
         applet confirmed with ``received``."""
         from .applet import report_over_udp
 
-        return await report_over_udp(self.module, station_ip, udp_port)
+        return await report_over_udp(self.module, self.config, self.phones, station_ip, udp_port)

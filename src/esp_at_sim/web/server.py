@@ -1,7 +1,7 @@
 """The module's web server as a service: started and stopped by ``AT+WEBSERVER``, gone
 at every reset, reachable on the host through the port map of :class:`WebConfig`.
 
-:func:`install_web` registers a :class:`WebServer` as ``module.services["web"]``. The
+:func:`install_web` attaches a :class:`WebServer` to the module as ``module.web``. The
 server is an aiohttp :class:`~aiohttp.web.Application`: the API routes of
 :data:`ROUTES`, then the page (:mod:`.page`). One middleware,
 :meth:`WebServer._middleware`, wraps every request: the client becomes a phone on the
@@ -92,7 +92,8 @@ class WebServer:
     ) -> None:
         self.module = module
         self.config = config
-        self.provisioning = Provisioning(module)
+        self._phones: dict[str, str] = {}  # client address → phone MAC
+        self.provisioning = Provisioning(module, config, self._phones)
         self.context = WebContext(
             module,
             config,
@@ -106,7 +107,6 @@ class WebServer:
         self._listener: asyncio.Server | None = None
         self._root = Path()  # the web root, resolved when the server starts
         self._dns: asyncio.DatagramTransport | None = None
-        self._phones: dict[str, str] = {}  # client address → phone MAC
 
     # ------------------------------------------------------------------ control
     @property
@@ -327,9 +327,9 @@ def install_web(
     backend: Callable[[], OtaBackend] | None = None,
 ) -> WebServer:
     """Give ``module`` its web server (started later by ``AT+WEBSERVER``): registered as
-    ``module.services["web"]`` and stopped at every reset. ``backend`` gives what the
+    ``module.web`` and stopped at every reset. ``backend`` gives what the
     OTA endpoints write to (default: the module's flash, ``module.firmware``)."""
     server = WebServer(module, config or WebConfig(), backend)
-    module.services["web"] = server
+    module.web = server
     module.on_reset(server.stop)
     return server
