@@ -13,6 +13,7 @@ from ..flash.image import build_app_image
 from ..flash.info import render_flash_info, render_image_info
 from ..flash.lock import FlashLockedError
 from ..flash.ota import begin_offline_update
+from . import pki
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Subcommands
 from .common import error as _error
 
@@ -48,6 +49,7 @@ def add_parsers(sub: Subcommands) -> None:
         "--slot", metavar="NAME", help="target partition (default: the next OTA slot)"
     )
     load.set_defaults(func=cmd_flash_load)
+    pki.add_parser(flash_sub)
 
 
 def cmd_image_build(args: argparse.Namespace) -> int:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..at.table import CommandTable
-from . import basic, system, tcpip, tcpip_conf, tcpip_links, tcpip_recv, tcpip_server, web, wifi
+from . import (
+    basic,
+    sysmfg,
+    system,
+    tcpip,
+    tcpip_conf,
+    tcpip_links,
+    tcpip_recv,
+    tcpip_server,
+    web,
+    wifi,
+)
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -17,6 +28,7 @@ def build_table() -> CommandTable[Module]:
     for group in (
         basic,
         system,
+        sysmfg,
         wifi,
         tcpip,
         tcpip_links,

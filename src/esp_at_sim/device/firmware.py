@@ -26,6 +26,7 @@ from ..flash.boot import (
 from ..flash.errors import BootError
 from ..flash.flashfile import FlashImage, load_layout
 from ..flash.image import build_app_image
+from ..flash.mfg import MFG_PARTITION, MfgNvs
 from ..flash.nvs_read import Damage
 from ..flash.nvs_store import NvsSettingsStore
 from ..flash.ota import (
@@ -102,6 +103,12 @@ class Firmware:
 
     def settings_store(self) -> NvsSettingsStore:
         return self._store
+
+    def mfg(self) -> MfgNvs | None:
+        """The ``mfg_nvs`` partition (PKI and factory data), ``None`` when the layout has
+        none."""
+        part = self.flash.partition(MFG_PARTITION)
+        return None if part is None else MfgNvs(self.flash.device, part.offset, part.size)
 
     def settings_damage(self) -> list[Damage]:
         """What the last read of the stored settings found damaged, and what it cost."""
