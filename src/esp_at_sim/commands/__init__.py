@@ -14,6 +14,7 @@ from . import (
     tcpip_links,
     tcpip_recv,
     tcpip_server,
+    tcpip_ssl,
     web,
     wifi,
 )
@@ -35,6 +36,7 @@ def build_table() -> CommandTable[Module]:
         tcpip_recv,
         tcpip_server,
         tcpip_conf,
+        tcpip_ssl,
         web,
     ):
         table.extend(group.COMMANDS)

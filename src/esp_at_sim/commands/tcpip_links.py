@@ -17,6 +17,7 @@ from ..at.errors import AtError, exec_fail, para_invalid, para_length, para_num,
 from ..at.table import Args, Command, Result
 from ..device.links import SEND_MAX, Link
 from ..device.net import MAX_LINKS
+from ..device.tls import TlsSetupError, client_context
 from ..radio.network import NetError
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 20.0  # seconds an unanswered connect takes when <timeout> is 0
 HOST_MAX = 64
-_TYPES = ("TCP", "UDP")  # "SSL" arrives with the module's PKI
+_TYPES = ("TCP", "UDP", "SSL")
 _V6_TYPES = ("TCPv6", "UDPv6", "SSLv6")
 
 
@@ -164,6 +165,13 @@ async def _connect(
     assert network is not None
     if module.links.get(link_id) is not None:
         raise AtError(exec_fail().sub, lines=("ALREADY CONNECTED",), reason="link in use")
+    tls, sni = None, None
+    if kind == "SSL":
+        try:
+            tls, sni = client_context(module, link_id)
+        except TlsSetupError as exc:
+            module.emit("net.connect_failed", link=link_id, remote=ip, port=port, why="tls")
+            raise exec_fail(reason=str(exc)) from exc
     link = Link(link_id, kind, ip, port, local_port, over_station=over, udp_mode=mode)
     events = module.links.add(link)
     try:
@@ -171,7 +179,9 @@ async def _connect(
             link.datagram = await network.open_datagram(local_port, events)
             link.local_port = local_port or link.datagram.local_port
         else:
-            link.stream = await network.open_stream(ip, port, events, timeout=timeout)
+            link.stream = await network.open_stream(
+                ip, port, events, timeout=timeout, tls=tls, server_hostname=sni
+            )
             link.local_port = link.stream.local_port
     except (NetError, OSError) as exc:
         module.links.close(link_id)

@@ -29,6 +29,7 @@ from .redact import MASK, mask_output
 from .servers import Servers
 from .settings_schema import Entry, check
 from .system import SystemState
+from .tls import TlsClients
 from .wifi import Wifi
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class Module:
         self.saved: Settings = {}
         self.system = SystemState()
         self.net = NetState()
+        self.tls = TlsClients()  # SSL client settings of each link, reset at boot
         self.wifi = Wifi(self)
         self.faults = Faults(self)
         self._sink: OutputSink | None = None
@@ -83,6 +85,7 @@ class Module:
         self._data_handler: DataHandler | None = None
         self._boot_hooks: list[Callable[[], None]] = []
         self._reset_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.on_boot(self.tls.reset)
         # The web server, attached by esp_at_sim.web.install_web; None on a module
         # without one (AT+WEBSERVER then answers ERROR).
         self.web: WebService | None = None
