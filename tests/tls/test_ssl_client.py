@@ -26,9 +26,11 @@ async def send(at: AtHarness, command: str, data: bytes) -> bytes:
     return prompt + await at.wait_for(b"SEND OK\r\n", b"SEND FAIL\r\n")
 
 
-async def refused(at: AtHarness, line: str) -> None:
-    """The connect fails as on the module: ERROR, no link, the module still answers."""
-    assert await at.cmd(line) == f"{line}\r\n\r\nERROR\r\n".encode()
+async def refused(at: AtHarness, line: str, message: str = "") -> None:
+    """The connect fails as on the module: ERROR (after the firmware's message for a
+    missing PKI file), no link, the module still answers."""
+    said = f"{message}\r\n" if message else ""
+    assert await at.cmd(line) == f"{line}\r\n{said}\r\nERROR\r\n".encode()
     assert await at.cmd("AT+CIPSTATE?") == b"AT+CIPSTATE?\r\n\r\nOK\r\n"
     assert await at.cmd("AT") == b"AT\r\n\r\nOK\r\n"
 
@@ -67,7 +69,7 @@ async def test_server_verified_against_the_ca_in_mfg_nvs(
     await refused(at, START)
     # and a CA that is not there at all
     await at.cmd("AT+CIPSSLCCONF=2,0,4")
-    await refused(at, START)
+    await refused(at, START, "NO CA FOUND")
 
 
 async def test_a_der_ca_works_as_well(
@@ -139,7 +141,11 @@ async def test_mutual_authentication(pki: Pki) -> None:
         try:
             await refused(at, START)  # the server wants a certificate
             await at.cmd("AT+CIPSSLCCONF=3,1,0")
-            await refused(at, START)  # pki 1 is not in mfg_nvs
+            await refused(at, START, "NO CA FOUND")
+            install(module, client_ca=[pki.ca.cert_pem.bytes()])
+            await refused(at, START, "NO CERT FOUND")  # pki 1 is not in mfg_nvs
+            install(module, client_cert=[b"a", b"b"])
+            await refused(at, START, "NO PRVT_KEY FOUND")
             install(
                 module,
                 client_ca=[pki.ca.cert_pem.bytes()],

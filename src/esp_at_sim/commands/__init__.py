@@ -14,6 +14,7 @@ from . import (
     tcpip_links,
     tcpip_recv,
     tcpip_server,
+    tcpip_sntp,
     tcpip_ssl,
     web,
     wifi,
@@ -37,6 +38,7 @@ def build_table() -> CommandTable[Module]:
         tcpip_server,
         tcpip_conf,
         tcpip_ssl,
+        tcpip_sntp,
         web,
     ):
         table.extend(group.COMMANDS)

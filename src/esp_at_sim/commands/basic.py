@@ -152,14 +152,11 @@ def _sysram_set(module: Module, args: Args) -> list[str]:
 
 
 def _timestamp_query(module: Module, args: Args) -> list[str]:
-    sysm = module.system
-    now = sysm.timestamp_base + int(module.clock.now() - sysm.timestamp_set_at)
-    return [f"+SYSTIMESTAMP:{now}"]
+    return [f"+SYSTIMESTAMP:{int(module.sntp.wall_time())}"]
 
 
 def _timestamp_set(module: Module, args: Args) -> None:
-    module.system.timestamp_base = args.integer(0)
-    module.system.timestamp_set_at = module.clock.now()
+    module.sntp.set_wall_time(args.integer(0))
 
 
 def _sleep_query(module: Module, args: Args) -> list[str]:

@@ -171,7 +171,8 @@ async def _connect(
             tls, sni = client_context(module, link_id)
         except TlsSetupError as exc:
             module.emit("net.connect_failed", link=link_id, remote=ip, port=port, why="tls")
-            raise exec_fail(reason=str(exc)) from exc
+            lines = (exc.line,) if exc.line else ()
+            raise AtError(exec_fail().sub, lines=lines, reason=str(exc)) from exc
     link = Link(link_id, kind, ip, port, local_port, over_station=over, udp_mode=mode)
     events = module.links.add(link)
     try:

@@ -28,6 +28,7 @@ from .net import NetState
 from .redact import MASK, mask_output
 from .servers import Servers
 from .settings_schema import Entry, check
+from .sntp import Sntp
 from .system import SystemState
 from .tls import TlsClients
 from .wifi import Wifi
@@ -92,6 +93,7 @@ class Module:
         self.booted = asyncio.Event()
         self.links = Links(self)
         self.servers = Servers(self)
+        self.sntp = Sntp(self)
 
     # ------------------------------------------------------------- wiring
     def set_output(self, sink: OutputSink | None) -> None:

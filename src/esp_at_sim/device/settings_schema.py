@@ -257,6 +257,37 @@ def _decode_dns(raw: SettingValue) -> tuple[str, ...]:
     return servers
 
 
+def utc_offset(zone: int) -> int | None:
+    """Seconds east of UTC for AT+CIPSNTPCFG's ``<timezone>`` (whole hours in -12..14, or
+    ``[+|-]hhmm`` with hh in -12..14 and mm in 0..59); ``None`` when it is neither."""
+    if -12 <= zone <= 14:
+        return zone * 3600
+    hours, minutes = divmod(abs(zone), 100)
+    sign = -1 if zone < 0 else 1
+    if minutes > 59 or not -12 <= sign * hours <= 14:
+        return None
+    return sign * (hours * 3600 + minutes * 60)
+
+
+SntpSetting = tuple[bool, int, tuple[str, ...]]  # enabled, <timezone> as given, servers
+
+
+def _encode_sntp(value: SntpSetting) -> SettingValue:
+    enabled, zone, servers = value
+    return f"{int(enabled)};{zone};{','.join(servers)}"
+
+
+def _decode_sntp(raw: SettingValue) -> SntpSetting:
+    parts = _text_of(raw).split(";")
+    _need(len(parts) == 3, "not 'enable;zone;servers'")
+    enabled, zone, names = parts
+    _need(enabled in ("0", "1"), "enable is neither 0 nor 1")
+    _need(bool(_NUMBER.fullmatch(zone)) and utc_offset(int(zone)) is not None, "not a time zone")
+    servers = tuple(names.split(",")) if names else ()
+    _need(len(servers) <= 3 and all(servers), "not 0 to 3 server names")
+    return enabled == "1", int(zone), servers
+
+
 # -- the settings -----------------------------------------------------------------------------
 # Basic and system commands.
 SYSMSG = integer("sysmsg", 0, 7, 0)
@@ -265,6 +296,8 @@ UART_DEF = record(
 )
 # TCP/IP commands.
 RECONN_INTV = integer("reconnintv", 1, 36000, 1)
+SNTP_OFF: SntpSetting = (False, 8, ())  # ESP-AT's default: off, UTC+8, default servers
+SNTP_CFG = Setting("sntpcfg", "'E;ZONE;server,...'", SNTP_OFF, _encode_sntp, _decode_sntp)
 NO_SERVERS: tuple[str, ...] = ()  # AT+CIPDNS=0: the automatic servers
 CIPDNS = Setting("cipdns", "'0;' or '1;' and 1..3 servers", NO_SERVERS, _encode_dns, _decode_dns)
 TCP_OPT = records("tcpopt", ((-1, _I32[1]), (0, 1), (0, _I32[1]), (0, 7200)), 5)
@@ -293,7 +326,7 @@ SAP_CFG = record("sap_cfg", ((1, 14), (0, 4), (1, 10), (0, 1)), (1, 0, 4, 0))  #
 SCHEMA: dict[str, Setting[Any]] = {
     s.key: s
     for s in (
-        SYSMSG, UART_DEF, RECONN_INTV, CIPDNS, TCP_OPT, SSL_CCONF, CWMODE, AUTOCONN,
+        SYSMSG, UART_DEF, RECONN_INTV, SNTP_CFG, CIPDNS, TCP_OPT, SSL_CCONF, CWMODE, AUTOCONN,
         STA_SSID, STA_PWD, STA_BSSID, STA_CFG, RECONN_CFG, DHCP, STA_IP, AP_IP, DHCPS,
         STA_MAC, AP_MAC, SAP_SSID, SAP_PWD, SAP_CFG,
     )

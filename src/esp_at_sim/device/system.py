@@ -48,8 +48,10 @@ class SystemState:
     uart_default: UartConfig = field(default_factory=UartConfig)
     uart_current: UartConfig = field(default_factory=UartConfig)
     sleep_mode: int = 1  # AT+SLEEP: modem sleep (DTIM) is the firmware's default
-    timestamp_base: int = 0  # AT+SYSTIMESTAMP value set...
-    timestamp_set_at: float = 0.0  # ...at this simulated time
+    # The system time (AT+SYSTIMESTAMP, SNTP): Unix seconds set at a simulated time. The
+    # RTC keeps it across a software reset.
+    timestamp_base: float = 0.0
+    timestamp_set_at: float = 0.0
     heap_minimum: int = 0  # lowest free heap reported since boot (0: none yet)
 
     def load(self, saved: Settings) -> None:
@@ -59,6 +61,4 @@ class SystemState:
         self.uart_default = UartConfig(*UART_DEF.read(saved))
         self.uart_current = self.uart_default
         self.sleep_mode = 1
-        self.timestamp_base = 0
-        self.timestamp_set_at = 0.0
         self.heap_minimum = 0

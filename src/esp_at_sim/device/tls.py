@@ -36,7 +36,20 @@ if TYPE_CHECKING:
 
 
 class TlsSetupError(Exception):
-    """The link's SSL settings cannot make a handshake (missing PKI, unusable suites...)."""
+    """The link's SSL settings cannot make a handshake (missing PKI, unusable suites...);
+    ``line`` is the message the firmware prints for it, if any."""
+
+    def __init__(self, reason: str, line: str | None = None) -> None:
+        super().__init__(reason)
+        self.line = line
+
+
+# What ESP-AT prints when a PKI file it needs is not in mfg_nvs.
+_MISSING = {
+    "client_ca": "NO CA FOUND",
+    "client_cert": "NO CERT FOUND",
+    "client_key": "NO PRVT_KEY FOUND",
+}
 
 
 @dataclass(frozen=True)
@@ -140,7 +153,7 @@ def _pem(data: bytes, label: str) -> bytes:
 def _file(mfg: MfgNvs | None, namespace: str, index: int) -> bytes:
     found = mfg.pki_file(namespace, index) if mfg is not None else None
     if found is None:
-        raise TlsSetupError(f"no {namespace} number {index} in mfg_nvs")
+        raise TlsSetupError(f"no {namespace} number {index} in mfg_nvs", _MISSING[namespace])
     return found
 
 
