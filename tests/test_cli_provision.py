@@ -283,7 +283,10 @@ async def test_ota_success(
     )
     assert out[1] == f"sending fw.bin: {path.stat().st_size} bytes"
     assert out[2:6] == [f"sent {n * 16384} of 65536 bytes ({n * 25}%)" for n in (1, 2, 3, 4)]
-    assert out[-1] == "accepted: restart the module (AT+RST) to run it"
+    assert out[-1] == (
+        "accepted: restart the module (AT+RST) to run it. After the restart its web server "
+        "is off until the host sends AT+WEBSERVER again"
+    )
     assert await rig.at.settle() == OTA_OK
     await rig.at.cmd("AT+RST")
     await rig.at.wait_for(b"ready\r\n")
@@ -299,9 +302,9 @@ async def test_ota_corrupt_image_is_rejected(
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     assert await ota(rig.url, path, partition="ota") == 1
-    assert capsys.readouterr().err == (
-        "esp-at-sim ota: rejected by the module: the running firmware is unchanged\n"
-    )
+    err = capsys.readouterr().err
+    assert err.startswith("esp-at-sim ota: rejected by the module: checksum mismatch (stored 0x")
+    assert err.endswith("(reason: corrupt); the running firmware is unchanged\n")
     assert await rig.at.settle() == OTA_FAILED
     assert await fw_version(rig) == "v4.1.1.0"
     await rig.at.cmd("AT+RST")
@@ -312,14 +315,59 @@ async def test_ota_corrupt_image_is_rejected(
 async def test_ota_image_larger_than_the_slot(
     make_rig: MakeRig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """/getotainfo tells no sizes: the module refuses the oversized body by its length."""
+    """/getotainfo tells the slot's size: the file is refused before anything is sent."""
     rig = await make_rig(world(ROUTER), flash=True)
     path = tmp_path / "big.bin"
     path.write_bytes(build_app_image("v9.0.0.0", chip="esp32", size=0x180000 + 0x10000))
-    assert await ota(rig.url, path) == 1
-    assert "rejected by the module" in capsys.readouterr().err
-    assert await rig.at.settle() == OTA_FAILED
+    assert await ota(rig.url, path) == 2
+    assert capsys.readouterr().err == (
+        f"esp-at-sim ota: {path} is {0x190000} bytes; the module's partition 'ota' holds "
+        f"{0x180000}: nothing was sent\n"
+    )
+    assert await rig.at.settle() == b""  # no upload began
     assert await fw_version(rig) == "v4.1.1.0"
+
+
+@pytest.mark.parametrize(
+    ("chip", "cut", "why"),
+    [
+        (
+            "esp32c3",
+            False,
+            "image is for ESP32-C3 (chip id 5), module is ESP32 (reason: wrong_chip)",
+        ),
+        ("esp32", True, "truncated: 32768 bytes arrived, "),
+    ],
+)
+async def test_ota_says_why_the_module_refused_the_image(
+    make_rig: MakeRig,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    chip: str,
+    cut: bool,
+    why: str,
+) -> None:
+    rig = await make_rig(world(ROUTER), flash=True)
+    data = build_app_image("v9.0.0.0", chip=chip, size=64 * 1024)
+    path = tmp_path / "fw.bin"
+    path.write_bytes(data[: len(data) // 2] if cut else data)
+    assert await ota(rig.url, path) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"esp-at-sim ota: rejected by the module: {why}")
+    assert err.endswith("; the running firmware is unchanged\n")
+    assert await rig.at.settle() == OTA_FAILED
+
+
+async def test_ota_data_partition_failure_speaks_of_the_data(
+    make_rig: MakeRig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rig = await make_rig(world(ROUTER), flash=True)
+    path = tmp_path / "nvs.bin"
+    path.write_bytes(b"\x00" * 0x1C001)
+    assert await ota(rig.url, path, partition="mfg_nvs") == 2
+    err = capsys.readouterr().err
+    assert "the module's partition 'mfg_nvs' holds 114688: nothing was sent" in err
+    assert "firmware" not in err
 
 
 async def test_ota_raw_partition(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from esp_at_sim.flash.image import build_app_image
+
 from .browser_env import BROWSER_TESTS
 from .pages import (
     app_image,
@@ -96,6 +98,11 @@ async def test_update_runs_after_restart(target, open_page):
     status = page.locator("#ota-status")
     await expect(status).to_have_attribute("data-tone", "ok")
     await expect(status).to_contain_text("Restart the module with AT+RST")
+    # After the reset the web server is off until the host starts it again.
+    await expect(status).to_contain_text(
+        "After the restart the web server is off, as on any module, until the host sends "
+        "AT+WEBSERVER again"
+    )
     await expect(page.locator("#ota-progress")).to_be_hidden()
     await screenshot(page, "ota-done")
     request = next(r for r in sent if r[1] == "/setotadata")
@@ -117,7 +124,9 @@ async def test_corrupt_image_fails_and_the_old_firmware_runs(target, open_page):
     await page.click("#upload")
     status = page.locator("#ota-status")
     await expect(status).to_have_attribute("data-tone", "fail")
-    await expect(status).to_contain_text("The module rejected the file")
+    await expect(status).to_contain_text(
+        "The module rejected the image: it is damaged (its checksum or SHA-256 does not match)."
+    )
     await expect(status).to_contain_text("The current firmware keeps running.")
     await expect(page.locator("#upload")).to_be_enabled()
     assert target.urcs() == ["+WEBSERVERRSP:3", "+WEBSERVERRSP:5"]
@@ -126,6 +135,79 @@ async def test_corrupt_image_fails_and_the_old_firmware_runs(target, open_page):
     await open_ota(page)
     await expect(page.locator("#fw-version")).to_have_text(OLD)
     assert target.running_version() == OLD
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (app_image(NEW, size=100_000)[:50_000], "it is cut short"),
+        (build_app_image(NEW, chip="esp32c3", size=100_000), "it is built for another chip"),
+    ],
+)
+async def test_the_module_says_why_it_refused_the_image(target, open_page, data, why):
+    page = await open_ota_page(target, open_page)
+    await choose_file(page, "ota", "esp-at.bin", data)
+    await page.click("#upload")
+    status = page.locator("#ota-status")
+    await expect(status).to_have_attribute("data-tone", "fail")
+    await expect(status).to_contain_text(f"The module rejected the image: {why}")
+    await expect(status).to_contain_text("The current firmware keeps running.")
+    assert target.urcs() == ["+WEBSERVERRSP:3", "+WEBSERVERRSP:5"]
+
+
+async def open_ota_page(target, open_page):
+    page = await open_page(target.base + "#ota")
+    await open_ota(page)
+    return page
+
+
+async def test_a_data_partition_is_checked_against_its_size(target, open_page):
+    page = await open_ota_page(target, open_page)
+    await choose_file(page, "mfg_nvs", "mfg_nvs.bin", b"\x00" * (0x1C000 + 1))
+    await expect(page.locator("#limit-hint")).to_contain_text("holds at most 112 KB")
+    await expect(page.locator("#file-error")).to_contain_text(
+        "the mfg_nvs partition holds at most 112 KB"
+    )
+    await page.click("#upload")
+    assert target.urcs() == []
+
+
+async def test_a_cancelled_data_upload_speaks_of_the_data(target, open_page):
+    page = await open_ota_page(target, open_page)
+    await throttle_uploads(page, 20_000)
+    await choose_file(page, "fs_storage", "files.bin", b"\x00" * 400_000)
+    await page.click("#upload")
+    await page.wait_for_function("() => document.getElementById('ota-bar').value >= 2")
+    await page.click("#ota-cancel")
+    status = page.locator("#ota-status")
+    await expect(status).to_contain_text("The upload was cancelled.")
+    await expect(status).to_contain_text(
+        "The fs_storage partition may be left erased or partly written"
+    )
+    await expect(status).not_to_contain_text("firmware")
+    await eventually(lambda: target.urcs() == ["+WEBSERVERRSP:3", "+WEBSERVERRSP:5"])
+
+
+async def test_cancel_while_the_image_is_checked_tells_the_truth(target, open_page):
+    page = await open_ota_page(target, open_page)
+    # The module holds the body unread: the browser has sent it all (the socket buffers
+    # take it) and says "Checking the image..." while the module has not decided yet.
+    target.module.faults.stall_upload()
+    await choose_file(page, "ota", "esp-at.bin", app_image(NEW, size=40_000))
+    await page.click("#upload")
+    label = page.locator("#ota-bar-label")
+    await expect(label).to_have_text("Checking the image…")
+    await page.click("#ota-cancel")
+    await expect(label).to_contain_text("Too late to cancel")
+    target.module.faults.stall_upload(on=False)
+    status = page.locator("#ota-status")
+    await expect(status).to_have_attribute("data-tone", "ok")
+    await expect(status).to_contain_text("It was too late to cancel")
+    await expect(status).to_contain_text("kept it")
+    await expect(page.locator("#ota-pending")).to_contain_text(f"Version {NEW} is installed")
+    assert target.urcs() == ["+WEBSERVERRSP:3", "+WEBSERVERRSP:4"]
+    await target.restart()
+    assert target.running_version() == NEW
 
 
 async def test_cancelled_upload_changes_nothing(target, open_page):

@@ -51,9 +51,13 @@ def check(value: Any, schema: dict[str, Any], where: str = "$") -> None:
         props = schema.get("properties", {})
         for key in schema.get("required", []):
             assert key in value, f"{where}: {key} missing"
-        if schema.get("additionalProperties") is False:
+        extra_schema = schema.get("additionalProperties")
+        if extra_schema is False:
             extra = set(value) - set(props)
             assert not extra, f"{where}: unexpected {sorted(extra)}"
+        elif isinstance(extra_schema, dict):
+            for key in set(value) - set(props):
+                check(value[key], extra_schema, f"{where}.{key}")
         for key, sub in props.items():
             if key in value:
                 check(value[key], sub, f"{where}.{key}")

@@ -51,16 +51,24 @@ async def ota_info(web: Web) -> dict[str, object]:
     return info
 
 
+SIZES = {"ota": SLOT_SIZE, "mfg_nvs": 0x1C000, "fs_storage": 0x90000}
+
+
 async def test_ota_info_without_flash(web: Web) -> None:
     assert await web.get("/getotainfo") == (
         200,
         b'{"state":0,"fw_version":"v4.1.1.0","at_core_version":"4.1.1.0",'
-        b'"partitions":["ota","mfg_nvs","fs_storage"],"pending_slot":null,"pending_version":null}',
+        b'"partitions":["ota","mfg_nvs","fs_storage"],"pending_slot":null,"pending_version":null,'
+        b'"sizes":{"ota":1572864,"mfg_nvs":114688,"fs_storage":589824}}',
     )
 
 
 async def test_upload_without_flash_fails(web: Web) -> None:
-    assert await upload(web, image()) == (500, b'{"state": 1}')
+    assert await upload(web, image()) == (
+        500,
+        b'{"state": 1, "reason": "no_flash", "error": "the module has no flash to write to", '
+        b'"erased": false}',
+    )
     assert await web.at.settle() == OTA_FAILED
 
 
@@ -73,6 +81,7 @@ async def test_ota_success_runs_after_reset(make_web: MakeWeb) -> None:
         "partitions": ["ota", "mfg_nvs", "fs_storage"],
         "pending_slot": None,
         "pending_version": None,
+        "sizes": SIZES,
     }
     assert await upload(web, image("v4.2.0.0")) == (200, b'{"state": 0}')
     assert await web.at.settle() == OTA_OK
@@ -107,19 +116,33 @@ async def test_chunked_upload(make_web: MakeWeb) -> None:
 
 
 @pytest.mark.parametrize(
-    "damage",
+    ("damage", "reason", "error"),
     [
-        lambda d: d[:1000] + bytes([d[1000] ^ 0x55]) + d[1001:],  # a flipped byte
-        lambda d: d[: len(d) // 2],  # cut short (the client says so)
-        lambda d: b"\x00" + d[1:],  # not an image at all
-        lambda d: build_app_image("v9.9.9.9", chip="esp32c3"),  # another chip
-        lambda d: b"",  # nothing
+        (
+            lambda d: d[:1000] + bytes([d[1000] ^ 0x55]) + d[1001:],  # a flipped byte
+            "corrupt",
+            "checksum mismatch",
+        ),
+        (lambda d: d[: len(d) // 2], "truncated", "truncated: 32768 bytes arrived"),
+        (lambda d: b"\x00" + d[1:], "not_an_image", "bad magic 0x00"),
+        (
+            lambda d: build_app_image("v9.9.9.9", chip="esp32c3"),
+            "wrong_chip",
+            "image is for ESP32-C3",
+        ),
+        (lambda d: b"", "empty", "no data was written to ota_1"),
     ],
 )
-async def test_bad_images_fail_and_change_nothing(make_web: MakeWeb, damage: object) -> None:
+async def test_bad_images_fail_say_why_and_change_nothing(
+    make_web: MakeWeb, damage: object, reason: str, error: str
+) -> None:
     web = await make_web(flash=True)
     body = damage(image())  # type: ignore[operator]
-    assert await upload(web, body) == (500, b'{"state": 1}')
+    status, answer = await upload(web, body)
+    assert status == 500
+    failure = json.loads(answer)
+    assert (failure["state"], failure["reason"], failure["erased"]) == (1, reason, True)
+    assert failure["error"].startswith(error), failure["error"]
     assert await web.at.settle() == OTA_FAILED
     firmware = web.module.firmware
     assert firmware is not None
@@ -165,7 +188,14 @@ async def test_too_big_for_a_custom_partition_leaves_it_intact(make_web: MakeWeb
     web = await make_web(flash=True)
     assert await upload(web, b"keep", target="mfg_nvs") == (200, b'{"state": 0}')
     web.at.take()
-    assert await upload(web, b"x" * (112 * 1024 + 1), target="mfg_nvs") == (500, b'{"state": 1}')
+    status, answer = await upload(web, b"x" * (112 * 1024 + 1), target="mfg_nvs")
+    assert status == 500
+    assert json.loads(answer) == {
+        "state": 1,
+        "reason": "too_large",
+        "error": "114689 bytes do not fit mfg_nvs (114688 bytes)",
+        "erased": False,
+    }
     assert await web.at.settle() == OTA_FAILED
     firmware = web.module.firmware
     assert firmware is not None and firmware.sysflash_read("mfg_nvs", 0, 4) == b"keep"
@@ -181,7 +211,9 @@ async def test_body_larger_than_the_slot_fails_at_once(make_web: MakeWeb) -> Non
     ).encode()
     # no byte of the body is sent: the answer must come from the declared length alone
     status, headers, body = await raw_request(port, head + b"\xe9")
-    assert (status, body) == (500, b'{"state": 1}')
+    assert status == 500
+    assert json.loads(body)["reason"] == "too_large"
+    assert json.loads(body)["erased"] is False
     assert headers["content-type"] == "application/json"
     assert await web.at.settle() == OTA_FAILED
 
@@ -194,7 +226,10 @@ async def test_chunked_body_past_the_slot_end_fails(make_web: MakeWeb) -> None:
         for _ in range(SLOT_SIZE // len(block) + 1):
             yield block
 
-    assert await upload(web, chunks()) == (500, b'{"state": 1}')
+    status, answer = await upload(web, chunks())
+    assert status == 500
+    # Without a length the slot was erased before the data ran past its end.
+    assert (json.loads(answer)["reason"], json.loads(answer)["erased"]) == ("too_large", True)
     assert await web.at.settle() == OTA_FAILED
 
 

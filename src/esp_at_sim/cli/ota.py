@@ -79,23 +79,53 @@ async def _ota(url: str, path: Path, partition: str, tty: bool | None) -> None:
                 f"the module has no partition {partition!r} (it has: {', '.join(names)})",
                 EXIT_USAGE,
             )
+        limit = _size_of(info, partition)
+        if limit is not None and size > limit:
+            raise Failure(
+                f"{path} is {size} bytes; the module's partition {partition!r} holds {limit}: "
+                "nothing was sent",
+                EXIT_USAGE,
+            )
         meter = Meter(path.name, size, sys.stdout.isatty() if tty is None else tty)
         try:
-            status = await answer(api.setotadata(partition, _chunks(path, meter), size))
+            status, body = await answer(
+                api.setotadata_answer(partition, _chunks(path, meter), size)
+            )
         finally:
             meter.close()
-    _verdict(status, partition)
+    _verdict(status, partition, body)
 
 
-def _verdict(status: int, partition: str) -> None:
+def _size_of(info: dict[str, Any], partition: str) -> int | None:
+    """The partition's size from ``/getotainfo`` (``sizes``: esp-at-sim's; a real module
+    does not say, and then the module itself refuses what does not fit)."""
+    sizes = info.get("sizes")
+    size = sizes.get(partition) if isinstance(sizes, dict) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def _verdict(status: int, partition: str, body: dict[str, Any]) -> None:
     if status == 200:
         if partition.startswith(OTA):
-            say("accepted: restart the module (AT+RST) to run it")
+            say(
+                "accepted: restart the module (AT+RST) to run it. After the restart its web "
+                "server is off until the host sends AT+WEBSERVER again"
+            )
         else:
             say(f"accepted: written to partition {partition}")
         return
     if status == 500:
-        raise Failure("rejected by the module: the running firmware is unchanged")
+        error, reason = body.get("error"), body.get("reason")
+        why = (
+            f"{error} (reason: {reason})" if isinstance(error, str) and error else "no reason given"
+        )
+        if partition.startswith(OTA):
+            after = "the running firmware is unchanged"
+        elif body.get("erased") is False:
+            after = f"nothing was written to {partition}"
+        else:
+            after = f"{partition} may be left erased or partly written"
+        raise Failure(f"rejected by the module: {why}; {after}")
     if status == 409:
         raise Failure("the module is busy with another upload; try again when it is done")
     raise Failure(f"the module refused the upload (HTTP {status})")

@@ -96,10 +96,18 @@ class WebApi(HttpSession):
         """``POST /setotadata`` of ``size`` bytes to ``partition`` (``ota``: the next
         app slot; or a user partition's label); the HTTP status (200 accepted, 500
         rejected, 409 another upload runs)."""
+        status, _ = await self.setotadata_answer(partition, data, size)
+        return status
+
+    async def setotadata_answer(
+        self, partition: str, data: AsyncIterable[bytes], size: int
+    ) -> tuple[int, dict[str, Any]]:
+        """:meth:`setotadata`, with the answer's JSON object as well (``{}`` when there
+        is none). esp-at-sim's refusals say why: ``reason``, ``error``, ``erased``."""
         headers = {
             "Object": partition,
             "Content-Type": "application/octet-stream",
             "Content-Length": str(size),
         }
-        status, _ = await self.request("POST", "/setotadata", data=data, headers=headers)
-        return status
+        status, answer = await self.request("POST", "/setotadata", data=data, headers=headers)
+        return status, answer or {}

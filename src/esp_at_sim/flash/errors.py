@@ -14,13 +14,30 @@ standard library can still catch it::
 
 The message of every error is one plain sentence meant for a person (it ends up in a log
 line, an ``ERR CODE`` explanation or an HTTP body); :attr:`FlashError.reason` holds it.
+:attr:`FlashError.kind` sorts it for a program (a web page that words it in its own
+language): one of :data:`KINDS`.
 """
 
 from __future__ import annotations
 
+# What went wrong, for a program: an image that is not one, cut short, built for another
+# chip, too large for its partition, or damaged (checksum, SHA-256, segments); an update
+# with no data, into no usable partition, or over firmware that has not confirmed itself;
+# anything else.
+KINDS = (
+    "not_an_image", "truncated", "wrong_chip", "too_large", "corrupt",
+    "empty", "no_partition", "not_confirmed", "failed",
+)  # fmt: skip
+
 
 class FlashError(Exception):
     """Base of every error raised by :mod:`esp_at_sim.flash`."""
+
+    default_kind = "failed"
+
+    def __init__(self, *args: object, kind: str | None = None) -> None:
+        super().__init__(*args)
+        self.kind = kind or self.default_kind
 
     @property
     def reason(self) -> str:
@@ -30,6 +47,8 @@ class FlashError(Exception):
 
 class ImageError(FlashError, ValueError):
     """An app image failed to parse or verify (bad magic, checksum, hash, chip, ...)."""
+
+    default_kind = "corrupt"
 
 
 class PartitionTableError(FlashError, ValueError):

@@ -198,9 +198,13 @@ def parse_descriptor(data: bytes | memoryview) -> AppDescriptor | None:
 def _read_header(view: memoryview) -> ImageHeader:
     if len(view) < 1 or view[0] != MAGIC:
         found = f"0x{view[0]:02x}" if len(view) else "nothing"
-        raise ImageError(f"bad magic {found} (expected 0xe9: nothing flashed here?)")
+        raise ImageError(
+            f"bad magic {found} (expected 0xe9: nothing flashed here?)", kind="not_an_image"
+        )
     if len(view) < HEADER.size:
-        raise ImageError(f"truncated at byte {len(view)} (the header needs {HEADER.size})")
+        raise ImageError(
+            f"truncated at byte {len(view)} (the header needs {HEADER.size})", kind="truncated"
+        )
     fields = HEADER.unpack(view[: HEADER.size])
     _, count, mode, speed_size, entry, wp, drive, chip_id, rev, rev_min, rev_max, _, hashed = fields
     return ImageHeader(
@@ -213,20 +217,23 @@ def check_chip(header: ImageHeader, chip: Chip) -> None:
     """Raise unless the image was built for ``chip`` and this chip revision."""
     if header.chip_id != chip.chip_id:
         raise ImageError(
-            f"image is for {header.chip_title} (chip id {header.chip_id}), module is {chip.title}"
+            f"image is for {header.chip_title} (chip id {header.chip_id}), module is {chip.title}",
+            kind="wrong_chip",
         )
     rev = chip.revision
     if rev < header.min_rev_full:
         need = header.min_rev_full
         raise ImageError(
             f"image requires chip revision >= v{need // 100}.{need % 100}, "
-            f"chip is v{rev // 100}.{rev % 100}"
+            f"chip is v{rev // 100}.{rev % 100}",
+            kind="wrong_chip",
         )
     top = header.max_rev_full
     if top not in (0, 0xFFFF) and rev > top:
         raise ImageError(
             f"image requires chip revision <= v{top // 100}.{top % 100}, "
-            f"chip is v{rev // 100}.{rev % 100}"
+            f"chip is v{rev // 100}.{rev % 100}",
+            kind="wrong_chip",
         )
 
 
@@ -247,9 +254,13 @@ def parse_image(
 
     def need(end: int, what: str) -> None:
         if partition_size is not None and end > partition_size:
-            raise ImageError(f"{what} extends past the partition ({partition_size:#x} bytes)")
+            raise ImageError(
+                f"{what} extends past the partition ({partition_size:#x} bytes)", kind="too_large"
+            )
         if end > limit:
-            raise ImageError(f"truncated at byte {limit} ({what} needs {end} bytes)")
+            raise ImageError(
+                f"truncated at byte {limit} ({what} needs {end} bytes)", kind="truncated"
+            )
 
     pos = HEADER.size
     segments = []

@@ -30,7 +30,7 @@ from esp_at_sim.flash.boot import (
 from esp_at_sim.flash.errors import FlashAccessError, ImageError, OtaError
 from esp_at_sim.flash.flashfile import FlashImage
 from esp_at_sim.flash.flashio import SECTOR
-from esp_at_sim.flash.image import MAGIC, AppImage
+from esp_at_sim.flash.image import MAGIC, AppImage, parse_image
 from esp_at_sim.flash.otadata import OtaState, active_index
 from esp_at_sim.flash.partitions import Partition
 
@@ -55,10 +55,14 @@ class OtaUpdate:
         if self.written + len(chunk) > self.partition.size:
             raise OtaError(
                 f"data past the end of {self.partition.name} "
-                f"({self.written + len(chunk)} > {self.partition.size} bytes)"
+                f"({self.written + len(chunk)} > {self.partition.size} bytes)",
+                kind="too_large",
             )
         if self.is_app and self.written == 0 and chunk and chunk[0] != MAGIC:
-            raise ImageError(f"bad magic 0x{chunk[0]:02x} (expected 0xe9): not an app image")
+            raise ImageError(
+                f"bad magic 0x{chunk[0]:02x} (expected 0xe9): not an app image",
+                kind="not_an_image",
+            )
         self.flash.device.program(self.partition.offset + self.written, bytes(chunk))
         self.written += len(chunk)
 
@@ -72,13 +76,30 @@ class OtaUpdate:
         self._open()
         self.closed = True
         if self.written == 0:
-            raise OtaError(f"no data was written to {self.partition.name}")
+            raise OtaError(f"no data was written to {self.partition.name}", kind="empty")
         self.flash.device.sync()
         if not self.is_app:
             return None
-        image = verify_partition(self.flash, self.partition)
+        try:
+            image = verify_partition(self.flash, self.partition)
+        except ImageError as exc:
+            raise self._explain(exc) from exc
         select_slot(self.flash, self.partition)
         return image
+
+    def _explain(self, failure: ImageError) -> ImageError:
+        """The verdict is the module's (the whole slot verified, as ``esp_ota_end``
+        does); the reason given is sharper when the data written ends before the image
+        does: that image was cut short, whatever the erased rest of the slot made of it."""
+        written = self.flash.read_partition(self.partition, 0, self.written)
+        try:
+            parse_image(written)
+        except ImageError as short:
+            if short.kind == "truncated":
+                return ImageError(
+                    f"truncated: {self.written} bytes arrived, {short.reason}", kind="truncated"
+                )
+        return failure
 
     def abort(self) -> None:
         """Give up; the running image and the boot selection are untouched."""
@@ -102,7 +123,10 @@ def begin_update(
     """
     part = _update_target(flash, running.partition, target)
     if part.is_app and running.ota_state == OtaState.PENDING_VERIFY:
-        raise OtaError("the running firmware has not confirmed itself (PENDING_VERIFY)")
+        raise OtaError(
+            "the running firmware has not confirmed itself (PENDING_VERIFY)",
+            kind="not_confirmed",
+        )
     return _begin(flash, part, size)
 
 
@@ -134,20 +158,20 @@ def _update_target(flash: FlashImage, running: Partition, target: str | None) ->
         return next_update_slot(flash, running)
     part = flash.partition(target)
     if part is None:
-        raise OtaError(f"no partition named {target!r}")
+        raise OtaError(f"no partition named {target!r}", kind="no_partition")
     if part.is_app:
         if part.ota_index is None:
-            raise OtaError(f"{part.name} is not an OTA slot")
+            raise OtaError(f"{part.name} is not an OTA slot", kind="no_partition")
         if part == running:
             raise OtaError(f"{part.name} holds the running firmware")
     elif part not in flash.layout.custom.partitions:
-        raise OtaError(f"{part.name} is not an OTA slot or a user partition")
+        raise OtaError(f"{part.name} is not an OTA slot or a user partition", kind="no_partition")
     return part
 
 
 def _begin(flash: FlashImage, part: Partition, size: int | None) -> OtaUpdate:
     if size is not None and size > part.size:
-        raise OtaError(f"{size} bytes do not fit {part.name} ({part.size} bytes)")
+        raise OtaError(f"{size} bytes do not fit {part.name} ({part.size} bytes)", kind="too_large")
     flash.device.erase(part.offset, part.size)
     return OtaUpdate(flash, part, is_app=part.is_app)
 

@@ -31,7 +31,16 @@ from ..device.wifi import WifiUnavailable
 from .config import WebConfig
 from .ota_backend import FirmwareError, OtaBackend, UploadSink
 from .provisioning import Provisioning, ProvState, parse_credentials
-from .wire import BadRequest, BodyTooLarge, fail, form_arg, json_response, ok, quoted, read_limited
+from .wire import (
+    BadRequest,
+    BodyTooLarge,
+    fail,
+    form_arg,
+    json_response,
+    ok,
+    quoted,
+    read_limited,
+)
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -143,16 +152,34 @@ async def get_ota_info(ctx: WebContext, request: web.BaseRequest) -> web.StreamR
     partitions = ",".join(quoted(name) for name in info.partitions)
     slot = "null" if info.pending_slot is None else quoted(info.pending_slot)
     version = "null" if info.pending_version is None else quoted(info.pending_version)
+    sizes = ",".join(
+        f"{quoted(name)}:{size}" for name, size in zip(info.partitions, info.sizes, strict=False)
+    )
     return json_response(
         f'{{"state":0,"fw_version":{quoted(info.fw_version)},'
         f'"at_core_version":{quoted(info.at_core_version)},"partitions":[{partitions}],'
-        f'"pending_slot":{slot},"pending_version":{version}}}'
+        f'"pending_slot":{slot},"pending_version":{version},"sizes":{{{sizes}}}}}'
     )
 
 
 # ------------------------------------------------------------------ uploads
-class UploadInterrupted(Exception):
+class UploadInterrupted(FirmwareError):
     """The client stopped sending before the body was complete."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "interrupted")
+
+
+def upload_failed(exc: FirmwareError, *, erased: bool) -> web.Response:
+    """500 ``{"state": 1}`` plus why (ours; the firmware says nothing): ``reason`` (a
+    word for programs), ``error`` (a sentence for people) and ``erased`` (whether the
+    target was erased before the failure: a data partition is then left erased or
+    partly written)."""
+    return json_response(
+        f'{{"state": 1, "reason": "{exc.kind}", "error": {quoted(str(exc))}, '
+        f'"erased": {"true" if erased else "false"}}}',
+        500,
+    )
 
 
 async def set_ota_data(ctx: WebContext, request: web.BaseRequest) -> web.StreamResponse:
@@ -166,21 +193,26 @@ async def set_ota_data(ctx: WebContext, request: web.BaseRequest) -> web.StreamR
         ctx.urc(URC_OTA_START)
         size = request.content_length
         ctx.module.emit("web.ota", target=target, result="started", size=size)
+        erased: list[bool] = []
         try:
-            received = await _upload(ctx, request, target, size)
-        except (FirmwareError, UploadInterrupted) as exc:
+            received = await _upload(ctx, request, target, size, erased)
+        except FirmwareError as exc:
             ctx.module.emit("web.ota", target=target, result="failed", reason=str(exc))
             ctx.urc(URC_OTA_FAILED)
-            return fail(500)
+            return upload_failed(exc, erased=bool(erased))
         ctx.module.emit("web.ota", target=target, result="done", size=received)
         ctx.urc(URC_OTA_DONE)
         return ok()
 
 
-async def _upload(ctx: WebContext, request: web.BaseRequest, target: str, size: int | None) -> int:
-    """Stream the body into the target; returns the number of bytes written."""
+async def _upload(
+    ctx: WebContext, request: web.BaseRequest, target: str, size: int | None, erased: list[bool]
+) -> int:
+    """Stream the body into the target; returns the number of bytes written. Once the
+    target is erased (the upload has begun), ``erased`` holds ``True``."""
     firmware = ctx.firmware
     sink: UploadSink = await asyncio.to_thread(firmware.begin, target, size)
+    erased.append(True)
     received = 0
     try:
         while True:

@@ -30,7 +30,13 @@ OTA_OBJECT = "ota"  # an Object header starting with this names the next OTA slo
 
 
 class FirmwareError(Exception):
-    """An upload cannot start or go on; the message says why, for the event log."""
+    """An upload cannot start or go on; the message says why (for the event log and the
+    failure answer), :attr:`kind` sorts it (see :data:`esp_at_sim.flash.errors.KINDS`,
+    plus ``no_flash`` and ``interrupted``)."""
+
+    def __init__(self, message: str, kind: str = "failed") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class FirmwareInfo:
     partitions: tuple[str, ...]
     pending_slot: str | None = None  # what the next reset boots, when not the running image
     pending_version: str | None = None
+    sizes: tuple[int, ...] = ()  # the size in bytes of each of ``partitions``, in order
 
 
 class UploadSink(Protocol):
@@ -80,13 +87,13 @@ class _FlashSink:
         try:
             self._update.write(chunk)
         except FlashError as exc:
-            raise FirmwareError(exc.reason) from exc
+            raise FirmwareError(exc.reason, exc.kind) from exc
 
     def finish(self) -> None:
         try:
             self._update.end()
         except FlashError as exc:
-            raise FirmwareError(exc.reason) from exc
+            raise FirmwareError(exc.reason, exc.kind) from exc
 
     def abort(self) -> None:
         self._update.abort()
@@ -114,9 +121,13 @@ class FlashBackend:
         return None if slot == self._running().partition else slot
 
     def info(self) -> FirmwareInfo:
-        labels = [p.name for p in self._firmware.user_partitions()]
-        if self._update_slot() is not None:
+        parts = list(self._firmware.user_partitions())
+        labels = [p.name for p in parts]
+        sizes = [p.size for p in parts]
+        slot = self._update_slot()
+        if slot is not None:
             labels.insert(0, OTA_OBJECT)
+            sizes.insert(0, slot.size)
         version = core_version(self._at_version)
         pending = self._firmware.pending()
         return FirmwareInfo(
@@ -125,6 +136,7 @@ class FlashBackend:
             tuple(labels),
             pending.slot if pending else None,
             pending.version if pending else None,
+            tuple(sizes),
         )
 
     def begin(self, target: str, size: int | None) -> UploadSink:
@@ -132,21 +144,25 @@ class FlashBackend:
         if target.startswith(OTA_OBJECT):
             part = self._update_slot()
             if part is None:
-                raise FirmwareError("there is no OTA slot to update")
+                raise FirmwareError("there is no OTA slot to update", "no_partition")
         else:
             found = [p for p in self._firmware.user_partitions() if p.name == target]
             if not found:
-                raise FirmwareError(f"no partition named {target!r} in at_customize")
+                raise FirmwareError(
+                    f"no partition named {target!r} in at_customize", "no_partition"
+                )
             part = found[0]
             label = part.name
             if size == 0:
-                raise FirmwareError("an empty body")
+                raise FirmwareError("an empty body", "empty")
         if size is not None and size > part.size:
-            raise FirmwareError(f"{size} bytes do not fit {part.name} ({part.size} bytes)")
+            raise FirmwareError(
+                f"{size} bytes do not fit {part.name} ({part.size} bytes)", "too_large"
+            )
         try:
             return _FlashSink(self._firmware.begin_update(label))
         except FlashError as exc:
-            raise FirmwareError(exc.reason) from exc
+            raise FirmwareError(exc.reason, exc.kind) from exc
 
 
 class NoFlash:
@@ -157,16 +173,24 @@ class NoFlash:
 
     def info(self) -> FirmwareInfo:
         try:
-            custom = load_layout(self._identity.chip).custom.partitions
+            layout = load_layout(self._identity.chip)
         except (FlashError, OSError):
-            custom = ()
-        labels = (OTA_OBJECT, *(p.name for p in custom))
+            labels: tuple[str, ...] = (OTA_OBJECT,)
+            sizes: tuple[int, ...] = ()
+        else:
+            custom = layout.custom.partitions
+            slots = [p for p in layout.primary.partitions if p.is_app and p.ota_index is not None]
+            labels = (OTA_OBJECT, *(p.name for p in custom))
+            sizes = (slots[-1].size, *(p.size for p in custom)) if slots else ()
         return FirmwareInfo(
-            self._identity.bin_version, core_version(self._identity.at_version), labels
+            self._identity.bin_version,
+            core_version(self._identity.at_version),
+            labels,
+            sizes=sizes,
         )
 
     def begin(self, target: str, size: int | None) -> UploadSink:
-        raise FirmwareError("the module has no flash file to write to")
+        raise FirmwareError("the module has no flash to write to", "no_flash")
 
 
 def module_backend(module: Module) -> OtaBackend:

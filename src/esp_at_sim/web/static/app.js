@@ -6,7 +6,7 @@
   const REQUEST_MS = 6000; // one API request
   const SCAN_MS = 15000; // a scan takes a few seconds on a real module
   const UPLOAD_MS = 600000;
-  const DEFAULT_OTA_SIZE = 0x180000; // an ESP32 ESP-AT app slot, when /getotainfo has no ota_size
+  const DEFAULT_OTA_SIZE = 0x180000; // an ESP32 ESP-AT app slot, when /getotainfo has no sizes
   const MAX_BODY = 319; // /setstainfo takes bodies shorter than 320 bytes
 
   const $ = (id) => document.getElementById(id);
@@ -523,8 +523,9 @@
   let otaInfoLoaded = false;
   let partitions = [];
   let otaLimit = DEFAULT_OTA_SIZE;
+  let partSizes = {}; // partition -> bytes, when the module says (esp-at-sim's "sizes")
   let pendingVersion = null; // an accepted update waiting for a restart (/getotainfo)
-  let upload = null; // {xhr, part, file, sent, total, verifying}
+  let upload = null; // {xhr, part, file, sent, total, verifying, tooLate}
 
   function formatSize(n) {
     const number = (v, digits) => new Intl.NumberFormat(lang === "zh" ? "zh-CN" : "en",
@@ -551,7 +552,13 @@
     $("fw-version").textContent = String(data.fw_version ?? "?");
     $("core-version").textContent = String(data.at_core_version ?? "?");
     partitions = Array.isArray(data.partitions) ? data.partitions.filter((p) => typeof p === "string") : [];
-    if (Number.isInteger(data.ota_size) && data.ota_size > 0) otaLimit = data.ota_size;
+    partSizes = {};
+    if (data.sizes && typeof data.sizes === "object") {
+      for (const [name, size] of Object.entries(data.sizes)) {
+        if (Number.isInteger(size) && size > 0) partSizes[name] = size;
+      }
+    }
+    if (partSizes.ota) otaLimit = partSizes.ota;
     pendingVersion = typeof data.pending_version === "string" ? data.pending_version : null;
     view.pending = pendingVersion ? msg("ota_pending", { version: pendingVersion }) : null;
     renderPartitions();
@@ -574,6 +581,7 @@
     const part = partSelect.value;
     if (!part) view.limit = null;
     else if (part === "ota") view.limit = msg("limit_app", { max: formatSize(otaLimit) });
+    else if (partSizes[part]) view.limit = msg("limit_data_max", { name: part, max: formatSize(partSizes[part]) });
     else view.limit = msg("limit_data", { name: part });
   }
 
@@ -584,7 +592,12 @@
     if (!file) return msg("err_no_file");
     if (!/\.bin$/i.test(file.name)) return msg("err_ext");
     if (file.size === 0) return msg("err_empty");
-    if (part !== "ota") return null;
+    if (part !== "ota") {
+      const max = partSizes[part];
+      return max && file.size > max
+        ? msg("err_too_big_data", { size: formatSize(file.size), name: part, max: formatSize(max) })
+        : null;
+    }
     if (file.size > otaLimit) {
       return msg("err_too_big", { size: formatSize(file.size), max: formatSize(otaLimit) });
     }
@@ -643,42 +656,71 @@
     xhr.onload = () => {
       let data = null;
       try { data = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      const tooLate = upload && upload.tooLate;
       if (xhr.status === 200 && data && data.state === 0) {
         finishUpload("ok", msg("ota_ok_title"),
-          part === "ota" ? msg("ota_ok_app") : msg("ota_ok_data", { name: part }));
+          part === "ota" ? msg("ota_ok_app") : msg("ota_ok_data", { name: part }),
+          tooLate ? msg("ota_too_late_kept") : null);
       } else if (xhr.status === 500) {
-        finishUpload("fail", msg("ota_fail_title"), msg("ota_fail_rejected"));
+        finishUpload("fail", msg("ota_fail_title"), rejection(data, part), afterFailure(data, part));
       } else if (xhr.status === 409) {
         finishUpload("fail", msg("ota_fail_title"), msg("ota_fail_busy"));
       } else {
         finishUpload("fail", msg("ota_fail_title"), msg("ota_fail_refused", { status: xhr.status }));
       }
     };
-    xhr.onerror = xhr.ontimeout = () => finishUpload("fail", msg("ota_fail_title"), msg("ota_fail_network"));
-    xhr.onabort = () => finishUpload("fail", msg("ota_fail_title"), msg("ota_cancelled"));
+    xhr.onerror = xhr.ontimeout = () => finishUpload("fail", msg("ota_fail_title"),
+      msg("ota_fail_network"), afterFailure(null, part));
+    xhr.onabort = () => finishUpload("fail", msg("ota_fail_title"), msg("ota_cancelled"),
+      afterFailure(null, part));
     xhr.send(file);
+  }
+
+  // Why the module refused an upload: esp-at-sim says (reason); the original firmware
+  // answers only {"state": 1}.
+  const OTA_REASONS = ["not_an_image", "truncated", "wrong_chip", "too_large", "corrupt",
+    "empty", "no_partition", "not_confirmed", "no_flash", "interrupted"];
+  function rejection(data, part) {
+    const reason = data && OTA_REASONS.includes(data.reason) ? data.reason : null;
+    return reason ? msg(`ota_why_${reason}`, { name: part }) : msg("ota_fail_rejected");
+  }
+
+  // What a failed upload leaves behind: an app upload never touches the running
+  // firmware; a data partition is erased when the upload starts.
+  function afterFailure(data, part) {
+    if (part === "ota") return msg("ota_after_app");
+    if (data && data.erased === false) return msg("ota_after_data_untouched", { name: part });
+    return msg("ota_after_data", { name: part });
   }
 
   function renderProgress() {
     const pct = upload.total ? Math.min(100, Math.floor((upload.sent * 100) / upload.total)) : 0;
     $("ota-bar").value = pct;
-    $("ota-bar-label").textContent = upload.verifying && upload.part === "ota" ? t("verifying") : t("uploading");
+    $("ota-bar-label").textContent = upload.tooLate ? t("verifying_too_late")
+      : upload.verifying && upload.part === "ota" ? t("verifying") : t("uploading");
     $("ota-bytes").textContent = t("sent_of",
       { sent: formatSize(upload.sent), total: formatSize(upload.total), pct });
   }
 
-  function finishUpload(tone, title, detail) {
+  function finishUpload(tone, title, detail, note) {
     if (!upload) return;
     const part = upload.part;
     upload = null;
     $("ota-progress").hidden = true;
     $("ota-fields").disabled = false;
-    setStatus("ota", tone, title, detail);
+    setStatus("ota", tone, title, detail, { note });
     settle("ota", $("upload"));
     if (part === "ota") loadOtaInfo(); // what waits for the restart now
   }
 
-  $("ota-cancel").addEventListener("click", () => { if (upload) upload.xhr.abort(); });
+  // Once every byte is sent the module has the whole file and decides on its own: it
+  // keeps a good image whether or not this page waits, so the page waits and says so.
+  $("ota-cancel").addEventListener("click", () => {
+    if (!upload) return;
+    if (!upload.verifying) { upload.xhr.abort(); return; }
+    upload.tooLate = true;
+    renderProgress();
+  });
   window.addEventListener("beforeunload", (e) => { if (upload) e.preventDefault(); });
 
   // ---------------------------------------------------------------- start
