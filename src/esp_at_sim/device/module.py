@@ -30,7 +30,7 @@ from .servers import Servers
 from .settings_schema import Entry, check
 from .sntp import Sntp
 from .system import SystemState
-from .tls import TlsClients
+from .tls import TlsClients, server_context
 from .wifi import Wifi
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ class Module:
         self.booted = asyncio.Event()
         self.links = Links(self)
         self.servers = Servers(self)
+        self.servers.tls_factory = lambda verify: server_context(self, verify)
         self.sntp = Sntp(self)
 
     # ------------------------------------------------------------- wiring

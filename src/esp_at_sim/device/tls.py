@@ -49,6 +49,9 @@ _MISSING = {
     "client_ca": "NO CA FOUND",
     "client_cert": "NO CERT FOUND",
     "client_key": "NO PRVT_KEY FOUND",
+    "server_ca": "NO CA FOUND",
+    "server_cert": "NO CERT FOUND",
+    "server_key": "NO PRVT_KEY FOUND",
 }
 
 
@@ -157,7 +160,18 @@ def _file(mfg: MfgNvs | None, namespace: str, index: int) -> bytes:
     return found
 
 
-def _load_client_chain(context: ssl.SSLContext, cert: bytes, key: bytes) -> None:
+def _load_ca(context: ssl.SSLContext, ca: bytes) -> None:
+    """Trust the CA certificate(s) ``ca`` (PEM or DER)."""
+    try:
+        if b"-----BEGIN" in ca:
+            context.load_verify_locations(cadata=ca.rstrip(b"\x00").decode("ascii", "replace"))
+        else:
+            context.load_verify_locations(cadata=ca)
+    except (ssl.SSLError, ValueError) as exc:
+        raise TlsSetupError(f"CA certificate unusable: {exc}") from exc
+
+
+def _load_chain(context: ssl.SSLContext, cert: bytes, key: bytes) -> None:
     """Python loads a certificate chain from files only: a private directory, removed at
     once."""
     with tempfile.TemporaryDirectory(prefix="esp-at-sim-pki-") as folder:
@@ -173,7 +187,7 @@ def _load_client_chain(context: ssl.SSLContext, cert: bytes, key: bytes) -> None
         try:
             context.load_cert_chain(cert_path, key_path)
         except (ssl.SSLError, ValueError) as exc:
-            raise TlsSetupError(f"client certificate or key unusable: {exc}") from exc
+            raise TlsSetupError(f"certificate or key unusable: {exc}") from exc
 
 
 def client_context(module: Module, link_id: int) -> tuple[ModuleTlsContext, str | None]:
@@ -196,14 +210,7 @@ def client_context(module: Module, link_id: int) -> tuple[ModuleTlsContext, str 
             raise TlsSetupError("none of the configured cipher suites is supported")
         context.set_ciphers(":".join(names))
     if conf.auth_mode in (2, 3):
-        ca = _file(mfg, "client_ca", conf.ca_number)
-        try:
-            if b"-----BEGIN" in ca:
-                context.load_verify_locations(cadata=ca.rstrip(b"\x00").decode("ascii", "replace"))
-            else:
-                context.load_verify_locations(cadata=ca)
-        except (ssl.SSLError, ValueError) as exc:
-            raise TlsSetupError(f"client_ca {conf.ca_number} unusable: {exc}") from exc
+        _load_ca(context, _file(mfg, "client_ca", conf.ca_number))
         context.verify_mode = ssl.CERT_REQUIRED
         context.verify_name = tls.common_name or tls.sni
     else:
@@ -211,7 +218,7 @@ def client_context(module: Module, link_id: int) -> tuple[ModuleTlsContext, str 
     if conf.auth_mode in (1, 3):
         cert = _file(mfg, "client_cert", conf.pki_number)
         key = _file(mfg, "client_key", conf.pki_number)
-        _load_client_chain(context, cert, key)
+        _load_chain(context, cert, key)
     if tls.alpn:
         context.set_alpn_protocols(list(tls.alpn))
     return context, tls.sni
@@ -223,3 +230,24 @@ def _use_psk(context: ssl.SSLContext, key: bytes, identity: bytes) -> None:
         raise TlsSetupError("TLS-PSK needs Python 3.13 or later")
     context.set_ciphers("PSK")  # pragma: no cover - Python 3.13+
     setter(lambda hint: (identity.decode("utf-8", "replace"), key))  # pragma: no cover
+
+
+def server_context(module: Module, verify_client: bool) -> ssl.SSLContext | None:
+    """The TLS context of an ``"SSL"`` server (AT+CIPSERVER): ``server_cert`` and
+    ``server_key`` from mfg_nvs, and with ``verify_client`` (``<CA enable>``) clients
+    verified against ``server_ca``; ``None`` when a file it needs is missing or unusable."""
+    mfg = module.firmware.mfg() if module.firmware is not None else None
+    try:
+        cert = _file(mfg, "server_cert", 0)
+        key = _file(mfg, "server_key", 0)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        _load_chain(context, cert, key)
+        if verify_client:
+            _load_ca(context, _file(mfg, "server_ca", 0))
+            context.verify_mode = ssl.CERT_REQUIRED
+    except TlsSetupError as exc:
+        module.emit("net.tls_setup_failed", reason=str(exc))
+        return None
+    return context
