@@ -241,7 +241,7 @@ ERRORS = [
         "t.toml:3: ap[0].extra: unknown key (known: ssid, password, auth, channel, rssi, bssid,"
         " hidden, ip, gateway, netmask, assoc_delay, dhcp_delay, refuse_first, no_ip,"
         " appear_at, vanish_at, drop_after, drop_reason, phone_hotspot, internet, latency,"
-        " bandwidth, loss)",
+        " bandwidth, loss, wps, wps_press_at)",
     ),
     # module
     (
@@ -654,3 +654,51 @@ scenarios = st.builds(
 @given(scenarios)
 def test_any_valid_scenario_round_trips_through_toml(scenario: Scenario) -> None:
     assert parse_scenario(to_toml(scenario), "gen.toml") == scenario
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[[ap]]\nssid = "A"\nwps_press_at = 3\n',
+            "t.toml:3: ap[0].wps_press_at: needs wps = true",
+        ),
+        ('[[ap]]\nssid = "A"\nwps = 1\n', "t.toml:3: ap[0].wps: must be true or false, got 1"),
+        (
+            '[[phone]]\nmac = "f2:00:00:00:00:01"\nsmartconfig_at = 2\n',
+            "t.toml:1: phone[0].smartconfig_ssid: is required with smartconfig_at",
+        ),
+        (
+            '[[phone]]\nmac = "f2:00:00:00:00:01"\nsmartconfig = "wechat"\n',
+            "t.toml:3: phone[0].smartconfig: must be one of esptouch, airkiss, esptouch_v2,"
+            " got 'wechat'",
+        ),
+    ],
+)
+def test_provisioning_keys_are_checked(text: str, message: str) -> None:
+    assert error_of(text) == message
+
+
+def test_provisioning_keys_read() -> None:
+    scenario = parse_scenario(
+        '[[ap]]\nssid = "A"\nwps = true\nwps_press_at = 4.5\n'
+        '[[phone]]\nmac = "f2:00:00:00:00:01"\nsmartconfig = "esptouch_v2"\nsmartconfig_at = 2\n'
+        'smartconfig_ssid = "A"\nsmartconfig_key = "0123456789abcdef"\nsmartconfig_data = "hi"\n',
+        "t.toml",
+    )
+    ap, phone = scenario.aps[0], scenario.phones[0]
+    assert (ap.wps, ap.wps_press_at) == (True, 4.5)
+    assert (phone.smartconfig, phone.smartconfig_at, phone.smartconfig_key) == (
+        "esptouch_v2",
+        2.0,
+        "0123456789abcdef",
+    )
+
+
+def test_the_readme_scenario_example_parses() -> None:
+    """Every key the README's scenario section shows, with the values it shows."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Scenario file") :]
+    text = section[section.index("```toml\n") + 8 : section.index("```\n", 10)]
+    scenario = parse_scenario(text, "README.md")
+    assert scenario.aps[0].wps and scenario.phones[0].smartconfig == "esptouch_v2"

@@ -148,6 +148,10 @@ async def test_a_web_page_cannot_make_an_ap_vanish(control: Control) -> None:
         ("explode", {}, "unknown fault 'explode'"),
         ("phone_join", {"mac": "zz:zz"}, "phone"),
         ("change_password", {"ap": "HomeNet", "password": "short"}, "password"),
+        ("smartconfig", {"ssid": "HomeNet", "protocol": "wechat"}, "smartconfig"),
+        ("smartconfig", {"password": "x"}, "smartconfig needs ssid"),
+        ("wps_button", {"ap": "HomeNet"}, "no WPS"),
+        ("wps_button", {"ap": "Nowhere"}, "no access point"),
     ],
 )
 async def test_bad_bodies_get_a_clear_400_and_change_nothing(
@@ -288,3 +292,15 @@ def test_every_run_gets_its_own_token(tmp_path: Path) -> None:
         finally:
             sim.stop()
     assert tokens[0] != tokens[1] and all(len(t) >= 24 for t in tokens)
+
+
+async def test_smartconfig_through_the_control_api(control: Control) -> None:
+    assert (await control.at.cmd("AT+CWMODE=1")).endswith(b"\r\nOK\r\n")
+    assert (await control.at.cmd("AT+CWSTARTSMART")).endswith(b"\r\nOK\r\n")
+    body = {"ssid": "HomeNet", "password": "sunflower42", "protocol": "airkiss"}
+    status, answer = await control.call("POST", "/faults/smartconfig", headers=AUTH, json=body)
+    assert status == 200 and answer["result"] is True, answer
+    assert (await control.at.wait_for(b"smartconfig connected wifi\r\n")).startswith(
+        b"smartconfig type:AIRKISS\r\nSmart get wifi info\r\nssid:HomeNet\r\n"
+    )
+    assert control.faults_injected() == ["smartconfig"]

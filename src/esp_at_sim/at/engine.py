@@ -13,16 +13,22 @@ Framing follows the firmware:
   up to its LF and answered ``ERROR``.
 - With echo on, a line is echoed (as received, CR LF included) when it is taken up.
 - Lines that arrive while a command is executing in the background are answered
-  ``busy p...`` at once and dropped.
+  ``busy p...`` at once and dropped (after ``ERR CODE:0x010b0000`` with AT+SYSLOG=1),
+  except one holding ``AT+RST``: the firmware answers that with ``Will force to
+  restart!!!`` and resets (a :class:`ForceRestart` event).
 - A URC (unsolicited result) goes out at once, except inside a response: once a command
   has printed part of its answer, or while a command runs without yielding, URCs wait
   and follow the final result.
+- Every system message (an information line, a final result, a URC, a prompt, ``busy
+  p...``; not the echo) passes through :attr:`AtEngine.message_filter` when one is set,
+  one message at a time (AT+SYSMSGFILTER).
 """
 
 from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import AtError, Sub
@@ -30,6 +36,8 @@ from .errors import AtError, Sub
 CRLF = b"\r\n"
 MSG_READY = b"\r\nready\r\n"
 MSG_BUSY = b"\r\nbusy p...\r\n"
+MSG_FORCE_RESTART = b"\r\nWill force to restart!!!\r\n"
+RST_LINE = b"AT+RST\r\n"
 DEFAULT_MAX_LINE = 256
 # Bytes of complete lines held for execution (the firmware's receive buffer); a line that
 # arrives when they are full is answered busy p... instead of being held.
@@ -65,7 +73,12 @@ class DataReceived:
     data: bytes
 
 
-Event = CommandLine | BadLine | DataReceived
+@dataclass(frozen=True)
+class ForceRestart:
+    """``AT+RST`` arrived while a command was busy: reset the chip now."""
+
+
+Event = CommandLine | BadLine | DataReceived | ForceRestart
 
 
 class AtEngine:
@@ -87,6 +100,9 @@ class AtEngine:
         self._data = bytearray()
         self._data_escapes = False  # AT+CIPSENDEX: backslash escapes, \0 ends the data
         self._data_escaped = False
+        # What the MCU gets of each system message (AT+SYSMSGFILTER); kept across reset.
+        self.message_filter: Callable[[bytes], bytes] | None = None
+        self._force_restart = False
 
     # ------------------------------------------------------------------ state
     @property
@@ -112,6 +128,7 @@ class AtEngine:
         self._data.clear()
         self._data_escapes = False
         self._data_escaped = False
+        self._force_restart = False
 
     # ------------------------------------------------------------------ input
     def receive_data(self, data: bytes) -> None:
@@ -122,7 +139,7 @@ class AtEngine:
         while view:
             if self._mode is Mode.DATA:
                 if len(self._data) >= self._data_needed:
-                    self._out += MSG_BUSY  # bytes beyond the announced length are dropped
+                    self._send(MSG_BUSY)  # bytes beyond the announced length are dropped
                     return
                 if self._data_escapes:
                     view = self._take_escaped(view)
@@ -169,15 +186,23 @@ class AtEngine:
         self._overflow = False
         self._partial.clear()
         size = len(line) if line is not None else 1
+        if self._mode is Mode.BACKGROUND and line is not None and RST_LINE in line:
+            self._send(MSG_FORCE_RESTART)
+            self._force_restart = True
+            return
         if self._mode is Mode.BACKGROUND or self._pending_bytes + size > MAX_PENDING_BYTES:
-            self._out += MSG_BUSY
+            self._busy()
             return
         self._pending.append(line)
         self._pending_bytes += size
 
     def next_event(self) -> Event | None:
         """The next thing to act on, or ``None``. A command line is only handed out when
-        the previous command has finished; after that the engine is RUNNING."""
+        the previous command has finished; after that the engine is RUNNING. A
+        :class:`ForceRestart` comes first, whatever the mode."""
+        if self._force_restart:
+            self._force_restart = False
+            return ForceRestart()
         if self._mode is Mode.DATA:
             if len(self._data) < self._data_needed:
                 return None
@@ -209,8 +234,12 @@ class AtEngine:
             return
         self._mode = Mode.BACKGROUND
         while self._pending:
-            self._pending.popleft()
-            self._out += MSG_BUSY
+            line = self._pending.popleft()
+            if line is not None and RST_LINE in line:
+                self._send(MSG_FORCE_RESTART)
+                self._force_restart = True
+                continue
+            self._busy()
         self._pending_bytes = 0
         if not self._in_response:
             self._flush_urcs()
@@ -218,19 +247,18 @@ class AtEngine:
     def reply(self, *lines: bytes | str) -> None:
         """Information lines of the running command's answer."""
         for line in lines:
-            self._out += line.encode() if isinstance(line, str) else line
-            self._out += CRLF
+            self._send((line.encode() if isinstance(line, str) else line) + CRLF)
         if lines:
             self._in_response = True
 
     def write(self, data: bytes) -> None:
         """Raw bytes inside the running command's answer (a ``>`` prompt, for instance)."""
-        self._out += data
+        self._send(data)
         self._in_response = True
 
     def finish(self, final: str = "OK") -> None:
         """End the running command with its final result word (``OK``, ``SEND OK``…)."""
-        self._out += CRLF + final.encode() + CRLF
+        self._send(CRLF + final.encode() + CRLF)
         self._end()
 
     def finish_silently(self) -> None:
@@ -240,10 +268,10 @@ class AtEngine:
     def fail(self, error: AtError) -> None:
         """End the running command with ``ERROR`` (and ``ERR CODE`` when enabled)."""
         for line in error.lines:
-            self._out += line.encode() + CRLF
+            self._send(line.encode() + CRLF)
         if self.syslog:
-            self._out += error.code_line().encode() + CRLF
-        self._out += CRLF + error.final.encode() + CRLF
+            self._send(error.code_line().encode() + CRLF)
+        self._send(CRLF + error.final.encode() + CRLF)
         self._end()
 
     def _end(self) -> None:
@@ -271,7 +299,7 @@ class AtEngine:
         if self._mode is Mode.RUNNING or self._mode is Mode.DATA or self._in_response:
             self._urcs.append(data)
         else:
-            self._out += data
+            self._send(data)
 
     def ready(self) -> None:
         """The boot banner."""
@@ -283,7 +311,17 @@ class AtEngine:
 
     def _flush_urcs(self) -> None:
         while self._urcs:
-            self._out += self._urcs.popleft()
+            self._send(self._urcs.popleft())
+
+    def _busy(self) -> None:
+        """A line refused while a command is being processed."""
+        if self.syslog:
+            self._send(AtError(Sub.CMD_PROCESSING).code_line().encode() + CRLF)
+        self._send(MSG_BUSY)
+
+    def _send(self, message: bytes) -> None:
+        """One system message out, through the message filter."""
+        self._out += message if self.message_filter is None else self.message_filter(message)
 
     def data_to_send(self) -> bytes:
         """Everything to transmit since the last call."""

@@ -70,7 +70,9 @@ class SimControl(HttpSession):
         """Inject a fault: ``vanish``/``appear`` (``ap``), ``change_password`` (``ap``,
         ``password``), ``refuse_joins`` (``ap``, ``count``), ``drop_link`` (``reason``),
         ``stall_dhcp`` (``ap``, ``on``), ``stall_upload`` (``on``), ``phone_join``
-        (``mac``), ``phone_leave`` (``mac``). Returns the fault's result."""
+        (``mac``), ``phone_leave`` (``mac``), ``smartconfig`` (``ssid``, ``password``,
+        ``protocol``, ``key``, ``data``), ``wps_button`` (``ap``), and those of the data
+        path. Returns the fault's result."""
         return (await self._call("POST", f"faults/{name}", args))["result"]
 
     async def events(self, after: int = 0) -> list[dict[str, Any]]:

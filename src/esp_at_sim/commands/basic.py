@@ -1,5 +1,7 @@
 """Basic and system AT commands: AT, ATE, AT+RST, AT+GMR, AT+CMD, AT+GSLP, AT+RESTORE,
-AT+SYSSTORE, AT+SYSLOG, AT+SYSMSG, AT+UART_CUR/DEF, AT+SYSRAM, AT+SYSTIMESTAMP, AT+SLEEP."""
+AT+SYSSTORE, AT+SYSLOG, AT+SYSMSG, AT+UART_CUR/DEF, AT+SYSRAM, AT+SYSTIMESTAMP, AT+SLEEP;
+:data:`COMMANDS` also lists those of :mod:`.basic_msg` (message filters) and
+:mod:`.basic_hw` (RF power and calibration, wake-up pin, registers) in the manual's order."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from ..at.errors import exec_fail, para_invalid
 from ..at.table import Args, Command, IntParam, Result
 from ..device.settings_schema import SYSMSG, UART_DEF
 from ..device.system import UartConfig
+from . import basic_hw, basic_msg
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -171,6 +174,9 @@ def _sleep_set(module: Module, args: Args) -> None:
     if mode == 2 and wifi_mode in (2, 3):
         raise exec_fail(reason="light sleep is not possible with the SoftAP on")
     module.system.sleep_mode = mode
+    # light sleep wakes on the pin AT+SLEEPWKCFG set (without one a module never wakes)
+    wake = module.system.wakeup_gpio if mode == 2 else None
+    module.emit("sleep.mode", mode=mode, wakeup_gpio=list(wake) if wake else None)
 
 
 _UART_PARAMS = (
@@ -196,6 +202,8 @@ COMMANDS: list[Command[Module]] = [
         "AT+SYSRAM", query=_sysram_query, set=_sysram_set, params=(IntParam("caps", 0, 2**31 - 1),)
     ),
     Command("AT+SYSMSG", query=_sysmsg_query, set=_sysmsg_set, params=(IntParam("state", 0, 7),)),
+    *basic_msg.COMMANDS,
+    *basic_hw.RF_COMMANDS,
     Command(
         "AT+SYSTIMESTAMP",
         query=_timestamp_query,
@@ -203,10 +211,12 @@ COMMANDS: list[Command[Module]] = [
         params=(IntParam("timestamp", 0, 2**31 - 1),),
     ),
     Command("AT+SYSLOG", query=_syslog_query, set=_syslog_set, params=(IntParam("status", 0, 1),)),
+    *basic_hw.WAKE_COMMANDS,
     Command(
         "AT+SYSSTORE",
         query=_sysstore_query,
         set=_sysstore_set,
         params=(IntParam("store_mode", 0, 1),),
     ),
+    *basic_hw.REG_COMMANDS,
 ]

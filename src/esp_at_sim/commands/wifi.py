@@ -4,6 +4,7 @@ name and country. The SoftAP commands live in :mod:`.wifi_ap`, the address comma
 
 Set commands check every parameter before they change anything, so an ``ERROR`` leaves
 the module as it was. No command here has a test form: the manual documents none.
+:mod:`.wifi_phy` holds the radio settings, :mod:`.wifi_smart` SmartConfig and WPS.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..device.settings_schema import AUTOCONN
 from ..device.station import StaConfig, StaState
 from ..device.wifi import Country, LapOptions
 from ..radio.base import ScanResult
-from . import wifi_ap, wifi_ip
+from . import wifi_ap, wifi_ip, wifi_phy, wifi_smart
 from .wifi_common import ensure, mac_param, need_sta, quoted, wifi_on
 
 if TYPE_CHECKING:
@@ -232,7 +233,9 @@ _STATION_COMMANDS: list[Command[Module]] = [
         set=_cwmode_set,
         params=(IntParam("mode", 0, 3), IntParam("auto_connect", 0, 1, optional=True, default=1)),
     ),
+    *wifi_phy.BANDWIDTH_COMMANDS,
     Command("AT+CWSTATE", query=_cwstate_query),
+    *wifi_phy.CONFIG_COMMANDS,
     Command(
         "AT+CWJAP",
         query=_cwjap_query,
@@ -299,7 +302,9 @@ COMMANDS: list[Command[Module]] = [
     *_STATION_COMMANDS,
     *wifi_ap.COMMANDS,
     *_LATE_COMMANDS,
+    *wifi_phy.PROTO_COMMANDS,
     *wifi_ip.MAC_IP_COMMANDS,
+    *wifi_smart.COMMANDS,
     *_NAME_COMMANDS,
     *wifi_ip.CIFSR_COMMANDS,
 ]

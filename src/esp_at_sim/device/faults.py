@@ -4,7 +4,9 @@ Everything a scenario file can schedule can also be done on demand: make an acce
 vanish or come back, change its password (so the module's stored one is refused), make it
 refuse the next joins, drop the station's link, silence its DHCP server, stall a firmware
 upload in the middle, make a phone join or leave the SoftAP. Each fault is recorded on the
-module's event bus as a ``fault`` event.
+module's event bus as a ``fault`` event. A phone can send SSID and password by
+SmartConfig (``smartconfig``) and an access point's WPS button can be pressed
+(``wps_button``), on a radio backend that has SmartConfig and WPS.
 
 The faults of the air (:data:`RADIO_FAULTS`) need a radio backend with the
 :class:`~esp_at_sim.radio.base.FaultControl` capability (the simulated one has it); on
@@ -17,8 +19,10 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from ..radio.base import FaultControl, SoftApStation
+from ..radio.base import FaultControl, SmartConfigAir, SmartConfigPacket, SoftApStation, WpsAir
+from ..radio.fields import FieldError
 from ..radio.network import NetFaultControl, network_of
+from ..radio.world import PhoneConfig
 
 if TYPE_CHECKING:
     from .module import Module
@@ -49,6 +53,10 @@ class Faults:
             missing |= RADIO_FAULTS
         if not isinstance(network_of(self._module.radio), NetFaultControl):
             missing |= NET_FAULTS
+        if not isinstance(self._module.radio, SmartConfigAir):
+            missing.add("smartconfig")
+        if not isinstance(self._module.radio, WpsAir):
+            missing.add("wps_button")
         return tuple(name for name in FAULT_NAMES if name not in missing)
 
     def _air(self, fault: str) -> FaultControl:
@@ -140,6 +148,61 @@ class Faults:
         self._record("phone_leave", mac=mac, left=left)
         return left
 
+    # -- provisioning by the air ---------------------------------------------------------
+    def smartconfig(
+        self,
+        ssid: str,
+        password: str = "",
+        protocol: str = "esptouch",
+        key: str | None = None,
+        data: str = "",
+    ) -> bool:
+        """A phone sends SSID and password by SmartConfig now (``protocol``: ``esptouch``,
+        ``airkiss`` or ``esptouch_v2``, the last with its AES ``key`` and reserved
+        ``data``); ``True`` when the module was listening (AT+CWSTARTSMART)."""
+        radio = self._module.radio
+        if not isinstance(radio, SmartConfigAir):
+            raise FaultUnsupported(
+                f"smartconfig: the radio backend {self._module.radio_name!r} has no SmartConfig"
+            )
+        try:  # the rules of a scenario phone's packet
+            PhoneConfig(
+                "f2:00:00:00:00:01",
+                smartconfig=protocol,
+                smartconfig_ssid=ssid,
+                smartconfig_password=password,
+                smartconfig_key=key,
+                smartconfig_data=data,
+            )
+        except FieldError as exc:
+            raise FaultError(f"smartconfig: {exc}") from exc
+        packet = SmartConfigPacket(
+            protocol,
+            ssid.encode(),
+            password.encode(),
+            None,
+            key.encode() if key else None,
+            data.encode(),
+        )
+        heard = radio.send_smartconfig(packet)
+        self._record("smartconfig", protocol=protocol, ssid=ssid, heard=heard)  # no password logged
+        return heard
+
+    def wps_button(self, ap: str) -> None:
+        """Press the access point's WPS button (it takes enrollees for 120 s)."""
+        radio = self._module.radio
+        if not isinstance(radio, WpsAir):
+            raise FaultUnsupported(
+                f"wps_button: the radio backend {self._module.radio_name!r} has no WPS"
+            )
+        try:
+            radio.press_wps_button(ap)
+        except KeyError as exc:
+            raise FaultError(f"no access point {ap!r} on the air") from exc
+        except ValueError as exc:
+            raise FaultError(str(exc)) from exc
+        self._record("wps_button", ap=ap)
+
     # -- the data path -------------------------------------------------------------------
     def _net(self, fault: str) -> NetFaultControl:
         network = network_of(self._module.radio)
@@ -200,6 +263,8 @@ FAULT_NAMES = (
     "stall_upload",
     "phone_join",
     "phone_leave",
+    "smartconfig",
+    "wps_button",
     "close_connections",
     "refuse",
     "blackhole",

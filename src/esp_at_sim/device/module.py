@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ..at.engine import AtEngine, BadLine, CommandLine, DataReceived, Mode
+from ..at.engine import AtEngine, BadLine, CommandLine, DataReceived, ForceRestart, Mode
 from ..at.errors import AtError, exec_fail
 from ..at.table import CommandTable, Reply, Result
 from ..core.clock import Clock
@@ -25,7 +25,7 @@ from ..radio.world import ModuleConfig
 from .faults import Faults
 from .links import Links
 from .net import NetState
-from .redact import MASK, mask_output
+from .redact import MASK, mask_answer, mask_output
 from .servers import Servers
 from .settings_schema import Entry, check
 from .sntp import Sntp
@@ -143,7 +143,11 @@ class Module:
             self._dispatch(event)
         self.flush()
 
-    def _dispatch(self, event: CommandLine | BadLine | DataReceived) -> None:
+    def _dispatch(self, event: CommandLine | BadLine | DataReceived | ForceRestart) -> None:
+        if isinstance(event, ForceRestart):  # AT+RST while a command was busy
+            self.emit("boot.forced_restart")
+            self.schedule_restart()
+            return
         if isinstance(event, BadLine | CommandLine):
             shown = self.table.mask(event.line, MASK)
             if shown != event.line:
@@ -228,7 +232,9 @@ class Module:
 
     def urc(self, line: str | bytes) -> None:
         """An unsolicited message on the AT port (ordered around responses)."""
-        text = line if isinstance(line, str) else line.decode("latin-1")
+        raw = line.encode() if isinstance(line, str) else line
+        shown = mask_answer(raw)
+        text = line if isinstance(line, str) and shown == raw else shown.decode("latin-1")
         self.emit("urc", line=text)
         if self._booting:
             return

@@ -5,7 +5,8 @@ masked (:meth:`esp_at_sim.at.table.CommandTable.mask`), so every line the module
 as a command with a secret is masked, however it is spaced or spelled, and a line it
 cannot parse shows no parameters at all. The module's output repeats command lines in
 its echo: :func:`mask_output` replaces each echo by the masked line. Answers that carry
-a secret (``+CWSAP:`` holds the SoftAP password) keep their prefix only.
+a secret (``+CWSAP:`` holds the SoftAP password, SmartConfig's ``password:`` line the
+station's) keep their prefix only, in the output and in the ``urc`` events.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 MASK = b"***"
-# Answers whose fields after the prefix may hold a secret.
-_SECRET_ANSWERS = (b"+CWSAP:",)
+# Answers and messages whose fields after the prefix may hold a secret (SmartConfig
+# prints the password it received as ``password:<password>``).
+_SECRET_ANSWERS = (b"+CWSAP:", b"password:")
 
 
 def mask_answer(line: bytes) -> bytes:

@@ -27,6 +27,14 @@ from typing import Any, Generic, TypeVar
 from ..core.settings import SettingValue
 from ..radio.addresses import MAX_LEASE_MINUTES, DhcpPool, parse_ipv4, parse_mac
 from ..radio.base import IpInfo
+from .phy import (
+    AP_INACTIVE_DEFAULT,
+    BW_20,
+    BW_40,
+    PROTO_BGN,
+    STA_INACTIVE_DEFAULT,
+    VALID_PROTOCOLS,
+)
 
 T = TypeVar("T")
 Entry = tuple[str, SettingValue | None]
@@ -288,6 +296,12 @@ def _decode_sntp(raw: SettingValue) -> SntpSetting:
     return enabled == "1", int(zone), servers
 
 
+def _decode_protocols(raw: SettingValue) -> Numbers:
+    values = _numbers(_text_of(raw), ((1, 15), (1, 15)))
+    _need(all(v in VALID_PROTOCOLS for v in values), "not a protocol set ESP-IDF takes")
+    return values
+
+
 # -- the settings -----------------------------------------------------------------------------
 # Basic and system commands.
 SYSMSG = integer("sysmsg", 0, 7, 0)
@@ -322,13 +336,24 @@ AP_MAC = mac("ap_mac")
 SAP_SSID = blob("sap_ssid", 32)
 SAP_PWD = blob("sap_pwd", 64)
 SAP_CFG = record("sap_cfg", ((1, 14), (0, 4), (1, 10), (0, 1)), (1, 0, 4, 0))  # AT+CWSAP
+# station, SoftAP: bandwidth (1 20 MHz, 2 40 MHz; AT+CWBANDWIDTH), protocol sets
+# (AT+CWSTAPROTO, AT+CWAPPROTO); SoftAP and station inactive times (AT+CWCONFIG)
+CW_BANDWIDTH = record("cwbandwidth", ((BW_20, BW_40), (BW_20, BW_40)), (BW_40, BW_40))
+CW_PROTO: Setting[Numbers] = Setting(
+    "cwproto",
+    "2 protocol sets (1, 3, 7, 8, 9, 11 or 15) joined by ','",
+    (PROTO_BGN, PROTO_BGN),
+    lambda v: ",".join(str(x) for x in v),
+    _decode_protocols,
+)
+CW_CONFIG = record("cwconfig", ((10, 3600), (3, 600)), (AP_INACTIVE_DEFAULT, STA_INACTIVE_DEFAULT))
 
 SCHEMA: dict[str, Setting[Any]] = {
     s.key: s
     for s in (
         SYSMSG, UART_DEF, RECONN_INTV, SNTP_CFG, CIPDNS, TCP_OPT, SSL_CCONF, CWMODE, AUTOCONN,
         STA_SSID, STA_PWD, STA_BSSID, STA_CFG, RECONN_CFG, DHCP, STA_IP, AP_IP, DHCPS,
-        STA_MAC, AP_MAC, SAP_SSID, SAP_PWD, SAP_CFG,
+        STA_MAC, AP_MAC, SAP_SSID, SAP_PWD, SAP_CFG, CW_BANDWIDTH, CW_PROTO, CW_CONFIG,
     )
 }  # fmt: skip
 # Stored settings that hold a secret (never shown unless asked): ours, and the Wi-Fi

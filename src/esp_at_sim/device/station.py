@@ -229,6 +229,9 @@ class Station:
         that meets it (weaker ones count as not found, as in ESP-IDF)."""
         radio = self.module.radio
         bssid = cfg.bssid
+        if not self.module.wifi.phy.sta_hears_aps:  # LR only: no ordinary AP answers
+            await radio.scan(cfg.ssid, cfg.bssid, None, True)
+            return JoinFailure.NOT_FOUND
         if cfg.authmode > 0:
             seen = await radio.scan(cfg.ssid, cfg.bssid, None, True)
             strong = [ap for ap in seen if ap.ssid == cfg.ssid and ap.auth >= cfg.authmode]

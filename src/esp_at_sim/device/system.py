@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.settings import Settings
+from .msgfilter import MessageFilters
 from .settings_schema import SYSMSG, UART_DEF
 
 # ESP32 UART: APB clock 80 MHz, divider with a 4-bit fraction.
@@ -53,6 +54,9 @@ class SystemState:
     timestamp_base: float = 0.0
     timestamp_set_at: float = 0.0
     heap_minimum: int = 0  # lowest free heap reported since boot (0: none yet)
+    wakeup_gpio: tuple[int, int] | None = None  # AT+SLEEPWKCFG=2,<pin>,<level>
+    registers: dict[int, int] = field(default_factory=dict)  # AT+SYSREG's writes
+    msg_filters: MessageFilters = field(default_factory=MessageFilters)  # AT+SYSMSGFILTER
 
     def load(self, saved: Settings) -> None:
         """Apply stored settings at boot (everything else returns to its default)."""
@@ -62,3 +66,6 @@ class SystemState:
         self.uart_current = self.uart_default
         self.sleep_mode = 1
         self.heap_minimum = 0
+        self.wakeup_gpio = None
+        self.registers = {}
+        self.msg_filters.reset()

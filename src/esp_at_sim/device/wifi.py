@@ -18,6 +18,8 @@ from ..core.settings import Settings
 from ..radio.addresses import mac_bytes, settable_mac
 from ..radio.base import IpInfo, JoinFailure, ScanResult, SoftApStation
 from . import settings_schema as S
+from .phy import PhyState
+from .smartconfig import SmartConfig, Wps
 from .softap import ECN_AUTH, ApInterface, ApSettings
 from .station import StaState, Station
 
@@ -76,6 +78,9 @@ class Wifi:
         self.ap_mac = ident.ap_mac
         self.sta = Station(self.module)
         self.ap = ApInterface(self.module, default_ssid(ident.ap_mac))
+        self.smart = SmartConfig(self.module)
+        self.phy = PhyState()
+        self.wps = Wps(self.module)
 
     def load(self, saved: Settings) -> None:
         """Boot: stored settings on top of the defaults (a corrupt one keeps its default)."""
@@ -84,6 +89,12 @@ class Wifi:
         self.autoconn = S.AUTOCONN.read(saved)
         self.sta_mac = S.STA_MAC.read(saved) or self.sta_mac
         self.ap_mac = S.AP_MAC.read(saved) or self.ap_mac
+        self.phy.load(
+            S.CW_BANDWIDTH.read(saved),
+            S.CW_PROTO.read(saved),
+            S.CW_CONFIG.read(saved),
+            self.module.identity.chip,
+        )
         self._load_station(saved)
         self._load_softap(saved)
         radio = self.module.radio
@@ -136,6 +147,7 @@ class Wifi:
         radio = self.module.radio
         radio.on_link_lost(None)
         radio.on_station_event(None)
+        self._stop_setup()
         self.sta.reset()
         radio.disconnect()
         self.ap.stop()
@@ -163,6 +175,7 @@ class Wifi:
         old_sta, new_sta = old in (MODE_STA, MODE_APSTA), self.has_sta
         old_ap, new_ap = old in (MODE_AP, MODE_APSTA), self.has_ap
         if old_sta and not new_sta:
+            self._stop_setup()
             self.sta.stop()
         if old_ap and not new_ap:
             self.ap.stop()
@@ -176,6 +189,7 @@ class Wifi:
         if on == self.initialized:
             return
         if not on:
+            self._stop_setup()
             self.sta.stop()
             self.sta.state = StaState.IDLE
             self.ap.stop()
@@ -183,6 +197,11 @@ class Wifi:
             return
         self.initialized = True
         self._interfaces_up(auto_connect=self.autoconn)
+
+    def _stop_setup(self) -> None:
+        """SmartConfig and WPS end with the station interface."""
+        self.smart.stop()
+        self.wps.disable()
 
     def _interfaces_up(self, *, auto_connect: bool) -> None:
         if self.has_ap:
@@ -242,14 +261,29 @@ class Wifi:
             S.STA_SSID.entry(cfg.ssid),
             S.STA_PWD.entry(cfg.password),
             S.STA_BSSID.entry(cfg.bssid),
-            S.STA_CFG.entry(
-                (cfg.authmode, cfg.listen_interval, cfg.scan_mode, cfg.jap_timeout, cfg.pmf)
-            ),
+            self.sta_cfg_entry(),
             self.reconn_entry(),
         )
 
     def reconn_entry(self) -> S.Entry:
         return S.RECONN_CFG.entry((self.sta.reconn_interval, self.sta.reconn_repeat))
+
+    def persist_phy(self) -> None:
+        """Store the radio settings (and the station's listen interval, AT+CWCONFIG's)."""
+        phy = self.phy
+        self.persist(
+            S.CW_BANDWIDTH.entry(phy.bandwidth),
+            S.CW_PROTO.entry(phy.protocol),
+            S.CW_CONFIG.entry((phy.ap_inactive, phy.sta_inactive)),
+            self.sta_cfg_entry(),
+        )
+
+    def sta_cfg_entry(self) -> S.Entry:
+        """The station's numeric options (AT+CWJAP's) as stored."""
+        cfg = self.sta.config
+        return S.STA_CFG.entry(
+            (cfg.authmode, cfg.listen_interval, cfg.scan_mode, cfg.jap_timeout, cfg.pmf)
+        )
 
     def persist_softap(self) -> None:
         cfg = self.ap.settings

@@ -202,3 +202,61 @@ class FaultControl(Protocol):
 
     def stall_dhcp(self, ssid_or_bssid: str, on: bool) -> None:
         """Silence (or revive) the access point's DHCP server."""
+
+
+@dataclass(frozen=True)
+class SmartConfigPacket:
+    """What a phone sends by SmartConfig: the network to join, and how it was sent.
+
+    ``kind`` is ``esptouch``, ``airkiss`` or ``esptouch_v2``; ESP-Touch v2 may carry
+    reserved ``data`` and is encrypted with ``key`` (16 bytes) when the phone has one."""
+
+    kind: str
+    ssid: bytes
+    password: bytes
+    bssid: str | None = None
+    key: bytes | None = None
+    data: bytes = b""
+    sender: str = ""  # the phone's MAC, for the event log
+
+
+SmartConfigCallback = Callable[[SmartConfigPacket], None]
+
+
+@runtime_checkable
+class SmartConfigAir(Protocol):
+    """Phones on the air send SmartConfig packets (ESP-Touch, AirKiss) that a listening
+    station receives (AT+CWSTARTSMART)."""
+
+    def listen_smartconfig(self, callback: SmartConfigCallback | None) -> None:
+        """Start (or, with ``None``, stop) receiving SmartConfig packets."""
+
+    def send_smartconfig(self, packet: SmartConfigPacket) -> bool:
+        """A phone sends ``packet`` now; ``False`` when nobody listens."""
+
+
+@dataclass(frozen=True)
+class WpsCredentials:
+    """What an access point's WPS registrar hands an enrollee."""
+
+    ssid: bytes
+    password: bytes
+    bssid: str
+    auth: AuthMode
+
+
+@runtime_checkable
+class WpsAir(Protocol):
+    """Access points take WPS push-button enrollees (AT+WPS) while their button is
+    pressed (the walk time, 120 s after the press)."""
+
+    def wps_active(self) -> list[str]:
+        """BSSIDs of the visible access points whose WPS button is pressed now."""
+
+    async def wps_register(self, bssid: str) -> WpsCredentials | None:
+        """Run the registration with that access point (takes its time); its network's
+        credentials, or ``None`` when the exchange fails."""
+
+    def press_wps_button(self, ssid_or_bssid: str) -> None:
+        """Press the access point's WPS button now; ``KeyError`` when none matches,
+        ``ValueError`` for an access point without WPS."""

@@ -41,9 +41,15 @@ from esp_at_sim.radio.base import (
     LinkLostCallback,
     Radio,
     ScanResult,
+    SmartConfigAir,
+    SmartConfigCallback,
+    SmartConfigPacket,
     SoftApStation,
     StationCallback,
+    WpsAir,
+    WpsCredentials,
 )
+from esp_at_sim.radio.sim_setup import SetupAir
 from esp_at_sim.radio.sim_softap import SoftAp, SoftApConfig
 from esp_at_sim.radio.simnet import LinkConditions, SimNetwork
 from esp_at_sim.radio.tasks import TaskSet
@@ -98,10 +104,11 @@ def scan_result(config: ApConfig, reveal: bool = True) -> ScanResult:
         hidden=config.hidden,
         pairwise_cipher=pairwise,
         group_cipher=group,
+        wps=int(config.wps),
     )
 
 
-class SimRadio(Radio, DhcpServerControl, FaultControl):
+class SimRadio(Radio, DhcpServerControl, FaultControl, SmartConfigAir, WpsAir):
     """The air of one scenario, on one clock; it has every capability."""
 
     def __init__(self, scenario: Scenario, clock: Clock) -> None:
@@ -113,6 +120,7 @@ class SimRadio(Radio, DhcpServerControl, FaultControl):
         self._link: _Link | None = None
         self._link_lost: LinkLostCallback | None = None
         self._network = SimNetwork(scenario.net, clock, self._link_conditions)
+        self._setup = SetupAir(scenario.phones, clock, self._tasks, self._on_air)
 
     @property
     def network(self) -> SimNetwork:
@@ -291,6 +299,33 @@ class SimRadio(Radio, DhcpServerControl, FaultControl):
         for ap in self._select(ssid_or_bssid):
             self._aps.remove(ap)
             self._lose(ap, REASON_BEACON_TIMEOUT)
+
+    # -- provisioning: SmartConfig and WPS (see esp_at_sim.radio.sim_setup) ---------------
+
+    def listen_smartconfig(self, callback: SmartConfigCallback | None) -> None:
+        self._setup.listen(callback)
+
+    def send_smartconfig(self, packet: SmartConfigPacket) -> bool:
+        return self._setup.send(packet)
+
+    def wps_active(self) -> list[str]:
+        return [
+            ap.config.bssid
+            for ap in self._aps
+            if self._visible(ap) and self._setup.active(ap.config)
+        ]
+
+    async def wps_register(self, bssid: str) -> WpsCredentials | None:
+        return await self._setup.register(bssid)
+
+    def press_wps_button(self, ssid_or_bssid: str) -> None:
+        for ap in self._select(ssid_or_bssid):
+            self._setup.press(ap.config)
+
+    def _on_air(self, bssid: str) -> ApConfig | None:
+        return next(
+            (ap.config for ap in self._aps if ap.config.bssid == bssid and self._visible(ap)), None
+        )
 
     # -- the SoftAP -----------------------------------------------------------------------
 

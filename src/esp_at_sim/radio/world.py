@@ -118,6 +118,8 @@ class ApConfig:
     latency: float = 0.0  # seconds each way on the data path
     bandwidth: int = 0  # bytes/s of outgoing data; 0: unlimited
     loss: float = 0.0  # share of outgoing UDP datagrams lost, 0..1
+    wps: bool = False  # takes WPS push-button enrollees (AT+WPS); CWLAP shows <wps> 1
+    wps_press_at: float | None = None  # its WPS button is pressed then (walk time 120 s)
 
     def __post_init__(self) -> None:
         ssid = check.text("ssid", self.ssid, printable=False)
@@ -129,7 +131,7 @@ class ApConfig:
         check.integer("channel", self.channel, 1, 13)
         check.integer("rssi", self.rssi, -100, 0)
         _set(self, "bssid", check.mac("bssid", self.bssid) if self.bssid else generated_bssid(ssid))
-        for flag in ("hidden", "no_ip", "phone_hotspot", "internet"):
+        for flag in ("hidden", "no_ip", "phone_hotspot", "internet", "wps"):
             check.boolean(flag, getattr(self, flag))
         ip, gateway = check.ipv4("ip", self.ip), check.ipv4("gateway", self.gateway)
         mask = check.ipv4("netmask", self.netmask)
@@ -166,6 +168,9 @@ class ApConfig:
         if not 0 <= self.loss <= 1:
             raise FieldError("loss", f"must be 0..1, got {self.loss}")
         _set(self, "loss", float(self.loss))
+        _set(self, "wps_press_at", check.optional_seconds("wps_press_at", self.wps_press_at))
+        if self.wps_press_at is not None and not self.wps:
+            raise FieldError("wps_press_at", "needs wps = true")
 
     @property
     def ssid_bytes(self) -> bytes:
@@ -214,14 +219,28 @@ def ap_defaults(raw: dict[str, Any], index: int, occurrence: int) -> dict[str, A
     return values
 
 
+SMARTCONFIG_KINDS = ("esptouch", "airkiss", "esptouch_v2")
+
+
 @dataclass(frozen=True)
 class PhoneConfig:
-    """A phone that joins the SoftAP: ``join_at``/``leave_at`` count from SoftAP start."""
+    """A phone that joins the SoftAP: ``join_at``/``leave_at`` count from SoftAP start.
+
+    With ``smartconfig_at`` the phone also provisions by SmartConfig: that long after the
+    module starts listening (AT+CWSTARTSMART) it sends ``smartconfig_ssid`` and
+    ``smartconfig_password`` the ``smartconfig`` way (ESP-Touch, AirKiss or ESP-Touch v2,
+    the last with the AES ``smartconfig_key`` and the reserved ``smartconfig_data``)."""
 
     mac: str
     join_at: float | None = None
     leave_at: float | None = None
     hostname: str | None = None
+    smartconfig: str = "esptouch"
+    smartconfig_at: float | None = None
+    smartconfig_ssid: str | None = None
+    smartconfig_password: str = ""
+    smartconfig_key: str | None = None
+    smartconfig_data: str = ""
 
     def __post_init__(self) -> None:
         _set(self, "mac", check.mac("mac", self.mac))
@@ -232,6 +251,41 @@ class PhoneConfig:
             raise FieldError("leave_at", f"must be after join_at ({self.join_at})")
         if self.hostname is not None:
             check.hostname("hostname", self.hostname)
+        self._check_smartconfig()
+
+    def _check_smartconfig(self) -> None:
+        kind = check.text("smartconfig", self.smartconfig)
+        if kind not in SMARTCONFIG_KINDS:
+            raise FieldError(
+                "smartconfig", f"must be one of {', '.join(SMARTCONFIG_KINDS)}, got {kind!r}"
+            )
+        _set(self, "smartconfig_at", check.optional_seconds("smartconfig_at", self.smartconfig_at))
+        if self.smartconfig_ssid is not None:
+            ssid = check.text("smartconfig_ssid", self.smartconfig_ssid, printable=False)
+            if not 1 <= len(ssid.encode()) <= 32:
+                raise FieldError("smartconfig_ssid", "must be 1..32 UTF-8 bytes")
+        elif self.smartconfig_at is not None:
+            raise FieldError("smartconfig_ssid", "is required with smartconfig_at")
+        if (
+            len(
+                check.text(
+                    "smartconfig_password", self.smartconfig_password, printable=False
+                ).encode()
+            )
+            > 64
+        ):
+            raise FieldError("smartconfig_password", "must be at most 64 bytes")
+        if self.smartconfig_key is not None:
+            key = check.text("smartconfig_key", self.smartconfig_key)
+            if len(key.encode()) != 16:
+                raise FieldError("smartconfig_key", f"must be 16 bytes, got {len(key.encode())}")
+        if (
+            len(check.text("smartconfig_data", self.smartconfig_data, printable=False).encode())
+            > 64
+        ):
+            raise FieldError("smartconfig_data", "must be at most 64 bytes")
+        if self.smartconfig != "esptouch_v2" and (self.smartconfig_key or self.smartconfig_data):
+            raise FieldError("smartconfig_key", "a key and data need smartconfig = esptouch_v2")
 
 
 @dataclass(frozen=True)
