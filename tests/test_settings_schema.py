@@ -54,6 +54,9 @@ CASES: list[tuple[dict[str, SettingValue], str, bytes]] = [
      b'+CWSAP:"ESP_'),
     ({"sap_cfg": "1,1,4", "sap_ssid": b"lab", "sap_pwd": b"", "cwmode": 2}, "AT+CWSAP?",
      b'+CWSAP:"ESP_'),
+    ({"cwbandwidth": "2,3"}, "AT+CWBANDWIDTH?", b"+CWBANDWIDTH:0,2,0\r\n"),
+    ({"cwproto": "5,7"}, "AT+CWSTAPROTO?", b"+CWSTAPROTO:7\r\n"),  # no such protocol set
+    ({"cwconfig": "5,6"}, "AT+CWCONFIG?", b"+CWCONFIG:300,6,3\r\n"),
 ]  # fmt: skip
 
 

@@ -29,8 +29,9 @@ printed; each step is a ``wifi.wps`` event.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..core.events import Event
 from ..radio.base import SmartConfigAir, SmartConfigPacket, WpsAir
@@ -63,7 +64,7 @@ class SmartConfig:
         self.auth_floor = 0
         self.key: bytes | None = None
         self.received = False
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     @property
     def running(self) -> bool:
