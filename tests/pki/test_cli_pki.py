@@ -151,3 +151,24 @@ def test_mfg_capacity_counts_every_page_but_the_spare(tmp_path: Path) -> None:
         assert mfg.capacity() == (part.size // 4096 - 1) * 125 * 32
     finally:
         firmware.close()
+
+
+def test_flash_info_lists_mfg_nvs_without_key_bytes(
+    tmp_path: Path, pki: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    flash = tmp_path / "m.flash"
+    Firmware.open(flash).close()
+    assert main(["flash", "info", str(flash)]) == 0
+    assert "mfg_nvs (0x21000; AT+SYSMFG, flash pki):\n  (none)\n" in capsys.readouterr().out
+    der_key = tmp_path / "key.der"
+    der_key.write_bytes(b"\x30\x81\x87" + bytes(range(100)))
+    args = ["flash", "pki", str(flash), "--client-ca", str(pki["ca"])]
+    assert main([*args, "--client-key", str(pki["key"]), "--server-key", str(der_key)]) == 0
+    capsys.readouterr()
+    assert main(["flash", "info", str(flash)]) == 0
+    out = capsys.readouterr().out
+    size = len(pki["ca"].read_bytes())
+    assert f"  client_ca.client_ca = <{size} bytes: PEM CERTIFICATE> (BLOB)\n" in out
+    assert "  client_key.client_key = <" in out and "PRIVATE KEY> (BLOB)" in out
+    assert "  server_key.server_key = <103 bytes> (BLOB)\n" in out  # a DER key: no bytes shown
+    assert "308187" not in out

@@ -219,6 +219,32 @@ async def test_psk_without_python_support_fails_the_connect(
     await refused(at, START)
 
 
+@pytest.mark.skipif(sys.version_info < (3, 13), reason="TLS-PSK needs Python 3.13")
+async def test_psk_handshake() -> None:  # pragma: no cover - Python 3.13+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("PSK")
+    identities: list[str | None] = []
+
+    def key_for(identity: str | None) -> bytes:
+        identities.append(identity)
+        return b"secret"
+
+    context.set_psk_server_callback(key_for, "hint")  # type: ignore[attr-defined]
+    async with tls_server(context) as server:
+        module, at = await ssl_module(server.port)
+        try:
+            assert (await at.cmd('AT+CIPSSLCPSK="secret","device"')).endswith(b"OK\r\n")
+            assert (await at.cmd(START)).endswith(b"CONNECT\r\n\r\nOK\r\n")
+            assert identities == ["device"]
+            assert "PSK" in server.peers[-1].cipher
+            await at.cmd("AT+CIPCLOSE")
+            await at.cmd('AT+CIPSSLCPSKHEX="00","device"')  # another key: refused
+            await refused(at, START)
+        finally:
+            await module.close()
+
+
 async def test_multiple_connections(
     net: tuple[Module, AtHarness], server: TlsServer, pki: Pki
 ) -> None:

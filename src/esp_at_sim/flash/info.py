@@ -25,6 +25,7 @@ from esp_at_sim.flash.image import (
     parse_image,
     verify_image,
 )
+from esp_at_sim.flash.mfg import MFG_PARTITION, MfgNvs
 from esp_at_sim.flash.nvs import NvsItem
 from esp_at_sim.flash.otadata import OtaEntry, state_name
 from esp_at_sim.flash.partitions import PartitionTable
@@ -186,6 +187,36 @@ def _settings_lines(
     return lines
 
 
+def _mfg_value(item: NvsItem) -> str:
+    """A PKI file as its PEM label (a key's bytes are never shown), other values as usual."""
+    value = item.value
+    if isinstance(value, bytes) and value.startswith(b"-----BEGIN "):
+        label = value[11 : value.find(b"-----", 11)].decode("ascii", "replace")
+        return f"<{len(value)} bytes: PEM {label}>"
+    if isinstance(value, bytes) and item.namespace.endswith("_key"):
+        return f"<{len(value)} bytes>"
+    return _value(item)
+
+
+def _mfg_lines(flash: FlashImage) -> list[str]:
+    part = flash.partition(MFG_PARTITION)
+    if part is None:
+        return []
+    try:
+        mfg = MfgNvs(flash.device, part.offset, part.size)
+        items = mfg.items()
+    except FlashError as exc:
+        return [f"{MFG_PARTITION}: unreadable: {exc.reason}"]
+    lines = [f"{MFG_PARTITION} ({part.offset:#x}; AT+SYSMFG, flash pki):"]
+    lines += [f"  {i.namespace}.{i.key} = {_mfg_value(i)} ({i.type.name})" for i in items]
+    if not items:
+        lines.append("  (none)")
+    if mfg.damage:
+        lines.append(f"{MFG_PARTITION} damage (read as ESP-IDF does):")
+        lines += [f"  {d}" for d in mfg.damage]
+    return lines
+
+
 def render_flash_info(
     path: str | os.PathLike[str],
     *,
@@ -205,4 +236,5 @@ def render_flash_info(
             lines.append(f"at_customize table ({holder.offset:#x}):")
             lines += _table_lines(layout.custom) if layout.custom.partitions else ["  (none)"]
         lines += _boot_lines(flash) + _slot_lines(flash) + _settings_lines(flash, secrets, check)
+        lines += _mfg_lines(flash)
     return "\n".join(lines) + "\n"
