@@ -32,6 +32,9 @@ SECRETS = (
     "OldStyle2468",
     "Spaced1357",
     ROUTER_PASSWORD,
+    "PskSecret4242",
+    b"PskSecret4242".hex(),  # the same key as AT+CIPSSLCPSKHEX? shows it
+    "c0ffee5ec2e7",
 )
 # Lines with a space or tab where the firmware's parser does not take one: refused, logged
 # all the same, and masked like the lines it accepts.
@@ -58,6 +61,10 @@ AT_LINES: list[tuple[str, bytes]] = [
     ('AT+CWJAP_CUR="HomeNet","OldStyle2468"', b"\r\n"),  # ESP-AT 1.x command names
     ('AT+CWSAP_DEF="pos_softap","OldStyle2468",5,3', b"\r\n"),
     ('at+cwjap="HomeNet","OldStyle2468"', b"\r\n"),  # lower case
+    ('AT+CIPSSLCPSK="PskSecret4242","a-hint"', b"\r\n"),  # a TLS pre-shared key
+    ("AT+CIPSSLCPSK?", b"\r\n"),
+    ("AT+CIPSSLCPSKHEX?", b"\r\n"),
+    ('AT+CIPSSLCPSKHEX="c0ffee5ec2e7","a-hint"', b"\r\n"),
     ('\x00AT+CWJAP="HomeNet","OldStyle2468"', b"\r\n"),  # line noise before AT
     ('AT+CWJEAP="Office",0,"id","user","OldStyle2468",0', b"\r\n"),
     *((line, b"\r\n") for line in SPACED_LINES),
@@ -192,6 +199,9 @@ BSSID = '"c0:ff:ee:00:00:01"'
         ('AT+CWJAP="HomeNet","sunflower42', "AT+CWJAP=***"),
         ('AT+CWJAP_CUR="HomeNet","OldStyle2468"', "AT+CWJAP_CUR=***"),
         ('at+cwjap="HomeNet","OldStyle2468"', "at+cwjap***"),
+        ('AT+CIPSSLCPSK="PskSecret4242","a-hint"', 'AT+CIPSSLCPSK=***,"a-hint"'),
+        ('AT+CIPSSLCPSK=0,"PskSecret4242","a-hint"', 'AT+CIPSSLCPSK=0,***,"a-hint"'),
+        ('AT+CIPSSLCPSKHEX="c0ffee5ec2e7",""', 'AT+CIPSSLCPSKHEX=***,""'),
         ("AT+CWMODE=3", "AT+CWMODE=3"),
         ("AT+CWJAP?", "AT+CWJAP?"),
     ],

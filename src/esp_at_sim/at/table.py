@@ -114,6 +114,10 @@ class Command(Generic[C]):
     execute: Handler[C] | None = None
     params: tuple[ParamSpec, ...] | None = None  # None: the set handler checks raw params
     min_params: int | None = None  # defaults to the count of non-optional leading params
+    # Secret parameters of a set form whose handler checks raw params (``params`` None),
+    # by index; a negative index counts from the end, for forms whose leading parameters
+    # vary (a link ID only with AT+CIPMUX=1).
+    secret_params: tuple[int, ...] = ()
 
     def handler(self, op: Op) -> Handler[C] | None:
         return {
@@ -127,7 +131,8 @@ class Command(Generic[C]):
     def secrets(self) -> frozenset[int]:
         """Indexes of the set form's parameters that hold a secret."""
         specs = self.params or ()
-        return frozenset(i for i, p in enumerate(specs) if isinstance(p, StrParam) and p.secret)
+        declared = (i for i, p in enumerate(specs) if isinstance(p, StrParam) and p.secret)
+        return frozenset(declared).union(self.secret_params)
 
     def check(self, params: list[Param]) -> Args:
         """Validate set-form parameters against the declaration."""
@@ -233,7 +238,9 @@ class CommandTable(Generic[C]):
             params = split_params(tail)
         except AtError:
             return head + mask
-        hide = {i for i in command.secrets if i < len(params) and params[i].raw not in _BLANK}
+        count = len(params)
+        hide = {i % count for i in command.secrets if -count <= i < count}
+        hide = {i for i in hide if params[i].raw not in _BLANK}
         return head + b",".join(mask if i in hide else p.raw for i, p in enumerate(params))
 
     def cmd_lines(self) -> list[str]:

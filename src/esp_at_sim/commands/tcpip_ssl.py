@@ -156,6 +156,7 @@ COMMANDS: list[Command[Module]] = [
     Command("AT+CIPSSLCCN", query=_cn_query, set=_cn_set),
     Command("AT+CIPSSLCSNI", query=_sni_query, set=_sni_set),
     Command("AT+CIPSSLCALPN", query=_alpn_query, set=_alpn_set),
-    Command("AT+CIPSSLCPSK", query=_psk_query, set=_psk_set),
-    Command("AT+CIPSSLCPSKHEX", query=_psk_hex_query, set=_psk_hex_set),
+    # The PSK is the next to last parameter, after the link ID when AT+CIPMUX=1.
+    Command("AT+CIPSSLCPSK", query=_psk_query, set=_psk_set, secret_params=(-2,)),
+    Command("AT+CIPSSLCPSKHEX", query=_psk_hex_query, set=_psk_hex_set, secret_params=(-2,)),
 ]

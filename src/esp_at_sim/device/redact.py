@@ -6,7 +6,8 @@ as a command with a secret is masked, however it is spaced or spelled, and a lin
 cannot parse shows no parameters at all. The module's output repeats command lines in
 its echo: :func:`mask_output` replaces each echo by the masked line. Answers that carry
 a secret (``+CWSAP:`` holds the SoftAP password, SmartConfig's ``password:`` line the
-station's) keep their prefix only, in the output and in the ``urc`` events.
+station's, ``+CIPSSLCPSK:`` a link's pre-shared key) keep their prefix only, in the
+output and in the ``urc`` events.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 MASK = b"***"
 # Answers and messages whose fields after the prefix may hold a secret (SmartConfig
 # prints the password it received as ``password:<password>``).
-_SECRET_ANSWERS = (b"+CWSAP:", b"password:")
+_SECRET_ANSWERS = (b"+CWSAP:", b"password:", b"+CIPSSLCPSK:", b"+CIPSSLCPSKHEX:")
 
 
 def mask_answer(line: bytes) -> bytes:
