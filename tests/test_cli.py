@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +17,14 @@ from pathlib import Path
 import pytest
 import serial
 
+from childwait import Deadline
 from esp_at_sim.testing import FINALS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "web-provisioning.at"
 OK = b"\r\nOK\r\n"
-WAIT = 10.0
+WAIT = 10.0  # seconds a child gets for a step, not counting its waits for a CPU
+SLICE = 0.1  # real seconds of one blocking wait, between two looks at the deadline
 
 
 def esp_at_sim(*args: str | Path) -> list[str]:
@@ -31,7 +32,23 @@ def esp_at_sim(*args: str | Path) -> list[str]:
 
 
 def run(*args: str | Path, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(esp_at_sim(*args), input=stdin, capture_output=True, timeout=WAIT)
+    """``esp-at-sim ARGS`` to its end, given ``WAIT`` seconds (see :class:`Deadline`)."""
+    command = esp_at_sim(*args)
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        deadline = Deadline(WAIT, proc.pid)
+        data: bytes | None = stdin
+        while True:
+            try:
+                out, err = proc.communicate(data, timeout=SLICE)
+                break
+            except subprocess.TimeoutExpired:
+                data = None  # sent already: communicate() goes on where it stopped
+                if deadline.expired():
+                    proc.kill()
+                    raise
+        return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
 class Sim:
@@ -47,19 +64,23 @@ class Sim:
         self.lines: list[str] = []
         self._pending = b""
 
+    def deadline(self) -> Deadline:
+        """``WAIT`` seconds from now for this child (see :class:`Deadline`)."""
+        return Deadline(WAIT, self.proc.pid)
+
     def wait_line(self, pattern: str) -> re.Match[str]:
         """Read standard output until a line matches ``pattern``."""
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
+        deadline = self.deadline()
+        while not deadline.expired():
             while b"\n" in self._pending:
                 raw, _, self._pending = self._pending.partition(b"\n")
                 line = raw.decode() + "\n"
                 self.lines.append(line)
                 if m := re.fullmatch(pattern, line.rstrip("\n")):
                     return m
-            ready, _, _ = select.select([fd], [], [], 0.1)
+            ready, _, _ = select.select([fd], [], [], SLICE)
             if not ready:
                 continue
             chunk = os.read(fd, 65536)  # unbuffered: select() sees every byte not yet read
@@ -75,11 +96,18 @@ class Sim:
         return self.proc.stderr.read().decode()
 
     def stop(self, signum: int = signal.SIGTERM) -> tuple[int, float]:
-        """Signal the process; its exit code and how long it took to exit."""
-        start = time.monotonic()
+        """Signal the process; its exit code and how long it took to exit (not counting
+        its waits for a CPU)."""
+        deadline = self.deadline()
         self.proc.send_signal(signum)
-        code = self.proc.wait(WAIT)
-        return code, time.monotonic() - start
+        while True:
+            try:
+                code = self.proc.wait(SLICE)
+            except subprocess.TimeoutExpired:
+                if deadline.expired():
+                    raise
+            else:
+                return code, deadline.elapsed()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -111,15 +139,21 @@ def answer_in(buffer: bytes, line: bytes) -> tuple[bytes, bytes] | None:
     return buffer[start : min(ends)], buffer[min(ends) :]
 
 
-def at_over_tcp(port: int, *lines: bytes) -> bytes:
-    """Send each line and collect the answers, one final result per line. A URC in the
-    same segment as a final result (a phone joining the SoftAP, say) is left out."""
+def at_over_tcp(sim: Sim, port: int, *lines: bytes) -> bytes:
+    """Send each line to ``sim`` and collect the answers, one final result per line. A URC
+    in the same segment as a final result (a phone joining the SoftAP, say) is left out."""
     with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
+        sock.settimeout(SLICE)
         out, buffer = b"", b""
         for line in lines:
+            deadline = sim.deadline()
             sock.sendall(line + b"\r\n")
             while (found := answer_in(buffer, line)) is None:
-                chunk = sock.recv(4096)
+                try:
+                    chunk = sock.recv(4096)
+                except TimeoutError:
+                    assert not deadline.expired(), f"no answer to {line!r}; got {buffer!r}"
+                    continue
                 assert chunk, f"connection closed; got {buffer!r}"
                 buffer += chunk
             answer, buffer = found
@@ -141,7 +175,7 @@ def test_run_over_tcp_and_sigterm(sims: list[Sim]) -> None:
     sims.append(sim)
     port = int(sim.wait_line(r"AT port: tcp://127\.0\.0\.1:(\d+)").group(1))
     assert port != 0
-    assert at_over_tcp(port, b"AT", b"AT+NOPE") == b"AT\r\n" + OK + b"AT+NOPE\r\n\r\nERROR\r\n"
+    assert at_over_tcp(sim, port, b"AT", b"AT+NOPE") == b"AT\r\n" + OK + b"AT+NOPE\r\n\r\nERROR\r\n"
     code, took = sim.stop(signal.SIGTERM)
     assert code == 0
     assert took < 3.0
@@ -157,9 +191,12 @@ def test_default_port_without_a_terminal_is_a_pty_and_sigint(sims: list[Sim]) ->
     sim = Sim("--time-scale", "0")
     sims.append(sim)
     path = sim.wait_line(r"AT port: (/dev/\S+)").group(1)
-    with serial.Serial(path, 115200, timeout=WAIT) as port:
+    with serial.Serial(path, 115200, timeout=SLICE) as port:
         port.write(b"AT\r\n")
-        assert port.read_until(OK) == b"AT\r\n" + OK
+        got, deadline = b"", sim.deadline()
+        while not got.endswith(OK) and not deadline.expired():
+            got += port.read_until(OK)
+        assert got == b"AT\r\n" + OK
     code, _ = sim.stop(signal.SIGINT)
     assert code == 0
     assert not os.path.exists(path)
@@ -182,7 +219,7 @@ def test_script_runs_before_the_port_opens(sims: list[Sim], tmp_path: Path) -> N
         assert f"{command}\n\nOK\n" in transcript
     assert "ready" in transcript  # AT+RESTORE reboots
     # what the script set is still there when the port opens
-    out = at_over_tcp(port, b"AT+CWMODE?", b"AT+CIPMUX?")
+    out = at_over_tcp(sim, port, b"AT+CWMODE?", b"AT+CIPMUX?")
     assert out == b"AT+CWMODE?\r\n+CWMODE:3\r\n" + OK + b"AT+CIPMUX?\r\n+CIPMUX:1\r\n" + OK
     assert sim.stop()[0] == 0
     records = [json.loads(line) for line in events.read_text().splitlines()]
@@ -315,7 +352,7 @@ def test_control_api_of_a_running_module(sims: list[Sim]) -> None:
     )
     with urllib.request.urlopen(request, timeout=WAIT) as response:
         assert json.load(response)["ok"] is True
-    out = at_over_tcp(port, b'AT+CWJAP="HomeNet","sunflower42"')
+    out = at_over_tcp(sim, port, b'AT+CWJAP="HomeNet","sunflower42"')
     assert out.endswith(b"+CWJAP:4\r\n\r\nERROR\r\n")
     assert sim.stop()[0] == 0
 
