@@ -1,7 +1,9 @@
 """Test aids: a module in-process at time scale 0, driven over its byte interface.
 
-Used by the project's own tests and by the pytest plugin. Nothing here waits on real
-time: a harness waits a bounded number of event-loop turns for the bytes it expects.
+Used by the project's own tests and by the pytest plugin. A harness never polls: it waits
+for the module's output (an event set on every write), so at time scale 0 the event loop
+goes quiet and simulated time moves on (the rule of :mod:`esp_at_sim.core.clock`) until
+the bytes it expects arrive.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from esp_at_sim.factory import create_module
 from esp_at_sim.scenario import Scenario
 
 FINALS = (b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\nSEND OK\r\n", b"\r\nSEND FAIL\r\n")
-# Event-loop turns to wait for an answer before giving up (no real time passes at scale 0).
-MAX_TURNS = 20_000
-# Real seconds to wait for an answer from a module whose clock runs in real time.
+# Real seconds to wait for an answer before giving up (at scale 0 an answer takes no
+# real time: this bounds a test whose answer never comes).
 REAL_TIMEOUT = 10.0
+# Simulated seconds that settle() lets pass by default.
+SETTLE_SECONDS = 30.0
 
 
 class PortTee:
@@ -53,7 +56,12 @@ class AtHarness:
         self.port: Module | PortTee = port or module
         self.received = bytearray()
         self.mark = 0
-        self.port.set_output(self.received.extend)
+        self._arrived = asyncio.Event()
+        self.port.set_output(self._receive)
+
+    def _receive(self, data: bytes) -> None:
+        self.received.extend(data)
+        self._arrived.set()
 
     def take(self) -> bytes:
         """Everything received since the last take."""
@@ -61,33 +69,27 @@ class AtHarness:
         self.mark = len(self.received)
         return out
 
-    async def wait_for(
-        self, *patterns: bytes, turns: int = MAX_TURNS, timeout: float = REAL_TIMEOUT
-    ) -> bytes:
+    async def wait_for(self, *patterns: bytes, timeout: float = REAL_TIMEOUT) -> bytes:
         """Wait until one of ``patterns`` appears after the mark; return up to its end.
-
-        At time scale 0 this waits at most ``turns`` event-loop turns; on a module whose
-        clock runs in (scaled) real time, at most ``timeout`` real seconds."""
-        real = self.module.clock.scale > 0
-        deadline = asyncio.get_running_loop().time() + timeout
-        for _ in range(turns if not real else 1 << 62):
+        At most ``timeout`` real seconds (at time scale 0 the module needs none)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
             tail = bytes(self.received[self.mark :])
             hits = [(tail.find(p), p) for p in patterns if p in tail]
             if hits:
                 index, pattern = min(hits)
                 end = self.mark + index + len(pattern)
-                out = bytes(self.received[self.mark : end])
                 self.mark = end
-                return out
-            if real:
-                if asyncio.get_running_loop().time() > deadline:
-                    break
-                await asyncio.sleep(0.001)
-            else:
-                await asyncio.sleep(0)
-        raise AssertionError(
-            f"none of {patterns!r} arrived; got {bytes(self.received[self.mark :])!r}"
-        )
+                return tail[: index + len(pattern)]
+            self._arrived.clear()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._arrived.wait()
+            except TimeoutError:
+                raise AssertionError(
+                    f"none of {patterns!r} arrived; got {bytes(self.received[self.mark :])!r}"
+                ) from None
 
     async def cmd(self, line: str | bytes) -> bytes:
         """Send one command line (CR LF added) and return all output up to its final result."""
@@ -95,10 +97,11 @@ class AtHarness:
         self.port.feed(data + b"\r\n")
         return await self.wait_for(*FINALS)
 
-    async def settle(self, turns: int = 200) -> bytes:
-        """Let the module run a while and return whatever it transmitted."""
-        for _ in range(turns):
-            await asyncio.sleep(0)
+    async def settle(self, seconds: float = SETTLE_SECONDS) -> bytes:
+        """Let the module run ``seconds`` of simulated time and return whatever it
+        transmitted. At scale 0 that takes no real time: every timer due by then fires,
+        each once the loop has gone quiet, so the output is complete."""
+        await self.module.clock.sleep(seconds)
         return self.take()
 
 
@@ -134,14 +137,13 @@ async def start_module(
     return module, harness
 
 
-async def assert_no_tasks_left(turns: int = 500) -> None:
-    """Fail unless every task but the current one has ended within ``turns`` loop turns
-    (the clock's scale-0 driver and closing sockets end on their own shortly)."""
+async def assert_no_tasks_left(timeout: float = 1.0) -> None:
+    """Fail unless every task but the current one ends within ``timeout`` real seconds
+    (closing sockets and a clock's scale-0 driver end on their own shortly)."""
     current = asyncio.current_task()
-    left: list[asyncio.Task[object]] = []
-    for _ in range(turns):
-        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not left:
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"tasks left running: {left}")
+    left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    if left:
+        await asyncio.wait(left, timeout=timeout)
+        left = [t for t in left if not t.done()]
+    if left:
+        raise AssertionError(f"tasks left running: {left}")

@@ -5,7 +5,6 @@ Python logging at DEBUG level never show them."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import subprocess
@@ -164,12 +163,12 @@ async def test_python_logging_and_events_never_show_a_password(debug_log: Everyt
                 body = json.dumps({"ssid": "HomeNet", "password": password})
                 async with session.post(f"{base}/setstainfo", data=body) as r:
                     assert r.status == 200
-                for _ in range(200):
+                for _ in range(200):  # polled once a simulated second, as the page does
                     async with session.get(f"{base}/getstainfo") as r:
                         state = json.loads(await r.read())["state"]
                     if state in (1, 2):
                         break
-                    await asyncio.sleep(0)
+                    await web.module.clock.sleep(1.0)
                 assert state == final
                 async with session.post(f"{base}/getresult", data="received=1") as r:
                     assert r.status == 200
