@@ -3,7 +3,6 @@ acknowledgement, where they go on the host, and the SSID case that sends nothing
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import socket
 
@@ -124,10 +123,8 @@ async def test_ssid_with_udp_port_is_the_browser_flow(make_rig: MakeRig) -> None
         b'{"state": 0}',
     )
     await rig.until(lambda e: e.kind == "web.provisioning" and e.data["state"] == "CONNECT_OK")
-    for _ in range(100):  # the report would have started at once: give it room
-        await asyncio.sleep(0)
-    await rig.module.clock.sleep(20)
-    assert await rig.at.settle() == SUCCESS_URCS
+    # the report would have started at once: 20 simulated seconds give it room
+    assert await rig.at.settle(20) == SUCCESS_URCS
     async with rig.session.post(rig.to("/getresult"), data={"received": "1"}) as response:
         assert response.status == 200
     assert await rig.at.settle() == RESULT_TAKEN

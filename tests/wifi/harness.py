@@ -3,7 +3,6 @@ assertions these tests repeat."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import cast
 
 from air import LONGEST_SSID, NO_DHCP, PHONES, SLOW, SSID_32, UTF8, UTF8_SSID, WPA3
@@ -101,10 +100,7 @@ class At(AtHarness):
 
     async def later(self, seconds: float) -> bytes:
         """Let ``seconds`` of simulated time pass; what the module sent meanwhile."""
-        await self.module.clock.sleep(seconds)
-        for _ in range(50):
-            await asyncio.sleep(0)
-        return self.take()
+        return await self.settle(seconds)
 
     async def reboot(self) -> None:
         """AT+RST and wait for ``ready``."""

@@ -11,9 +11,10 @@ future's callbacks, a due real-time timer) or a socket has an event to hand over
 neither is the case, the one timer with the earliest deadline fires (the one made first
 among equal deadlines; the timers of every scale-0 clock on one loop take their turns in
 one queue, each deadline on its own clock), and nothing else happens until the loop has
-run out of work again. So whatever a timer wakes runs to its next wait before later timers fire, however
-many loop turns that takes, and the order of events at scale 0 follows from the
-deadlines alone: a DHCP server that answers after 30 s loses against a 25 s timeout.
+run out of work again. So whatever a timer wakes runs to its next wait before later
+timers fire, however many loop turns that takes, and the order of events at scale 0
+follows from the deadlines alone: a DHCP server that answers after 30 s loses against a
+25 s timeout.
 
 Something that waits with ``await asyncio.sleep(0)`` in a loop keeps the loop busy and
 so stops simulated time; code that waits for the module waits on an event or on the clock
@@ -29,7 +30,6 @@ import itertools
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
-
 
 
 @dataclass(order=True)
