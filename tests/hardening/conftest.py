@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -88,15 +89,22 @@ class WebModule:
 
 
 async def start_web_module(
-    *, flash: bool = False, flash_file: str | os.PathLike[str] | None = None
+    *,
+    flash: bool = False,
+    flash_file: str | os.PathLike[str] | None = None,
+    time_scale: float = 0,
+    **config: Any,
 ) -> WebModule:
-    """A module at time scale 0 in mode 3 with ``AT+WEBSERVER=1,80,25`` done, with a
-    temporary flash (``flash``), the flash file ``flash_file``, or none."""
+    """A module at ``time_scale`` (default 0) in mode 3 with ``AT+WEBSERVER=1,80,25``
+    done, with a temporary flash (``flash``), the flash file ``flash_file``, or none;
+    ``config``: more fields of its :class:`WebConfig`."""
     module = create_module(
-        time_scale=0, with_flash=flash or flash_file is not None, flash=flash_file
+        time_scale=time_scale, with_flash=flash or flash_file is not None, flash=flash_file
     )
     lines: list[str] = []
-    server = install_web(module, WebConfig(port_map={80: 0, 53: 0}, announce=lines.append))
+    server = install_web(
+        module, WebConfig(port_map={80: 0, 53: 0}, announce=lines.append, **config)
+    )
     at = AtHarness(module)
     await module.start()
     assert at.take() == b"\r\nready\r\n"

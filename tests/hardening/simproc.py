@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_SCRIPT = "AT+CWMODE=3\nAT+WEBSERVER=1,80,25\n"
 FINALS = (b"\r\nOK\r\n", b"\r\nERROR\r\n")
 START_TIMEOUT = 15.0
+
+
+def _limit_files(count: int) -> Callable[[], None]:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+
+    return limit
 
 
 class SimProcess:
@@ -32,7 +41,9 @@ class SimProcess:
         *extra: str,
         script: str = WEB_SCRIPT,
         env: dict[str, str] | None = None,
+        open_files: int | None = None,
     ) -> None:
+        """``open_files``: the child's limit of open file descriptors (RLIMIT_NOFILE)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         script_file = workdir / "start.at"
@@ -58,7 +69,13 @@ class SimProcess:
         ]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=ROOT, env=env
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=ROOT,
+                env=env,
+                preexec_fn=None if open_files is None else _limit_files(open_files),
             )
         self._at: socket.socket | None = None
         try:

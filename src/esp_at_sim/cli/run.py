@@ -26,6 +26,7 @@ LOOPBACK = "127.0.0.1"  # where the control API listens unless told otherwise
 if TYPE_CHECKING:
     from ..device.module import Module
     from ..scenario import Scenario
+    from ..web.config import HttpLimits
 
 
 def add_parser(sub: Subcommands) -> None:
@@ -175,6 +176,7 @@ def _install_web(
             captive_portal=not args.no_captive_portal,
             compat_echo_password=args.compat_echo_password,
             web_root=root,
+            limits=_http_limits(args),
             announce=announce,
         ),
     )
@@ -186,6 +188,13 @@ def _expose_servers(module: Module, args: argparse.Namespace, announce: Announce
 
     rule = WebConfig(host=args.host, port_map=dict(args.port_map))
     module.servers.expose(args.host, rule.host_port, announce)
+
+
+def _http_limits(args: argparse.Namespace) -> HttpLimits:
+    from ..web.config import HttpLimits
+
+    cap = args.http_max_connections
+    return HttpLimits() if cap is None else HttpLimits(max_connections=cap)
 
 
 async def _start_control(

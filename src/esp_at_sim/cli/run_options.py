@@ -123,6 +123,13 @@ def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -
         help="no captive-portal DNS responder or redirects",
     )
     run.add_argument(
+        "--http-max-connections",
+        type=_connection_cap,
+        metavar="N",
+        help="open HTTP connections at most; a new one closes the least recently used "
+        "idle one, as the module's server does (default 64)",
+    )
+    run.add_argument(
         "--compat-echo-password",
         action="store_true",
         help="echo the station password in /getstainfo as the original firmware does",
@@ -164,6 +171,16 @@ def _time_scale(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError("must be a finite number >= 0")
+    return value
+
+
+def _connection_cap(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be between 1 and 65535")
     return value
 
 

@@ -12,6 +12,7 @@ import logging
 import socket
 from typing import TYPE_CHECKING
 
+from ..core.acceptor import Acceptor, listen
 from .base import Transport, TransportError
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class _Client(asyncio.Protocol):
             self.owner._bridge.receive(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.owner._acceptor is not None:
+            self.owner._acceptor.restore()  # its descriptor is free: the spare again
         if self.owner._client is self:
             self.owner._client = None
             self.owner._client_changed()
@@ -70,7 +73,7 @@ class TcpTransport(Transport):
         super().__init__(paced=paced)
         self.host = host
         self.port = port
-        self._server: asyncio.Server | None = None
+        self._acceptor: Acceptor | None = None
         self._client: _Client | None = None
         self._closing = False
         self._change = asyncio.Event()
@@ -86,16 +89,15 @@ class TcpTransport(Transport):
 
     async def start(self, module: Module) -> None:
         bridge = self._make_bridge(module, self._write, flow=self._flow)
-        loop = asyncio.get_running_loop()
         try:
-            self._server = await loop.create_server(
-                lambda: _Client(self), self.host, self.port, reuse_address=True
-            )
+            sock = listen(self.host, self.port)
         except OSError as exc:
             raise TransportError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
-        sockets = self._server.sockets
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        self.port = sock.getsockname()[1]
+        # the AT port keeps a spare descriptor: at the open-file limit (an HTTP flood) its
+        # next client still gets in
+        self._acceptor = Acceptor(sock, lambda: _Client(self), "AT port", reserve=True)
+        self._acceptor.start()
         bridge.attach()
 
     def describe(self) -> str:
@@ -131,7 +133,6 @@ class TcpTransport(Transport):
         if client is not None and client.transport is not None:
             client.transport.abort()
         self._client = None
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        acceptor, self._acceptor = self._acceptor, None
+        if acceptor is not None:
+            await acceptor.close()

@@ -21,6 +21,26 @@ DNS_PORT = 53
 Announce = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class HttpLimits:
+    """Limits of the HTTP server (see :mod:`.connections`). ``head_timeout``,
+    ``idle_timeout``: module seconds; ``max_head``: bytes of a request head (request line
+    and header fields; the module itself takes 1 KiB, we take more so that browsers with
+    long cookies or many headers still get through); ``max_connections``: open HTTP
+    connections at once (the module has 7)."""
+
+    head_timeout: float = 10.0
+    idle_timeout: float = 30.0
+    max_head: int = 8 * 1024
+    max_connections: int = 64
+
+    def __post_init__(self) -> None:
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        if self.head_timeout <= 0 or self.idle_timeout <= 0 or self.max_head < 64:
+            raise ValueError("HTTP limits must be positive (max_head at least 64 bytes)")
+
+
 def print_line(line: str) -> None:
     """The default announcer: one line on standard output, flushed at once so that a
     script reading our output sees it while the module keeps running."""
@@ -37,7 +57,8 @@ class WebConfig:
     password back in ``/getstainfo`` as old firmware does. ``web_root``: a folder whose
     ``index.html`` (and the files beside it) replaces our page. ``check_origin``: refuse
     POSTs whose ``Origin`` names another site. ``check_host``: refuse POSTs whose
-    ``Host`` is not an address of the server (DNS rebinding). ``announce``: called with one line per
+    ``Host`` is not an address of the server (DNS rebinding). ``limits``: timeouts, head
+    size and connection cap of the HTTP server. ``announce``: called with one line per
     endpoint once it listens.
     """
 
@@ -48,6 +69,7 @@ class WebConfig:
     web_root: Path | None = None
     check_origin: bool = True
     check_host: bool = True
+    limits: HttpLimits = field(default_factory=HttpLimits)
     announce: Announce = print_line
 
     def host_port(self, device_port: int) -> int:

@@ -1,6 +1,6 @@
 """HTTP plumbing below the endpoints: connections that answer with JSON errors, the
-listening socket, the captive-portal redirect, the same-origin and own-host checks, and
-where a client reached us.
+captive-portal redirect, the same-origin and own-host checks, and where a client
+reached us.
 
 aiohttp answers requests it cannot parse by itself, in plain text, before any
 middleware sees them; our connection class turns those answers into JSON bodies
@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-import socket
 from http import HTTPStatus
 
 from aiohttp import web
@@ -55,22 +54,6 @@ class JsonErrorConnection(web.RequestHandler):
         response = error(status, phrase)
         response.force_close()
         return response
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host``:``port``; ``OSError`` when that fails."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, address = infos[0][0], infos[0][4]
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(16)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def local_address(request: web.BaseRequest) -> tuple[str, int] | None:

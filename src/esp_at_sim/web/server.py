@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from aiohttp.typedefs import Handler as AppHandler
 
+from ..core.acceptor import Acceptor, listen
 from .config import DNS_PORT, WebConfig, http_url, url_host
+from .connections import ConnectionPool, LimitedConnection
 from .dns import start_dns
 from .endpoints import (
     WebContext,
@@ -41,8 +43,6 @@ from .endpoints import (
 )
 from .http import (
     MAX_URI,
-    JsonErrorConnection,
-    listen,
     own_host,
     page_url,
     redirect,
@@ -104,9 +104,10 @@ class WebServer:
         self.http_port: int | None = None
         self.dns_port: int | None = None
         self._runner: web.AppRunner | None = None
-        self._listener: asyncio.Server | None = None
+        self._listener: Acceptor | None = None
         self._root = Path()  # the web root, resolved when the server starts
         self._dns: asyncio.DatagramTransport | None = None
+        self._pool = ConnectionPool(config.limits, module.clock.scale)
 
     # ------------------------------------------------------------------ control
     @property
@@ -140,13 +141,13 @@ class WebServer:
         runner = web.AppRunner(self._application(), shutdown_timeout=SHUTDOWN_TIMEOUT)
         try:
             await runner.setup()
-            self._listener = await asyncio.get_running_loop().create_server(
-                functools.partial(self._connection, runner), sock=sock
-            )
         except BaseException:
             sock.close()
             await runner.cleanup()
             raise
+        factory = functools.partial(self._connection, runner, self._pool)
+        self._listener = Acceptor(sock, factory, "web server")
+        self._listener.start()
         self._runner = runner
         self.device_port = device_port
         self.http_port = int(sock.getsockname()[1])
@@ -179,7 +180,7 @@ class WebServer:
         runner, self._runner = self._runner, None
         listener, self._listener = self._listener, None
         if listener is not None:
-            listener.close()
+            await listener.close()
         self.device_port = self.http_port = self.dns_port = None
         self._phones.clear()
         if runner is not None:
@@ -196,9 +197,11 @@ class WebServer:
         return app
 
     @staticmethod
-    def _connection(runner: web.AppRunner) -> web.RequestHandler:
+    def _connection(runner: web.AppRunner, pool: ConnectionPool) -> web.RequestHandler:
         assert runner.server is not None
-        return JsonErrorConnection(runner.server, loop=asyncio.get_running_loop(), **_OPTIONS)
+        return LimitedConnection(
+            runner.server, pool=pool, loop=asyncio.get_running_loop(), **_OPTIONS
+        )
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
