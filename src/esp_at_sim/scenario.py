@@ -19,6 +19,7 @@ import functools
 import importlib.resources
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -154,6 +155,7 @@ def _build(data: dict[str, Any], default_name: str) -> Scenario:
     _check_keys(module_raw, tuple(f.name for f in fields(ModuleConfig)), "module.")
     module = _nested("module", ModuleConfig, module_raw)
     aps: list[ApConfig] = []
+    named: Counter[str] = Counter()  # APs so far with each SSID (each gets its own BSSID)
     for i, item in enumerate(_array(data.get("ap", []), "ap")):
         raw = _table(item, f"ap[{i}]")
         _check_keys(raw, tuple(f.name for f in fields(ApConfig)), f"ap[{i}].")
@@ -162,8 +164,10 @@ def _build(data: dict[str, Any], default_name: str) -> Scenario:
             raw["auth"] = _nested(
                 f"ap[{i}]", check.auth_mode, {"key": "auth", "value": raw["auth"]}
             )
-        seen = sum(1 for ap in aps if ap.ssid == raw["ssid"])
+        ssid = raw["ssid"]
+        seen = named[ssid] if isinstance(ssid, str) else 0
         aps.append(_nested(f"ap[{i}]", ApConfig, ap_defaults(raw, i, seen)))
+        named[raw["ssid"]] += 1
     phones: list[PhoneConfig] = []
     for i, item in enumerate(_array(data.get("phone", []), "phone")):
         raw = _table(item, f"phone[{i}]")
@@ -199,6 +203,10 @@ def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
     """Parse scenario TOML; errors name ``filename``, the line and the key."""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError(
+            filename, _deep_line(text), None, "invalid TOML: arrays or tables nested too deeply"
+        ) from None
     except tomllib.TOMLDecodeError as err:
         msg = str(err)
         m = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", msg, re.S)
@@ -213,6 +221,26 @@ def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
         return _build(data, stem if re.fullmatch(r"[\w.-]+", stem) else "scenario")
     except FieldError as err:
         raise ScenarioError(filename, _Lines(text).find(err.key), err.key, err.message) from None
+
+
+def _deep_line(text: str, depth: int = 100) -> int:
+    """The line where brackets and braces first nest ``depth`` deep (outside strings),
+    for the error about a file nested too deeply; 1 if they never do."""
+    level, quote, line = 0, "", 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            level += 1
+            if level >= depth:
+                return line
+        elif char in "]}":
+            level -= 1
+    return 1
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -19,7 +19,7 @@ from ..device.station import StaConfig, StaState
 from ..device.wifi import Country, LapOptions
 from ..radio.base import ScanResult
 from . import wifi_ap, wifi_ip, wifi_phy, wifi_smart
-from .wifi_common import ensure, mac_param, need_sta, quoted, wifi_on
+from .wifi_common import c_string, ensure, mac_param, need_sta, quoted, wifi_on
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -59,7 +59,7 @@ def _cwjap_query(m: Module, a: Args) -> Lines:
         f",{quoted(ap.bssid).decode()},{ap.channel},{ap.rssi},{cfg.authmode},"
         f"{sta.reconn_interval},{cfg.listen_interval},{cfg.scan_mode},{cfg.pmf}"
     )
-    return [b"+CWJAP:" + quoted(ap.ssid) + tail.encode()]
+    return [b"+CWJAP:" + quoted(c_string(ap.ssid)) + tail.encode()]
 
 
 def _cwjap_set(m: Module, a: Args) -> Awaitable[Reply]:
@@ -128,7 +128,7 @@ def _lapopt_set(m: Module, a: Args) -> None:
 def _lap_line(ap: ScanResult, mask: int) -> bytes:
     fields: list[bytes] = [
         str(int(ap.auth)).encode(),
-        quoted(ap.ssid),
+        quoted(c_string(ap.ssid)),
         str(ap.rssi).encode(),
         quoted(ap.bssid),
         str(ap.channel).encode(),

@@ -55,6 +55,12 @@ def quoted(value: bytes | str) -> bytes:
     return b'"' + raw + b'"'
 
 
+def c_string(value: bytes | str) -> bytes:
+    """``value`` as the firmware's ``%s`` prints it: up to its first NUL byte."""
+    raw = value.encode() if isinstance(value, str) else value
+    return raw.split(b"\0", 1)[0]
+
+
 def ensure(condition: bool, error: AtError) -> None:
     if not condition:
         raise error

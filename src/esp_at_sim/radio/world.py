@@ -125,6 +125,8 @@ class ApConfig:
         ssid = check.text("ssid", self.ssid, printable=False)
         if not 1 <= len(ssid.encode()) <= 32:
             raise FieldError("ssid", f"must be 1..32 UTF-8 bytes, got {len(ssid.encode())}")
+        if "\r" in ssid or "\n" in ssid:  # AT answers are lines: nothing could frame it
+            raise FieldError("ssid", f"must not contain CR or LF, got {ssid!r}")
         auth = check.auth_mode("auth", self.auth)
         _set(self, "auth", auth)
         _set(self, "password", check.wifi_password(auth, self.password))
