@@ -78,6 +78,7 @@ class SimProcess:
                 preexec_fn=None if open_files is None else _limit_files(open_files),
             )
         self._at: socket.socket | None = None
+        self._after = b""  # what arrived after the last final result (URCs)
         try:
             self.url = self._wait_for(r"Web server: (http://\S+)").rstrip("/")
             self.dns_port = int(self._wait_for(r"Captive DNS: udp://127\.0\.0\.1:(\d+)"))
@@ -116,7 +117,7 @@ class SimProcess:
         sock.settimeout(timeout)
         deadline = time.monotonic() + timeout
         sock.sendall((line.encode() if isinstance(line, str) else line) + end)
-        got = b""
+        got, self._after = self._after, b""
         while not any(final in got for final in FINALS):
             left = deadline - time.monotonic()
             if left <= 0:
@@ -126,6 +127,9 @@ class SimProcess:
             if not chunk:
                 raise ConnectionError(f"{line!r}: the AT port closed; got {got!r}")
             got += chunk
+        ends = [got.index(final) + len(final) for final in FINALS if final in got]
+        cut = min(ends)
+        got, self._after = got[:cut], got[cut:]
         return got
 
     def at_ok_within(self, seconds: float) -> float:

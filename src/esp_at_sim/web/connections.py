@@ -116,6 +116,16 @@ class LimitedConnection(JsonErrorConnection):
             self._linger.cancel()
         super().connection_lost(exc)
 
+    def eof_received(self) -> bool | None:
+        """The client shut down its sending side. With a body still owed, the request
+        fails the way a broken-off body does (answered 400, an upload 500), and the
+        connection stays open until that answer is sent."""
+        body = self._body
+        if body is not None and not body.is_eof() and body.exception() is None:
+            body.set_exception(ConnectionResetError("the body ended before its length"))
+            return True
+        return None
+
     def data_received(self, data: bytes) -> None:
         if self._force_close or self._close:
             return
