@@ -8,6 +8,7 @@ import struct
 import pytest
 from dnslib import (  # type: ignore[import-untyped]
     CLASS,
+    EDNS0,
     OPCODE,
     QTYPE,
     DNSHeader,
@@ -54,6 +55,7 @@ def test_a_question_gets_the_softap_address() -> None:
 
 @pytest.mark.parametrize("qtype", ["AAAA", "MX", "TXT", "ANY", "PTR", "CNAME", "NS", "SOA", "SRV"])
 def test_other_types_get_no_answer(qtype: str) -> None:
+    """AAAA included: a module answers it with a zeroed record (README, deviations)."""
     reply = reply_to(query(("example.com", qtype)))
     assert reply.header.rcode == 0 and reply.header.qr == 1
     assert reply.rr == []
@@ -67,6 +69,26 @@ def test_multiple_questions() -> None:
         ("a.example.", SOFTAP),
         ("c.example.", SOFTAP),
     ]
+
+
+@pytest.mark.parametrize("flag", ["ad", "cd"])
+def test_ad_and_cd_queries_are_answered(flag: str) -> None:
+    """A module drops them (README, deviations); dig sets AD unless told +noad."""
+    request = query(("example.com", "A"))
+    setattr(request.header, flag, 1)
+    reply = reply_to(request)
+    assert [str(rr.rdata) for rr in reply.rr] == [SOFTAP]
+
+
+def test_edns_queries_get_a_well_formed_answer_without_opt() -> None:
+    """A module mangles its answer to a query with an OPT record (README, deviations)."""
+    request = query(("example.com", "A"))
+    request.add_ar(EDNS0(udp_len=1232))
+    raw = answer(request.pack(), SOFTAP)
+    assert raw is not None
+    reply = DNSRecord.parse(raw)
+    assert [str(rr.rdata) for rr in reply.rr] == [SOFTAP] and reply.ar == []
+    assert struct.unpack("!4H", raw[4:12]) == (1, 1, 0, 0)
 
 
 def test_other_classes_get_no_answer() -> None:

@@ -177,6 +177,7 @@ def _install_web(
             compat_echo_password=args.compat_echo_password,
             web_root=root,
             limits=_http_limits(args),
+            strict_httpd=args.strict_httpd,
             announce=announce,
         ),
     )

@@ -130,6 +130,12 @@ def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -
         "idle one, as the module's server does (default 64)",
     )
     run.add_argument(
+        "--strict-httpd",
+        action="store_true",
+        help="answer one HTTP request at a time, as the module's single-task server does "
+        "(an upload or the phone-hotspot search holds every other request)",
+    )
+    run.add_argument(
         "--compat-echo-password",
         action="store_true",
         help="echo the station password in /getstainfo as the original firmware does",

@@ -58,8 +58,10 @@ class WebConfig:
     ``index.html`` (and the files beside it) replaces our page. ``check_origin``: refuse
     POSTs whose ``Origin`` names another site. ``check_host``: refuse POSTs whose
     ``Host`` is not an address of the server (DNS rebinding). ``limits``: timeouts, head
-    size and connection cap of the HTTP server. ``announce``: called with one line per
-    endpoint once it listens.
+    size and connection cap of the HTTP server. ``strict_httpd``: handle one request at a
+    time, and none while the applet's phone-hotspot search runs, as the firmware's
+    single-task server does. ``announce``: called with one line per endpoint once it
+    listens.
     """
 
     host: str = "127.0.0.1"
@@ -70,6 +72,7 @@ class WebConfig:
     check_origin: bool = True
     check_host: bool = True
     limits: HttpLimits = field(default_factory=HttpLimits)
+    strict_httpd: bool = False
     announce: Announce = print_line
 
     def host_port(self, device_port: int) -> int:

@@ -152,10 +152,17 @@ def parse_credentials(body: bytes) -> Credentials:
 class Provisioning:
     """The provisioning state of one module and the task that connects it."""
 
-    def __init__(self, module: Module, config: WebConfig, phones: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        module: Module,
+        config: WebConfig,
+        phones: Mapping[str, str],
+        single_task: asyncio.Lock | None = None,
+    ) -> None:
         self.module = module
         self.config = config  # the server's, for the applet's report (its host and ports)
         self.phones = phones  # the server's HTTP clients → the phone MAC each stands for
+        self._single_task = single_task  # held by the hotspot search (--strict-httpd)
         self.timeout = DEFAULT_TIMEOUT
         self.state = ProvState.NOT_START
         self.credentials: Credentials | None = None
@@ -314,7 +321,10 @@ class Provisioning:
         self._set_state(ProvState.CONNECTING)
         self.module.urc(URC_CONNECTING)
         budget = max(0.0, float(self.timeout - HOTSPOT_RESERVE))
-        found = await self.search_phone_hotspot(phone_mac, creds.password, budget)
+        # the firmware searches in its httpd task: with --strict-httpd no request is
+        # answered meanwhile
+        async with self._single_task or contextlib.nullcontext():
+            found = await self.search_phone_hotspot(phone_mac, creds.password, budget)
         self.credentials = None
         if found is None:
             self.reason = "not_found"

@@ -93,7 +93,9 @@ class WebServer:
         self.module = module
         self.config = config
         self._phones: dict[str, str] = {}  # client address → phone MAC
-        self.provisioning = Provisioning(module, config, self._phones)
+        # --strict-httpd: one request at a time, as the firmware's single httpd task
+        self._single_task = asyncio.Lock() if config.strict_httpd else None
+        self.provisioning = Provisioning(module, config, self._phones, self._single_task)
         self.context = WebContext(
             module,
             config,
@@ -205,6 +207,12 @@ class WebServer:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
+        if self._single_task is None:
+            return await self._serve(request, handler)
+        async with self._single_task:
+            return await self._serve(request, handler)
+
+    async def _serve(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
         started = time.monotonic()
         self._phone_for(request)
         try:
