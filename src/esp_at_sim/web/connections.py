@@ -116,7 +116,7 @@ class LimitedConnection(JsonErrorConnection):
             self._linger.cancel()
         super().connection_lost(exc)
 
-    def eof_received(self) -> bool | None:
+    def eof_received(self) -> bool | None:  # type: ignore[override]  # asyncio allows True
         """The client shut down its sending side. With a body still owed, the request
         fails the way a broken-off body does (answered 400, an upload 500), and the
         connection stays open until that answer is sent."""
