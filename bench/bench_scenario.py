@@ -1,10 +1,10 @@
 """Building a scenario from a file of 1 000, 10 000 and 100 000 ``[[ap]]`` tables (SSIDs
-repeated as in a crowded city, so duplicate names get their own BSSIDs): the time
+repeated as in a crowded city, so duplicate names get their own BSSIDs): the CPU time
 ``parse_scenario`` takes, against ``tomllib.loads`` of the same text (the baseline: what
 reading the TOML alone costs). Linear building keeps the time per AP flat: the closing
 line divides the time per AP at 100 000 by the time per AP at 1 000 (1.0 is linear; a
-quadratic build gave about 100).
-Usage: python bench/bench_scenario.py [repeats]   (default 3)"""
+quadratic build gave about 100). ``BENCH_REPEATS`` windows per size (default 3).
+Usage: python bench/bench_scenario.py"""
 
 from __future__ import annotations
 
@@ -26,10 +26,12 @@ def city(count: int) -> str:
 
 
 def timed(action: object) -> float:
+    """CPU seconds of ``action`` (this process only: on a busy machine the time spent
+    waiting for a core is not the build's)."""
     assert callable(action)
-    start = time.perf_counter()
+    start = time.process_time()
     action()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def main() -> None:
