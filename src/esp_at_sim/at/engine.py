@@ -22,6 +22,10 @@ Framing follows the firmware:
 - Every system message (an information line, a final result, a URC, a prompt, ``busy
   p...``; not the echo) passes through :attr:`AtEngine.message_filter` when one is set,
   one message at a time (AT+SYSMSGFILTER).
+- In stream mode (passthrough, AT+CIPSENDL) every chunk of bytes received is handed out
+  as it is, one :class:`StreamData` per :meth:`receive_data` call, without echo or line
+  framing, until :meth:`end_stream` (or, with a limit, once that many bytes have come);
+  URCs wait until it ends (passthrough drops them: its port carries data only).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class Mode(enum.Enum):
     RUNNING = "running"  # a command is being handled and has not yielded yet
     BACKGROUND = "background"  # a command is waiting on the world (input gets busy p...)
     DATA = "data"  # collecting a fixed number of raw bytes after a ``>`` prompt
+    STREAM = "stream"  # handing raw bytes out as they come (passthrough, AT+CIPSENDL)
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,14 @@ class ForceRestart:
     """``AT+RST`` arrived while a command was busy: reset the chip now."""
 
 
-Event = CommandLine | BadLine | DataReceived | ForceRestart
+@dataclass(frozen=True)
+class StreamData:
+    """Raw bytes received in stream mode (:meth:`AtEngine.stream`), as they came."""
+
+    data: bytes
+
+
+Event = CommandLine | BadLine | DataReceived | ForceRestart | StreamData
 
 
 class AtEngine:
@@ -103,6 +115,9 @@ class AtEngine:
         # What the MCU gets of each system message (AT+SYSMSGFILTER); kept across reset.
         self.message_filter: Callable[[bytes], bytes] | None = None
         self._force_restart = False
+        self._stream: deque[bytes] = deque()
+        self._stream_left: int | None = None
+        self._quiet = False
 
     # ------------------------------------------------------------------ state
     @property
@@ -129,6 +144,9 @@ class AtEngine:
         self._data_escapes = False
         self._data_escaped = False
         self._force_restart = False
+        self._stream.clear()
+        self._stream_left = None
+        self._quiet = False
 
     # ------------------------------------------------------------------ input
     def receive_data(self, data: bytes) -> None:
@@ -137,6 +155,9 @@ class AtEngine:
             return
         view = memoryview(data)
         while view:
+            if self._mode is Mode.STREAM:
+                view = self._take_stream(view)
+                continue
             if self._mode is Mode.DATA:
                 if len(self._data) >= self._data_needed:
                     self._send(MSG_BUSY)  # bytes beyond the announced length are dropped
@@ -155,6 +176,21 @@ class AtEngine:
             self._add_partial(view[: nl + 1])
             view = view[nl + 1 :]
             self._line_complete()
+
+    def _take_stream(self, view: memoryview) -> memoryview:
+        left = self._stream_left
+        take = len(view) if left is None else min(left, len(view))
+        if take:
+            self._stream.append(bytes(view[:take]))
+        if left is not None:
+            self._stream_left = left - take
+            if self._stream_left == 0:
+                self._stream_left = None
+                self._mode = Mode.RUNNING
+                if len(view) > take:
+                    self._send(MSG_BUSY)  # bytes beyond the announced length are dropped
+                return view[len(view) :]
+        return view[take:]
 
     def _take_escaped(self, view: memoryview) -> memoryview:
         """Data with escapes: ``\\x`` gives ``x``, ``\\0`` ends the data early."""
@@ -203,6 +239,8 @@ class AtEngine:
         if self._force_restart:
             self._force_restart = False
             return ForceRestart()
+        if self._stream:
+            return StreamData(self._stream.popleft())
         if self._mode is Mode.DATA:
             if len(self._data) < self._data_needed:
                 return None
@@ -289,6 +327,21 @@ class AtEngine:
         self._data_escapes = escapes
         self._data_escaped = False
 
+    def stream(self, limit: int | None = None, *, quiet: bool = False) -> None:
+        """Stream mode: hand every received chunk out as :class:`StreamData` until
+        :meth:`end_stream`, or until ``limit`` bytes have come (the engine is RUNNING
+        then, and bytes beyond the limit in the same chunk get ``busy p...``). URCs wait
+        for the end, or with ``quiet`` (passthrough) are dropped."""
+        self._mode = Mode.STREAM
+        self._stream_left = limit if limit else None
+        self._quiet = quiet
+
+    def end_stream(self) -> None:
+        """Leave stream mode; the running command still has to finish."""
+        if self._mode is Mode.STREAM:
+            self._mode = Mode.RUNNING
+        self._stream_left = None
+
     def urc(self, line: bytes | str) -> None:
         """An unsolicited line (``WIFI CONNECTED``, ``+STA_CONNECTED:…``)."""
         self.notify((line.encode() if isinstance(line, str) else line) + CRLF)
@@ -296,7 +349,9 @@ class AtEngine:
     def notify(self, data: bytes) -> None:
         """Unsolicited bytes sent as they are (``+IPD`` with its payload), ordered
         around responses like :meth:`urc`."""
-        if self._mode is Mode.RUNNING or self._mode is Mode.DATA or self._in_response:
+        if self._mode is Mode.STREAM and self._quiet:
+            return
+        if self._mode in (Mode.RUNNING, Mode.DATA, Mode.STREAM) or self._in_response:
             self._urcs.append(data)
         else:
             self._send(data)

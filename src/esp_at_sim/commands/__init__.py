@@ -12,10 +12,12 @@ from . import (
     tcpip,
     tcpip_conf,
     tcpip_links,
+    tcpip_ping,
     tcpip_recv,
     tcpip_server,
     tcpip_sntp,
     tcpip_ssl,
+    tcpip_trans,
     web,
     wifi,
 )
@@ -39,6 +41,8 @@ def build_table() -> CommandTable[Module]:
         tcpip_conf,
         tcpip_ssl,
         tcpip_sntp,
+        tcpip_ping,
+        tcpip_trans,
         web,
     ):
         table.extend(group.COMMANDS)

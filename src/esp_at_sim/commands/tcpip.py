@@ -20,6 +20,8 @@ def _mux_query(module: Module, args: Args) -> list[str]:
 def _mux_set(module: Module, args: Args) -> None:
     if module.links.count():
         raise exec_fail(reason="connections are open")
+    if module.passthrough.mode and args.integer(0):
+        raise exec_fail(reason="AT+CIPMODE=1 allows a single connection only")
     if module.servers.running and not args.integer(0):
         raise exec_fail(reason="delete the server first (AT+CIPSERVER=0)")
     module.net.mux = bool(args.integer(0))

@@ -206,6 +206,8 @@ def _cipstartex(module: Module, args: Args) -> Awaitable[Result]:
 
 # -- AT+CIPSEND / AT+CIPSENDEX -------------------------------------------------------------
 def _send_setup(module: Module, args: Args, escapes: bool) -> Result:
+    if module.passthrough.mode:
+        raise exec_fail(reason="AT+CIPMODE=1: send with AT+CIPSEND alone")
     link_id, first = link_param(module, args)
     length = int_param(args, first, 1, SEND_MAX)
     to: tuple[str, int] | None = None
@@ -242,6 +244,21 @@ async def _deliver(module: Module, link: Link, data: bytes, to: tuple[str, int] 
     return Result(final="SEND OK")
 
 
+def _cipsend_passthrough(module: Module, args: Args) -> Result:
+    """AT+CIPSEND: ``>`` and passthrough mode on the link passthrough uses."""
+    passthrough = module.passthrough
+    if passthrough.mode != 1:
+        raise exec_fail(reason="AT+CIPSEND without parameters needs AT+CIPMODE=1")
+    link = passthrough.candidate()
+    if link is None:
+        raise exec_fail(reason="no link for passthrough")
+    if link.kind == "UDP" and link.udp_mode != 0:
+        raise exec_fail(reason="UDP passthrough needs <mode> 0")
+    module.engine.write(b"\r\nOK\r\n\r\n>")
+    passthrough.enter(link)
+    return Result(final="")
+
+
 def _cipsend(module: Module, args: Args) -> Result:
     return _send_setup(module, args, escapes=False)
 
@@ -273,7 +290,7 @@ def _cipclose(module: Module, args: Args) -> list[str]:
 COMMANDS: list[Command[Module]] = [
     Command("AT+CIPSTART", set=_cipstart),
     Command("AT+CIPSTARTEX", set=_cipstartex),
-    Command("AT+CIPSEND", set=_cipsend),
+    Command("AT+CIPSEND", set=_cipsend, execute=_cipsend_passthrough),
     Command("AT+CIPSENDEX", set=_cipsendex),
     Command("AT+CIPCLOSE", set=_cipclose_set, execute=_cipclose),
 ]

@@ -149,6 +149,11 @@ class Links:
         passive data holds it back."""
         if self._slots[link.id] is not link:
             return
+        passthrough = self.module.passthrough
+        if passthrough.active and link is passthrough.link:
+            self._drop(link)  # silently: passthrough mode connects again
+            passthrough.link_lost(link)
+            return
         if link.buffer or link.backlog:
             link.remote_closed = True
             return
@@ -157,10 +162,14 @@ class Links:
 
     def close_station_links(self) -> None:
         """The station lost its link or its address: its connections end."""
+        passthrough = self.module.passthrough
         for link in self.open_links():
             if link.over_station:
                 self._drop(link)
-                self.module.urc(f"{self.prefix(link)}CLOSED")
+                if passthrough.active and link is passthrough.link:
+                    passthrough.link_lost(link)
+                else:
+                    self.module.urc(f"{self.prefix(link)}CLOSED")
 
     async def _on_reset(self) -> None:
         for link in self.open_links():
@@ -185,6 +194,9 @@ class Links:
         if self._slots[link.id] is not link:
             return
         self.module.emit("net.rx", link=link.id, size=len(data))
+        if self.module.passthrough.owns(link):
+            self.module.passthrough.deliver(data)
+            return
         if self.module.net.recv_types[link.id] == 1:
             self._buffer(link, data)
             return

@@ -14,7 +14,15 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ..at.engine import AtEngine, BadLine, CommandLine, DataReceived, ForceRestart, Mode
+from ..at.engine import (
+    AtEngine,
+    BadLine,
+    CommandLine,
+    DataReceived,
+    ForceRestart,
+    Mode,
+    StreamData,
+)
 from ..at.errors import AtError, exec_fail
 from ..at.table import CommandTable, Reply, Result
 from ..core.clock import Clock
@@ -25,6 +33,7 @@ from ..radio.world import ModuleConfig
 from .faults import Faults
 from .links import Links
 from .net import NetState
+from .passthrough import Passthrough
 from .redact import MASK, mask_answer, mask_output
 from .servers import Servers
 from .settings_schema import Entry, check
@@ -43,6 +52,8 @@ log = logging.getLogger(__name__)
 BOOT_TIME = 0.8
 OutputSink = Callable[[bytes], None]
 DataHandler = Callable[[bytes], "Reply | Awaitable[Reply]"]
+# Called with each chunk in stream mode; a result other than None ends the command.
+StreamHandler = Callable[[bytes], "Reply | Awaitable[Reply] | None"]
 
 
 class Module:
@@ -84,6 +95,7 @@ class Module:
         self._booting = True
         self._boot_count = 0
         self._data_handler: DataHandler | None = None
+        self._stream_handler: StreamHandler | None = None
         self._boot_hooks: list[Callable[[], None]] = []
         self._reset_hooks: list[Callable[[], Awaitable[None]]] = []
         self.on_boot(self.tls.reset)
@@ -95,6 +107,7 @@ class Module:
         self.servers = Servers(self)
         self.servers.tls_factory = lambda verify: server_context(self, verify)
         self.sntp = Sntp(self)
+        self.passthrough = Passthrough(self)
 
     # ------------------------------------------------------------- wiring
     def set_output(self, sink: OutputSink | None) -> None:
@@ -143,10 +156,15 @@ class Module:
             self._dispatch(event)
         self.flush()
 
-    def _dispatch(self, event: CommandLine | BadLine | DataReceived | ForceRestart) -> None:
+    def _dispatch(
+        self, event: CommandLine | BadLine | DataReceived | ForceRestart | StreamData
+    ) -> None:
         if isinstance(event, ForceRestart):  # AT+RST while a command was busy
             self.emit("boot.forced_restart")
             self.schedule_restart()
+            return
+        if isinstance(event, StreamData):
+            self._dispatch_stream(event.data)
             return
         if isinstance(event, BadLine | CommandLine):
             shown = self.table.mask(event.line, MASK)
@@ -185,6 +203,29 @@ class Module:
         else:
             self._complete(result)
 
+    def _dispatch_stream(self, data: bytes) -> None:
+        self.emit("at.data", size=len(data))
+        handler = self._stream_handler
+        if handler is None:
+            return
+        try:
+            result = handler(data)
+        except AtError as exc:
+            self._stream_handler = None
+            self.engine.end_stream()
+            self.engine.fail(exc)
+            return
+        if result is None:
+            return
+        self._stream_handler = None
+        self.engine.end_stream()
+        if inspect.isawaitable(result):
+            self.engine.background()
+            self.flush()
+            self.spawn(self._finish_later(result), name="at-command")
+        else:
+            self._complete(result)
+
     async def _finish_later(self, awaitable: Awaitable[Reply]) -> None:
         try:
             result = await awaitable
@@ -200,7 +241,7 @@ class Module:
         self._pump()
 
     def _complete(self, result: Reply) -> None:
-        if self.engine.mode is Mode.DATA:
+        if self.engine.mode in (Mode.DATA, Mode.STREAM):
             return  # the command waits for raw data; its data handler finishes it
         if result is None:
             self.engine.finish()
@@ -219,6 +260,25 @@ class Module:
         (``escapes``: AT+CIPSENDEX's backslash escapes and ``\\0`` end)."""
         self._data_handler = handler
         self.engine.expect_data(length, escapes=escapes)
+
+    def expect_stream(
+        self, handler: StreamHandler, limit: int | None = None, *, quiet: bool = False
+    ) -> None:
+        """Stream mode: ``handler`` gets each chunk of raw bytes as it comes, until it
+        returns a result (which ends the command as a handler's would), ``limit`` bytes
+        have come, or :meth:`end_stream`; ``quiet``: URCs meanwhile are dropped."""
+        self._stream_handler = handler
+        self.engine.stream(limit, quiet=quiet)
+
+    def end_stream(self, result: Reply | None = None) -> None:
+        """Leave stream mode from outside the handler (``+++``) and end the command with
+        ``result`` (``None``: nothing more is printed)."""
+        if self._stream_handler is None and self.engine.mode is not Mode.STREAM:
+            return
+        self._stream_handler = None
+        self.engine.end_stream()
+        self._complete(result if result is not None else Result(final=""))
+        self._pump()
 
     # -------------------------------------------------------------- output
     def flush(self) -> None:
@@ -314,6 +374,7 @@ class Module:
         self.booted.clear()
         self.engine.reset()
         self._data_handler = None
+        self._stream_handler = None
         await self.clock.sleep(BOOT_TIME)
         if self.firmware is not None and not self._boot_firmware(self.firmware):
             return  # nothing bootable: the bootloader never hands over, no "ready"

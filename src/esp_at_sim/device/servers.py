@@ -6,9 +6,7 @@ map says otherwise), and says where in one line (``Server <port>: tcp://HOST:POR
 Each client that connects takes the lowest free link ID and is announced with
 ``<id>,CONNECT``; a client beyond AT+CIPSERVERMAXCONN, or when every link ID is taken,
 is closed at once. A server client that neither sends nor receives for AT+CIPSTO seconds
-(of the module's clock) is closed with ``<id>,CLOSED``. Idleness is a matter of real
-sockets, so at time scale 0 (where simulated delays take no time at all) it is counted
-in real seconds, as a connect to a routed destination is.
+(of the module's clock, :mod:`.hosttime`) is closed with ``<id>,CLOSED``.
 
 Clients reach the server only while the module has an address (a station IP, or its
 SoftAP up); they appear with the address this machine gives them (loopback).
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..core.events import Event
 from ..radio.network import Listener, Stream, StreamEvents
+from .hosttime import host_now, host_wait
 from .links import Link
 
 if TYPE_CHECKING:
@@ -152,7 +151,8 @@ class Servers:
         events = links.add(link)
         self._activity[link_id] = self._now()
         self._wake.set()
-        self.module.urc(f"{link_id},CONNECT")
+        if not self.module.passthrough.adopt(link):
+            self.module.urc(f"{link_id},CONNECT")
         return events
 
     # ------------------------------------------------------------ idle timeout
@@ -165,17 +165,12 @@ class Servers:
             self._activity.pop(event.data.get("link"), None)  # type: ignore[arg-type]
 
     def _now(self) -> float:
-        clock = self.module.clock
-        return clock.now() if clock.scale > 0 else asyncio.get_running_loop().time()
+        return host_now(self.module.clock)
 
     async def _wait_wake(self, seconds: float) -> None:
         wake = asyncio.ensure_future(self._wake.wait())
         try:
-            clock = self.module.clock
-            if clock.scale > 0:
-                await clock.wait_for(wake, seconds)
-            else:
-                await asyncio.wait({wake}, timeout=seconds)
+            await host_wait(self.module.clock, wake, seconds)
         finally:
             wake.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -119,6 +119,16 @@ class Network(Protocol):
 
 
 @runtime_checkable
+class Pinger(Protocol):
+    """A network that answers ICMP echo requests."""
+
+    async def ping(self, ip: str, timeout: float, *, local: bool = False) -> float | None:
+        """The round trip to ``ip`` in simulated seconds, or ``None`` after ``timeout``
+        when nothing answers. ``local``: ``ip`` is on the module's own LAN (its
+        gateway), reachable without internet."""
+
+
+@runtime_checkable
 class NetFaultControl(Protocol):
     """A network that takes injected faults on its data path. A destination is
     ``ADDR[:PORT]`` as the module sees it; ``ValueError`` for a malformed one."""

@@ -370,6 +370,21 @@ class SimNetwork:
         stream.start(events)
         return stream
 
+    async def ping(self, ip: str, timeout: float, *, local: bool = False) -> float | None:
+        """An echo answers after the joined AP's latency both ways when ``ip`` is routed
+        (on any port) or ``local``; nothing ever leaves this machine."""
+        conditions = self.conditions()
+        routed = local or (
+            conditions.internet
+            and (self.config.bridge or any(dest.ip == ip for dest, _ in self.config.routes))
+        )
+        if not routed or self.is_blackholed(ip, None):
+            await self.clock.sleep(timeout)
+            return None
+        rtt = 2 * conditions.latency
+        await self.clock.sleep(rtt)
+        return rtt
+
     async def open_datagram(self, local_port: int, events: DatagramEvents) -> SimDatagram:
         datagram = SimDatagram(self, events, local_port)
         self.sockets_opened += 1
