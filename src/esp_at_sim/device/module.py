@@ -196,6 +196,10 @@ class Module:
             log.exception("command handler crashed")
             self.engine.fail(exec_fail(reason="internal error"))
             return
+        self._conclude(result)
+
+    def _conclude(self, result: Reply | Awaitable[Reply]) -> None:
+        """End the command with ``result``, once it is there."""
         if inspect.isawaitable(result):
             self.engine.background()
             self.flush()
@@ -219,12 +223,7 @@ class Module:
             return
         self._stream_handler = None
         self.engine.end_stream()
-        if inspect.isawaitable(result):
-            self.engine.background()
-            self.flush()
-            self.spawn(self._finish_later(result), name="at-command")
-        else:
-            self._complete(result)
+        self._conclude(result)
 
     async def _finish_later(self, awaitable: Awaitable[Reply]) -> None:
         try:
