@@ -13,6 +13,11 @@ Installed with esp-at-sim (entry point ``pytest11``); needs pytest-asyncio. Fixt
   on a radio backend without fault support the faults of the air raise
   :class:`~esp_at_sim.device.faults.FaultUnsupported`, which names the backend.
 - ``esp_scenario`` — the scenario in use.
+- ``esp_route`` — ``esp_route("api.example.com", 80, ("127.0.0.1", 8000))`` routes a
+  name (or address) and port of the module's network to a server on this machine.
+- ``esp_serve`` — ``await esp_serve(handler, "api.example.com", 80)`` starts a loopback
+  TCP server (``handler(reader, writer)``, as for :func:`asyncio.start_server`), routes
+  the name to it and closes it after the test.
 
 Choose the scenario, the time scale and the radio backend per test with markers, or for
 the whole run with options::
@@ -20,6 +25,7 @@ the whole run with options::
     @pytest.mark.esp_scenario("tests/lab.toml")     # a path, TOML text or a Scenario
     @pytest.mark.esp_time_scale(0)                  # 0 (the default): no waiting at all
     @pytest.mark.esp_radio("sim")                   # the default backend
+    @pytest.mark.esp_route("api.example.com:80", "127.0.0.1:8000")  # a fixed route
     async def test_join(esp_at): ...
 
     pytest --esp-scenario lab.toml --esp-time-scale 0.1 --esp-radio sim
@@ -28,7 +34,7 @@ the whole run with options::
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +43,8 @@ import pytest
 # pytest loads this plugin in every run where esp-at-sim is installed, before coverage
 # starts: the simulator itself is imported by the fixtures, only when a test uses them.
 if TYPE_CHECKING:
+    import asyncio
+
     from .client import AtClient
     from .core.events import Event
     from .device.faults import Faults
@@ -79,6 +87,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line("markers", "esp_time_scale(scale): time scale for esp_module")
     config.addinivalue_line("markers", "esp_radio(name): radio backend for esp_module")
+    config.addinivalue_line(
+        "markers", "esp_route(dest, target): route NAME[:PORT] to HOST:PORT on this machine"
+    )
 
 
 def _scenario_from(source: object) -> Scenario:
@@ -137,6 +148,17 @@ class _Session:
 
 
 _SESSIONS: dict[int, _Session] = {}
+Handler = Callable[["asyncio.StreamReader", "asyncio.StreamWriter"], Awaitable[None]]
+Serve = Callable[[Handler, str, int], Awaitable["asyncio.Server"]]
+
+
+def _route(module: Module, dest: str, port: int | None, target: tuple[str, int]) -> str:
+    from .radio.network import RouteControl, network_of
+
+    network = network_of(module.radio)
+    if not isinstance(network, RouteControl):
+        raise RuntimeError(f"the {module.radio_name} radio takes no routes")
+    return network.add_route(dest, port, target)
 
 
 def _session(module: Module) -> _Session:
@@ -159,6 +181,12 @@ if HAVE_PYTEST_ASYNCIO:
             module,
             WebConfig(port_map={80: 0, 53: 0, 3339: 0}, announce=session.web_lines.append),
         )
+        module.servers.expose("127.0.0.1", lambda port: 0, session.web_lines.append)
+        for marker in request.node.iter_markers("esp_route"):
+            dest, target = (str(arg) for arg in marker.args)
+            name, _, port = dest.partition(":")
+            host, _, target_port = target.rpartition(":")
+            _route(module, name, int(port) if port else None, (host, int(target_port)))
         try:
             await module.start()
             yield module
@@ -204,6 +232,38 @@ if HAVE_PYTEST_ASYNCIO:
     def esp_events(esp_module: Module) -> list[Event]:
         """Every event of the module so far; the list grows as the test goes on."""
         return _session(esp_module).events
+
+    @pytest.fixture
+    def esp_route(esp_module: Module) -> Callable[[str, int | None, tuple[str, int]], str]:
+        """``esp_route(dest, port, (host, port))``: the module's connections to ``dest``
+        (a name or an address) on ``port`` (``None``: any) go to ``host:port`` on this
+        machine; returns the address the module sees for ``dest``."""
+
+        def route(dest: str, port: int | None, target: tuple[str, int]) -> str:
+            return _route(esp_module, dest, port, target)
+
+        return route
+
+    @pytest_asyncio.fixture
+    async def esp_serve(esp_module: Module) -> AsyncIterator[Serve]:
+        """``await esp_serve(handler, name, port)``: a loopback TCP server the module
+        reaches as ``name:port``; closed after the test."""
+        import asyncio
+
+        servers: list[asyncio.Server] = []
+
+        async def serve(handler: Handler, dest: str, port: int) -> asyncio.Server:
+            server = await asyncio.start_server(handler, "127.0.0.1", 0)
+            servers.append(server)
+            _route(esp_module, dest, port, ("127.0.0.1", server.sockets[0].getsockname()[1]))
+            return server
+
+        try:
+            yield serve
+        finally:
+            for server in servers:
+                server.close()
+                await server.wait_closed()
 
     @pytest.fixture
     def esp_faults(esp_module: Module) -> Faults:

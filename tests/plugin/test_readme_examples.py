@@ -28,3 +28,14 @@ def test_readme_plugin_example_passes_without_warnings(pytester: pytest.Pytester
     pytester.makepyfile(test_example=readme_block("python"))
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, warnings=0)
+
+
+def test_readme_routing_example_passes(pytester: pytest.Pytester) -> None:
+    section = plugin_section()
+    routing = section[section.index("#### Routing a name to your own server") :]
+    match = re.search(r"```python\n(.*?)```", routing, re.S)
+    assert match, "the routing section has no Python example"
+    pytester.makefile(".toml", pyproject=readme_block("toml"))
+    pytester.makepyfile(test_routing=match.group(1))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, warnings=0)

@@ -20,15 +20,16 @@ without a query form) and ``set_x(…)`` sends ``AT+X=…`` (see :class:`AtClien
 
 Layers: :mod:`.links` moves bytes (TCP, pyserial, in-process), :mod:`.protocol` builds
 lines and frames what comes back (no I/O), :mod:`.core` runs the conversation (echo,
-busy, URCs, timeouts), :mod:`.client` adds the typed commands, :mod:`.results` their
-answers, :mod:`.errors` the exception tree. Over HTTP, :class:`WebApi` speaks to the
-module's web server and :class:`SimControl` to a simulator's control API, both on
-:mod:`.http`.
+busy, URCs, timeouts), :mod:`.client` adds the typed commands (:mod:`.connections` the
+connections through the module), :mod:`.results` their answers, :mod:`.errors` the
+exception tree. Over HTTP, :class:`WebApi` speaks to the module's web server and
+:class:`SimControl` to a simulator's control API, both on :mod:`.http`.
 """
 
 from __future__ import annotations
 
 from .client import READY_TIMEOUT, AtClient
+from .connections import Connection, LinkState, Server
 from .control import SimControl, SimControlError
 from .core import AtCore
 from .errors import (
@@ -78,6 +79,7 @@ __all__ = [
     "AtCore",
     "AtParseError",
     "AtTimeoutError",
+    "Connection",
     "HeapInfo",
     "HttpApiError",
     "InProcessPort",
@@ -86,11 +88,13 @@ __all__ = [
     "JoinReason",
     "JoinResult",
     "Link",
+    "LinkState",
     "ModuleLink",
     "ModuleResetError",
     "Response",
     "RollbackInfo",
     "SerialLink",
+    "Server",
     "SimControl",
     "SimControlError",
     "SoftApConfig",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from .core import AtCore
+from .connections import Connections
 from .errors import AtParseError, AtTimeoutError, ModuleResetError
 from .messages import Response
 from .results import (
@@ -55,7 +55,7 @@ def _name(name: str) -> str:
     return bare.lstrip("+").rstrip("?")
 
 
-class AtClient(AtCore):
+class AtClient(Connections):
     """An asyncio AT client for an ESP32 running ESP-AT (real or simulated).
 
     Open one with ``await AtClient.open("/dev/ttyUSB0")`` (or ``tcp:HOST:PORT``, a
@@ -66,7 +66,9 @@ class AtClient(AtCore):
     query (``gmr``, ``rst``, ``restore``, ``cwqap``, ``cwlap``, ``cwlif``, ``cifsr``).
     ``set_x(…)`` sends the set form ``AT+X=…`` (``set_cwmode``, ``set_cwjap`` to join,
     ``set_cwlap`` for a filtered scan). ``ATE0``/``ATE1`` is :meth:`set_echo`. Anything
-    else goes through :meth:`query` and :meth:`~.core.AtCore.send`.
+    else goes through :meth:`query` and :meth:`~.core.AtCore.send`. Connections through
+    the module (``open_tcp``, ``open_udp``, ``open_ssl``, ``serve``) are
+    :class:`~.connections.Connections`.
     """
 
     # ------------------------------------------------------------------ generic

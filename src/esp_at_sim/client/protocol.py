@@ -189,6 +189,7 @@ class IpdData:
 
 
 Item = Line | Prompt | IpdData
+RECVDATA = b"+CIPRECVDATA:"
 
 
 def ipd_length(header: bytes) -> int | None:
@@ -205,7 +206,8 @@ class Framer:
 
     Lines end at LF (a CR before it is dropped). While :attr:`expect_prompt` is set, a
     partial line that is just ``>`` (or ``> ``) when the input pauses is a prompt.
-    ``+IPD,<…>,<len>:`` takes exactly ``len`` bytes of payload, line ends included.
+    ``+IPD,<…>,<len>:`` takes exactly ``len`` bytes of payload, line ends included, and
+    so does ``+CIPRECVDATA:<len>,`` (handed over as one :class:`Line`).
     """
 
     def __init__(self) -> None:
@@ -237,6 +239,10 @@ class Framer:
             data = bytes(buf[:size])
             del buf[:size]
             return IpdData(header, data)
+        if buf.startswith(RECVDATA):
+            report = self._recvdata()
+            if report is not None:
+                return report
         if buf.startswith(b"+IPD,"):
             colon, newline = buf.find(b":"), buf.find(b"\n")
             if colon >= 0 and (newline < 0 or colon < newline):
@@ -253,6 +259,28 @@ class Framer:
         line = bytes(buf[:newline])
         del buf[: newline + 1]
         return Line(line[:-1] if line.endswith(b"\r") else line)
+
+    def _recvdata(self) -> Line | None:
+        """``+CIPRECVDATA:<len>,["<ip>",<port>,]<data>`` as one line holding exactly
+        ``len`` bytes of data (CR LF included); ``None`` while it is incomplete."""
+        buf = self._buf
+        comma = buf.find(b",", len(RECVDATA))
+        if comma < 0 or not buf[len(RECVDATA) : comma].isdigit():
+            return None
+        size = int(buf[len(RECVDATA) : comma])
+        start = comma + 1
+        if buf[start : start + 1] == b'"':  # AT+CIPDINFO=1: "<ip>",<port>,
+            quote = buf.find(b'"', start + 1)
+            if quote < 0 or buf[quote + 1 : quote + 2] != b",":
+                return None
+            start = buf.find(b",", quote + 2) + 1
+            if start <= 0:
+                return None
+        if len(buf) < start + size:
+            return None
+        line = bytes(buf[: start + size])
+        del buf[: start + size]
+        return Line(line)
 
 
 # ----------------------------------------------------------------------- timeouts

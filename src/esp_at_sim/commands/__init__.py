@@ -14,6 +14,7 @@ from . import (
     tcpip_links,
     tcpip_ping,
     tcpip_recv,
+    tcpip_sendl,
     tcpip_server,
     tcpip_sntp,
     tcpip_ssl,
@@ -43,6 +44,7 @@ def build_table() -> CommandTable[Module]:
         tcpip_sntp,
         tcpip_ping,
         tcpip_trans,
+        tcpip_sendl,
         web,
     ):
         table.extend(group.COMMANDS)

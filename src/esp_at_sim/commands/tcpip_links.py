@@ -205,11 +205,13 @@ def _cipstartex(module: Module, args: Args) -> Awaitable[Result]:
 
 
 # -- AT+CIPSEND / AT+CIPSENDEX -------------------------------------------------------------
-def _send_setup(module: Module, args: Args, escapes: bool) -> Result:
-    if module.passthrough.mode:
-        raise exec_fail(reason="AT+CIPMODE=1: send with AT+CIPSEND alone")
+def send_params(
+    module: Module, args: Args, max_length: int
+) -> tuple[Link, int, tuple[str, int] | None]:
+    """``[<link ID>,]<length>[,<"remote host">,<remote port>]``: the open link, the
+    length and the UDP remote given (as a name or an address)."""
     link_id, first = link_param(module, args)
-    length = int_param(args, first, 1, SEND_MAX)
+    length = int_param(args, first, 1, max_length)
     to: tuple[str, int] | None = None
     link = open_link(module, link_id)
     if len(args) > first + 1:
@@ -221,6 +223,13 @@ def _send_setup(module: Module, args: Args, escapes: bool) -> Result:
             raise exec_fail(reason="a remote can be given for UDP only")
         assert host is not None
         to = (host.decode("utf-8", "replace"), port)
+    return link, length, to
+
+
+def _send_setup(module: Module, args: Args, escapes: bool) -> Result:
+    if module.passthrough.mode:
+        raise exec_fail(reason="AT+CIPMODE=1: send with AT+CIPSEND alone")
+    link, length, to = send_params(module, args, SEND_MAX)
     module.engine.write(b"\r\nOK\r\n\r\n>")
 
     def got(data: bytes) -> Awaitable[Result]:

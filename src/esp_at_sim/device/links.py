@@ -163,8 +163,9 @@ class Links:
     def close_station_links(self) -> None:
         """The station lost its link or its address: its connections end."""
         passthrough = self.module.passthrough
+        persist = self.module.net.conn_persist
         for link in self.open_links():
-            if link.over_station:
+            if link.over_station and not (link.kind != "UDP" and persist[link.id]):
                 self._drop(link)
                 if passthrough.active and link is passthrough.link:
                     passthrough.link_lost(link)

@@ -32,6 +32,14 @@ class TcpOptions:
         return f"{self.linger},{self.nodelay},{self.send_timeout},{self.keep_alive}"
 
 
+@dataclass(frozen=True)
+class SendLConfig:
+    """AT+CIPSENDLCFG: how often AT+CIPSENDL reports, how much it sends at a time."""
+
+    report_size: int = 1024
+    transmit_size: int = 2920
+
+
 @dataclass
 class NetState:
     mux: bool = False  # AT+CIPMUX
@@ -48,6 +56,9 @@ class NetState:
     reconn_interval: int = 1  # AT+CIPRECONNINTV, in 100 ms
     dns_manual: bool = False  # AT+CIPDNS's <enable>
     dns_servers: tuple[str, ...] = DEFAULT_DNS
+    sendl: SendLConfig = SendLConfig()
+    # AT+CIPCONNPERSIST: per link, 1 keeps it open when the station loses its network
+    conn_persist: list[int] = field(default_factory=lambda: [0] * MAX_LINKS)
 
     def load(self, saved: Settings) -> None:
         self.reconn_interval = RECONN_INTV.read(saved)
@@ -57,6 +68,8 @@ class NetState:
         for index, numbers in enumerate(TCP_OPT.read(saved) or ()):
             self.tcp_options[index] = TcpOptions(*numbers)
         self.mux = False
+        self.sendl = SendLConfig()
+        self.conn_persist = [0] * MAX_LINKS
         self.recv_mode = 0
         self.recv_types = [0] * MAX_LINKS
         self.dinfo = False

@@ -3,17 +3,14 @@
 With ``AT+CIPMODE=1`` whatever the link receives goes to the AT port as it is, without
 ``+IPD`` (passthrough receiving mode). ``AT+CIPSEND`` without parameters then prints
 ``>`` and everything the host sends is data for the link (passthrough mode), packed as
-the firmware packs it: 2920 bytes go out at once, a shorter rest once no byte has come
-for AT+TRANSINTVL milliseconds. ``+++`` alone, with at least 20 ms of silence before the
-first ``+`` and after the last and less than 20 ms between them, leaves passthrough
-mode (the link stays open); any other ``+`` is data. The port carries nothing but data
+the firmware packs it (:mod:`.packer`: 2920 bytes at once, a shorter rest after
+AT+TRANSINTVL milliseconds of silence); ``+++`` with its guard times leaves passthrough
+mode (the link stays open). The port carries nothing but data
 meanwhile: system messages (``WIFI GOT IP``...) are not printed.
 
 If the link breaks while in passthrough mode, the module says nothing: as a client it
 connects again every AT+CIPRECONNINTV until it succeeds or ``+++`` comes; as a server it
 takes the next client that connects. Data sent while no link is there is lost.
-
-The pauses are the host's, so they are timed with :mod:`.hosttime`.
 """
 
 from __future__ import annotations
@@ -24,16 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..radio.network import NetError
-from .hosttime import host_now, host_sleep
 from .links import Link
+from .packer import Packer
 from .servers import ServerConfig
 
 if TYPE_CHECKING:
     from .module import Module
 
 PACKET_MAX = 2920  # bytes the module hands the network at most at a time
-GUARD = 0.020  # seconds of silence around +++, and the most between its characters
-PLUS = 0x2B
 DEFAULT_INTERVAL = 20  # AT+TRANSINTVL, ms
 RECONNECT_TIMEOUT = 5.0  # seconds one connect attempt of passthrough may take
 SAVED_KEY = "savetranslink"
@@ -90,13 +85,9 @@ class Passthrough:
         self.active = False  # in passthrough mode (after AT+CIPSEND's ">")
         self.link: Link | None = None
         self._target: Target | None = None
-        self._pending = bytearray()  # data not packed yet
-        self._plus = bytearray()  # what may be +++
-        self._last_rx = 0.0
+        self._packer: Packer | None = None
         self._packets: deque[bytes] = deque()
         self._sender: asyncio.Task[None] | None = None
-        self._flush_timer: asyncio.Task[None] | None = None
-        self._plus_timer: asyncio.Task[None] | None = None
         self._reconnect: asyncio.Task[None] | None = None
         self._saved_server = False
         module.on_reset(self._on_reset)
@@ -135,11 +126,11 @@ class Passthrough:
         self.active = True
         self.link = link
         self._target = target
-        self._pending.clear()
-        self._plus.clear()
-        self._last_rx = host_now(self.module.clock)
+        if self._packer is not None:
+            self._packer.stop()
+        self._packer = Packer(self.module, PACKET_MAX, self.interval, self._packet, self.leave)
         self.module.emit("net.passthrough", on=True, link=link.id if link else None)
-        self.module.expect_stream(self._received, quiet=True)
+        self.module.expect_stream(self._packer.feed, quiet=True)
 
     # ------------------------------------------------------- AT+SAVETRANSLINK
     def save(self, saved: SavedLink | None) -> None:
@@ -172,70 +163,6 @@ class Passthrough:
             self.module.emit("net.passthrough_failed", port=config.port, why=str(exc))
 
     # ------------------------------------------------------------ host → link
-    def _received(self, data: bytes) -> None:
-        clock = self.module.clock
-        now = host_now(clock)
-        gap, self._last_rx = now - self._last_rx, now
-        pluses = all(byte == PLUS for byte in data)
-        if self._plus:
-            if pluses and gap < GUARD and len(self._plus) + len(data) <= 3:
-                self._plus += data
-                self._restart_plus_timer()
-                return
-            self._give_up_plus()
-        elif pluses and gap >= GUARD and len(data) <= 3:
-            self._plus += data
-            self._restart_plus_timer()
-            return
-        self._queue(data)
-
-    def _restart_plus_timer(self) -> None:
-        if self._plus_timer is not None:
-            self._plus_timer.cancel()
-        self._plus_timer = self.module.spawn(self._plus_expires(), name="passthrough-guard")
-
-    async def _plus_expires(self) -> None:
-        await host_sleep(self.module.clock, GUARD)
-        self._plus_timer = None
-        if bytes(self._plus) == b"+++":
-            self._plus.clear()
-            self.leave()
-        else:
-            self._give_up_plus()
-
-    def _give_up_plus(self) -> None:
-        """The pluses were data after all."""
-        if self._plus_timer is not None and self._plus_timer is not asyncio.current_task():
-            self._plus_timer.cancel()
-        self._plus_timer = None
-        data = bytes(self._plus)
-        self._plus.clear()
-        self._queue(data)
-
-    def _queue(self, data: bytes) -> None:
-        self._pending += data
-        while len(self._pending) >= PACKET_MAX:
-            self._packet(bytes(self._pending[:PACKET_MAX]))
-            del self._pending[:PACKET_MAX]
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
-        if self._pending:
-            if self.interval == 0:
-                self._flush()
-            else:
-                self._flush_timer = self.module.spawn(self._flush_later(), name="transintvl")
-
-    async def _flush_later(self) -> None:
-        await host_sleep(self.module.clock, self.interval / 1000)
-        self._flush_timer = None
-        self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            self._packet(bytes(self._pending))
-            self._pending.clear()
-
     def _packet(self, packet: bytes) -> None:
         self._packets.append(packet)
         if self._sender is None or self._sender.done():
@@ -320,11 +247,13 @@ class Passthrough:
         commands again."""
         if not self.active:
             return
-        self._flush()
-        for timer in (self._flush_timer, self._plus_timer, self._reconnect):
-            if timer is not None and timer is not asyncio.current_task():
-                timer.cancel()
-        self._flush_timer = self._plus_timer = self._reconnect = None
+        if self._packer is not None:
+            self._packer.flush()
+            self._packer.stop()
+            self._packer = None
+        if self._reconnect is not None and self._reconnect is not asyncio.current_task():
+            self._reconnect.cancel()
+        self._reconnect = None
         self.active = False
         self._target = None
         if self._saved_server:  # the server goes on in normal transmission mode
@@ -337,8 +266,9 @@ class Passthrough:
         self.active = False
         self.link = None
         self._target = None
-        self._pending.clear()
-        self._plus.clear()
+        if self._packer is not None:
+            self._packer.stop()
+            self._packer = None
         self._packets.clear()
         self._saved_server = False
         self.mode = 0

@@ -117,6 +117,14 @@ class NetConfig:
         ]
         return NetConfig(self.hosts, (*extra, *self.routes), self.bridge or bridge)
 
+    def with_route(self, name: str, ip: str, port: int | None, target: Endpoint) -> NetConfig:
+        """This configuration with ``name`` resolving to ``ip`` (unless ``name`` is
+        ``ip``) and ``ip[:port]`` routed to ``target``, ahead of the other routes."""
+        hosts = self.hosts
+        if name.lower() != ip:
+            hosts = ((name.lower(), ip), *(h for h in hosts if h[0] != name.lower()))
+        return NetConfig(hosts, ((Endpoint(ip, port), target), *self.routes), self.bridge)
+
     def resolve(self, name: str) -> str | None:
         """The address ``hosts`` gives a name (case-insensitive), or ``None``."""
         wanted = name.lower()

@@ -129,6 +129,16 @@ class Pinger(Protocol):
 
 
 @runtime_checkable
+class RouteControl(Protocol):
+    """A network whose routes can be added while it runs (the pytest plugin's)."""
+
+    def add_route(self, dest: str, port: int | None, target: tuple[str, int]) -> str:
+        """Route ``dest`` (an address, or a name that then resolves to a free test
+        address) on ``port`` (``None``: any) to ``target`` on this machine; the
+        address the module sees."""
+
+
+@runtime_checkable
 class NetFaultControl(Protocol):
     """A network that takes injected faults on its data path. A destination is
     ``ADDR[:PORT]`` as the module sees it; ``ValueError`` for a malformed one."""

@@ -391,6 +391,23 @@ class SimNetwork:
         await datagram.open()
         return datagram
 
+    def add_route(self, dest: str, port: int | None, target: tuple[str, int]) -> str:
+        """Route ``dest`` on ``port`` to ``target``; a name gets an address of
+        198.18.0.0/15 (set aside for tests) unless ``hosts`` already has one."""
+        try:
+            ip = str(ipaddress.IPv4Address(dest))
+        except ValueError:
+            ip = self.config.resolve(dest) or self._free_test_address()
+        self.config = self.config.with_route(dest, ip, port, Endpoint(*target))
+        return ip
+
+    def _free_test_address(self) -> str:
+        used = {ip for _, ip in self.config.hosts} | {d.ip for d, _ in self.config.routes}
+        for host in ipaddress.IPv4Network("198.18.0.0/15").hosts():
+            if str(host) not in used:
+                return str(host)
+        raise ValueError("no test address left")  # pragma: no cover - 131070 routes
+
     def expose(self, host: str, port_map: Callable[[int], int]) -> None:
         """Listeners go on ``host``, on the host port ``port_map`` gives (0: any free)."""
         self.listen_host = host
