@@ -109,6 +109,8 @@ async def test_udp_and_errors(esp_at: AtClient, esp_module: Module) -> None:
         await conn.close()
         with pytest.raises(AtCommandError):
             await esp_at.open_tcp("nowhere.example.com", 80)
+        with pytest.raises(AtCommandError):
+            await esp_at.open_ssl("nowhere.example.com", 443)
     finally:
         transport.close()
 

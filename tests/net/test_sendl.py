@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from esp_at_sim.core.events import Event
 from esp_at_sim.device.module import Module
 from esp_at_sim.testing import AtHarness, assert_no_tasks_left
 
 from .conftest import Servers
-from .test_passthrough import pause, pt_module, received
+from .test_passthrough import pause, pt_module, received, tx_sizes
 
 
 @pytest.fixture
@@ -22,17 +21,6 @@ async def pt(servers: Servers) -> AsyncIterator[tuple[Module, AtHarness]]:
     yield module, at
     await module.close()
     await assert_no_tasks_left()
-
-
-def tx_sizes(module: Module) -> list[int]:
-    sizes: list[int] = []
-
-    def on_event(event: Event) -> None:
-        if event.kind == "net.tx":
-            sizes.append(int(event.data["size"]))
-
-    module.bus.subscribe(on_event)
-    return sizes
 
 
 async def test_long_send_with_reports(pt: tuple[Module, AtHarness], servers: Servers) -> None:
