@@ -233,7 +233,7 @@ async def test_a_host_port_in_use_fails_with_errno() -> None:
 
 
 async def test_idle_clients_time_out_on_the_module_clock() -> None:
-    module, at, _ = await joined(time_scale=0.01)
+    module, at, _ = await joined(time_scale=0.1)
     try:
         await at.cmd("AT+CIPMUX=1")
         await at.cmd("AT+CIPSERVER=1,1003")
