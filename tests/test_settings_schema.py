@@ -32,6 +32,7 @@ CASES: list[tuple[dict[str, SettingValue], str, bytes]] = [
     ({"tcpopt": "-1,0,0,0;x"}, "AT+CIPTCPOPT?", b"+CIPTCPOPT:0,-1,0,0,0\r\n"),
     ({"tcpopt": "-1,0,0,9000"}, "AT+CIPTCPOPT?", b"+CIPTCPOPT:0,-1,0,0,0\r\n"),
     ({"sslcconf": "1,2"}, "AT+CIPSSLCCONF?", b"+CIPSSLCCONF:0,0,0,0\r\n"),  # raised at boot
+    ({"savetranslink": "1,TCP,0,0,0,x"}, "AT+CIPMODE?", b"+CIPMODE:0\r\n"),  # no passthrough
     ({"sslcconf": "1,2,3;" * 6}, "AT+CIPSSLCCONF?", b"+CIPSSLCCONF:0,0,0,0\r\n"),
     ({"cwmode": 9}, "AT+CWMODE?", b"+CWMODE:1\r\n"),
     ({"autoconn": 2}, "AT+CWAUTOCONN?", b"+CWAUTOCONN:1\r\n"),

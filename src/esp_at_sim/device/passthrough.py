@@ -24,6 +24,7 @@ from ..radio.network import NetError
 from .links import Link
 from .packer import Packer
 from .servers import ServerConfig
+from .settings_schema import SAVE_TRANS
 
 if TYPE_CHECKING:
     from .module import Module
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 PACKET_MAX = 2920  # bytes the module hands the network at most at a time
 DEFAULT_INTERVAL = 20  # AT+TRANSINTVL, ms
 RECONNECT_TIMEOUT = 5.0  # seconds one connect attempt of passthrough may take
-SAVED_KEY = "savetranslink"
 
 
 @dataclass(frozen=True)
@@ -135,10 +135,11 @@ class Passthrough:
     # ------------------------------------------------------- AT+SAVETRANSLINK
     def save(self, saved: SavedLink | None) -> None:
         """Store the power-up passthrough link (``None``: none); it applies at boot."""
-        self.module.persist({SAVED_KEY: saved.text() if saved else None}, always=True)
+        entry = SAVE_TRANS.entry(saved.text()) if saved else SAVE_TRANS.cleared()
+        self.module.persist(entry, always=True)
 
     def _on_boot(self) -> None:
-        saved = SavedLink.parse(self.module.saved.get(SAVED_KEY))
+        saved = SavedLink.parse(SAVE_TRANS.read(self.module.saved))
         if saved is None:
             return
         self.mode = 1

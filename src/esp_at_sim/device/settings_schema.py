@@ -302,6 +302,20 @@ def _decode_protocols(raw: SettingValue) -> Numbers:
     return values
 
 
+# AT+SAVETRANSLINK: <mode>,<type>,<port>,<keep-alive, local port or CA flag>,<netif>,<host>
+_SAVED_LINK = re.compile(r"([13]),(TCP|UDP),([0-9]{1,5}),([0-9]{1,5}),([0-3]),(.{0,64})", re.S)
+
+
+def _decode_saved_link(raw: SettingValue) -> str | None:
+    text = _text_of(raw)
+    match = _SAVED_LINK.fullmatch(text)
+    _need(match is not None, "not mode,type,port,extra,netif,host")
+    assert match is not None
+    _need(1 <= int(match.group(3)) <= 65535, "port out of range")
+    _need(match.group(1) == "3" or bool(match.group(6)), "no host")
+    return text
+
+
 # -- the settings -----------------------------------------------------------------------------
 # Basic and system commands.
 SYSMSG = integer("sysmsg", 0, 7, 0)
@@ -316,6 +330,9 @@ NO_SERVERS: tuple[str, ...] = ()  # AT+CIPDNS=0: the automatic servers
 CIPDNS = Setting("cipdns", "'0;' or '1;' and 1..3 servers", NO_SERVERS, _encode_dns, _decode_dns)
 TCP_OPT = records("tcpopt", ((-1, _I32[1]), (0, 1), (0, _I32[1]), (0, 7200)), 5)
 SSL_CCONF = records("sslcconf", ((0, 3), (0, _I32[1]), (0, _I32[1])), 5)
+SAVE_TRANS: Setting[str | None] = Setting(
+    "savetranslink", "mode,type,port,extra,netif,host", None, str, _decode_saved_link
+)
 # Wi-Fi commands.
 CWMODE = integer("cwmode", 0, 3, 1)
 AUTOCONN = flag("autoconn", True)
@@ -351,7 +368,8 @@ CW_CONFIG = record("cwconfig", ((10, 3600), (3, 600)), (AP_INACTIVE_DEFAULT, STA
 SCHEMA: dict[str, Setting[Any]] = {
     s.key: s
     for s in (
-        SYSMSG, UART_DEF, RECONN_INTV, SNTP_CFG, CIPDNS, TCP_OPT, SSL_CCONF, CWMODE, AUTOCONN,
+        SYSMSG, UART_DEF, RECONN_INTV, SNTP_CFG, CIPDNS, TCP_OPT, SSL_CCONF, SAVE_TRANS,
+        CWMODE, AUTOCONN,
         STA_SSID, STA_PWD, STA_BSSID, STA_CFG, RECONN_CFG, DHCP, STA_IP, AP_IP, DHCPS,
         STA_MAC, AP_MAC, SAP_SSID, SAP_PWD, SAP_CFG, CW_BANDWIDTH, CW_PROTO, CW_CONFIG,
     )
