@@ -25,6 +25,7 @@ from .links import Link
 from .packer import Packer
 from .servers import ServerConfig
 from .settings_schema import SAVE_TRANS
+from .tls import TlsSetupError, client_context
 
 if TYPE_CHECKING:
     from .module import Module
@@ -228,11 +229,19 @@ class Passthrough:
                     link.datagram = await network.open_datagram(target.local_port, events)
                     link.local_port = target.local_port or link.datagram.local_port
                 else:
+                    tls, sni = (
+                        client_context(self.module, 0) if target.kind == "SSL" else (None, None)
+                    )
                     link.stream = await network.open_stream(
-                        ip, target.port, events, timeout=RECONNECT_TIMEOUT
+                        ip,
+                        target.port,
+                        events,
+                        timeout=RECONNECT_TIMEOUT,
+                        tls=tls,
+                        server_hostname=sni,
                     )
                     link.local_port = link.stream.local_port
-            except (NetError, OSError):
+            except (NetError, OSError, TlsSetupError):
                 links.close(0)
                 continue
             if not self.active:
