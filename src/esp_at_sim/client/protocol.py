@@ -269,6 +269,8 @@ class Framer:
             return None
         size = int(buf[len(RECVDATA) : comma])
         start = comma + 1
+        if len(buf) == start:
+            return None  # a remote's address may follow (the final result follows anyway)
         if buf[start : start + 1] == b'"':  # AT+CIPDINFO=1: "<ip>",<port>,
             quote = buf.find(b'"', start + 1)
             if quote < 0 or buf[quote + 1 : quote + 2] != b",":
