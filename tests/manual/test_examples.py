@@ -28,8 +28,6 @@ pytestmark = pytest.mark.skipif(
 
 # Commands of the two chapters that this simulator does not implement.
 NOT_HERE = {
-    "AT+SAVETRANSLINK": "passthrough at power-up is not implemented",
-    "AT+TRANSINTVL": "passthrough is not implemented",
     "AT+CWJEAP": "Wi-Fi Enterprise is not in the default firmware",
 }
 # The networks the examples join or scan for.
@@ -84,7 +82,7 @@ _FIXED = re.compile(r"^.*?(?=v?[0-9]|[{(\"]|$)")
 
 # Commands whose example lines are alternatives, each for a module as it comes (erasing
 # a namespace, then a key of it, would find the key gone): each line runs alone.
-ALTERNATIVES = {"AT+SYSMFG"}
+ALTERNATIVES = {"AT+SYSMFG", "AT+SAVETRANSLINK"}
 
 
 def all_examples() -> list[rst.Example]:
@@ -124,6 +122,13 @@ async def _answer(at: At, line: str) -> bytes:
 async def test_every_example_answers_as_the_manual_says(example: rst.Example) -> None:
     if example.command in NOT_HERE:
         pytest.skip(NOT_HERE[example.command])
+    if any('v6"' in step.line for step in example.steps):
+        pytest.skip("the module is built without IPv6")  # AT+CIPV6 is not there
+    line = example.steps[0].line
+    if example.command in ALTERNATIVES and not line.startswith(example.command + "="):
+        pytest.skip("a step of a longer scenario (its own command's example covers it)")
+    if line.startswith("AT+SAVETRANSLINK=2,"):
+        pytest.skip("Bluetooth LE is not implemented")
     flash = example.command in ("AT+SYSFLASH", "AT+SYSMFG")
     module, _ = await start_module(parse_scenario(WORLD, "examples.toml"), with_flash=flash)
     at = At(module)

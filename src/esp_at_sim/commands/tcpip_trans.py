@@ -38,8 +38,6 @@ def _type(args: Args, index: int, allowed: tuple[str, ...], default: str) -> str
     kind = raw.decode("ascii", "replace") if raw is not None else default
     if kind.endswith("v6") and kind[:-2] in allowed:
         raise exec_fail(reason="IPv6 is not enabled (AT+CIPV6)")
-    if kind == "SSL" and "SSL" in allowed:
-        raise exec_fail(reason="SSL passthrough at power-up is not supported")
     if kind not in allowed:
         raise para_invalid(index, f"unknown type {kind}")
     return kind
@@ -70,7 +68,8 @@ def _savetrans(module: Module, args: Args) -> None:
             raise para_num(5, len(args))
         port = opt_int(args, 1, 1, 65535, 333)
         kind = _type(args, 2, ("TCP", "SSL"), "TCP")
-        ca = opt_int(args, 3, 0, 1, 0)
+        # <CA enable> counts for "SSL" only; a "TCP" server ignores it
+        ca = opt_int(args, 3, 0, 1, 0) if kind == "SSL" else 0
         netif = opt_int(args, 4, 0, 3, 0)
         saved = SavedLink(3, kind, "", port, ca, netif)
     module.passthrough.save(saved)

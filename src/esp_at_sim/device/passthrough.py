@@ -71,7 +71,7 @@ class SavedLink:
         if len(parts) != 6 or not all(p.isdigit() for p in (parts[0], *parts[2:5])):
             return None
         mode, kind, port, extra, netif, host = parts
-        if mode not in ("1", "3") or kind not in ("TCP", "UDP"):
+        if mode not in ("1", "3") or kind not in ("TCP", "UDP", "SSL"):
             return None
         return cls(int(mode), kind, host, int(port), int(extra), int(netif))
 
@@ -159,8 +159,15 @@ class Passthrough:
         self.module.spawn(self._serve(config), name="passthrough-server")
 
     async def _serve(self, config: ServerConfig) -> None:
+        servers = self.module.servers
+        tls = None
+        if config.kind == "SSL":
+            tls = servers.tls_factory(bool(config.ca)) if servers.tls_factory else None
+            if tls is None:
+                self.module.emit("net.passthrough_failed", port=config.port, why="no certificate")
+                return
         try:
-            await self.module.servers.start(config, None)
+            await servers.start(config, tls)
         except OSError as exc:
             self.module.emit("net.passthrough_failed", port=config.port, why=str(exc))
 

@@ -303,7 +303,7 @@ def _decode_protocols(raw: SettingValue) -> Numbers:
 
 
 # AT+SAVETRANSLINK: <mode>,<type>,<port>,<keep-alive, local port or CA flag>,<netif>,<host>
-_SAVED_LINK = re.compile(r"([13]),(TCP|UDP),([0-9]{1,5}),([0-9]{1,5}),([0-3]),(.{0,64})", re.S)
+_SAVED_LINK = re.compile(r"([13]),(TCP|UDP|SSL),([0-9]{1,5}),([0-9]{1,5}),([0-3]),(.{0,64})", re.S)
 
 
 def _decode_saved_link(raw: SettingValue) -> str | None:
