@@ -57,6 +57,33 @@ async def test_faults_and_events(
     assert all("sunflower42" not in json.dumps(e.data, default=str) for e in esp_events)
 
 
+WPS_LAB = """
+[[ap]]
+ssid = "Lab"
+password = "lab-pass-1"
+ip = "10.1.2.3"
+gateway = "10.1.2.1"
+wps = true
+"""
+
+
+@pytest.mark.esp_scenario(WPS_LAB)
+async def test_provisioning_faults_through_the_fixture(
+    esp_harness: AtHarness, esp_faults: Faults
+) -> None:
+    """SmartConfig and WPS driven by esp_faults, as a host driver's test would."""
+    assert await esp_harness.cmd("AT+CWSTARTSMART") == b"AT+CWSTARTSMART\r\n\r\nOK\r\n"
+    assert esp_faults.smartconfig("Lab", "lab-pass-1")
+    assert (await esp_harness.wait_for(b"smartconfig connected wifi\r\n")).endswith(
+        b"WIFI CONNECTED\r\nWIFI GOT IP\r\nsmartconfig connected wifi\r\n"
+    )
+    assert await esp_harness.cmd("AT+CWSTOPSMART") == b"AT+CWSTOPSMART\r\n\r\nOK\r\n"
+    assert await esp_harness.cmd("AT+WPS=1") == b"AT+WPS=1\r\n\r\nOK\r\n"
+    assert await esp_harness.wait_for(b"WIFI DISCONNECT\r\n") == b"WIFI DISCONNECT\r\n"
+    esp_faults.wps_button("Lab")
+    assert await esp_harness.wait_for(b"WIFI GOT IP\r\n") == b"WIFI CONNECTED\r\nWIFI GOT IP\r\n"
+
+
 async def test_web_url_serves_the_seed_flow(esp_web_url: str, esp_at: AtClient) -> None:
     async with (
         aiohttp.ClientSession() as session,
