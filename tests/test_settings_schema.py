@@ -9,7 +9,7 @@ import pytest
 
 from esp_at_sim.cli.main import main
 from esp_at_sim.core.events import Event
-from esp_at_sim.core.settings import MemorySettingsStore, SettingValue
+from esp_at_sim.core.settings import U8, MemorySettingsStore, SettingValue
 from esp_at_sim.device import settings_schema as S
 from esp_at_sim.factory import create_module
 from esp_at_sim.flash import FlashImage
@@ -17,6 +17,9 @@ from esp_at_sim.flash.flashfile import load_layout
 from esp_at_sim.testing import AtHarness, assert_no_tasks_left
 
 # (stored settings, with one corrupt value first; a query; what it answers by default)
+W = "nvs.net80211:"
+SSID = b"\x03\0\0\0lab" + bytes(29)  # the driver's form: u32 length, 32 bytes
+
 CASES: list[tuple[dict[str, SettingValue], str, bytes]] = [
     ({"sysmsg": 9}, "AT+SYSMSG?", b"+SYSMSG:0\r\n"),
     ({"sysmsg": "3"}, "AT+SYSMSG?", b"+SYSMSG:0\r\n"),
@@ -34,21 +37,48 @@ CASES: list[tuple[dict[str, SettingValue], str, bytes]] = [
     ({"sslcconf": "1,2"}, "AT+CIPSSLCCONF?", b"+CIPSSLCCONF:0,0,0,0\r\n"),  # raised at boot
     ({"savetranslink": "1,TCP,0,0,0,x"}, "AT+CIPMODE?", b"+CIPMODE:0\r\n"),  # no passthrough
     ({"sslcconf": "1,2,3;" * 6}, "AT+CIPSSLCCONF?", b"+CIPSSLCCONF:0,0,0,0\r\n"),
-    ({"cwmode": 9}, "AT+CWMODE?", b"+CWMODE:1\r\n"),
+    ({W + "opmode": U8(9)}, "AT+CWMODE?", b"+CWMODE:1\r\n"),
     ({"autoconn": 2}, "AT+CWAUTOCONN?", b"+CWAUTOCONN:1\r\n"),
-    ({"sta_ssid": "Home", "sta_pwd": b"secret99"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
-    ({"sta_ssid": b"x" * 33, "sta_pwd": b""}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
-    ({"sta_pwd": 12, "sta_ssid": b"Home"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
-    ({"sta_bssid": "zz"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
-    ({"sta_cfg": "0,3,0,2,1"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),  # jap_timeout < 3
+    ({W + "sta.ssid": b"Home"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),  # no length word
+    ({W + "sta.ssid": b"\x21\0\0\0" + bytes(32)}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "sta.pswd": "secret99", W + "sta.ssid": SSID}, "AT+CWSTATE?", b'+CWSTATE:'),
+    ({W + "bssid.set": U8(2)}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "sta.bssid": b"\x01\x02"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "sta.lis_intval": 101}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "sta.apinfo": b"\xff" * 139}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "sta.pmk": 0}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "sta.apsw": b""}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "ap.pmk_info": b"\0" * 133}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "sta.minauth": 17}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "sta.pmf_r": 3}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({"sta_opts": "0,2,1"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),  # jap_timeout < 3
     ({"reconncfg": "a,b"}, "AT+CWRECONNCFG?", b"+CWRECONNCFG:0,0\r\n"),
     ({"dhcp": 4}, "AT+CWDHCP?", b"+CWDHCP:3\r\n"),
     ({"sta_ip": "192.168.1.9,192.168.1.1"}, "AT+CWDHCP?", b"+CWDHCP:3\r\n"),
-    ({"ap_ip": 5, "cwmode": 3}, "AT+CIPAP?", b'+CIPAP:ip:"192.168.4.1"\r\n'),
-    ({"dhcps": "x,y", "cwmode": 3}, "AT+CWDHCPS?", b"+CWDHCPS:120,"),
-    ({"dhcps": "0,192.168.4.2,192.168.4.9", "cwmode": 3}, "AT+CWDHCPS?", b"+CWDHCPS:120,"),
+    ({"ap_ip": 5, W + "opmode": U8(3)}, "AT+CIPAP?", b'+CIPAP:ip:"192.168.4.1"\r\n'),
+    ({"dhcps": "x,y", W + "opmode": U8(3)}, "AT+CWDHCPS?", b"+CWDHCPS:120,"),
+    ({"dhcps": "0,192.168.4.2,192.168.4.9", W + "opmode": U8(3)}, "AT+CWDHCPS?",
+     b"+CWDHCPS:120,"),
     ({"sta_mac": "zz"}, "AT+CIPSTAMAC?", b'+CIPSTAMAC:"24:0a:c4:00:00:01"\r\n'),
-    ({"ap_mac": "24:0a:c4:12:34", "cwmode": 3}, "AT+CIPAPMAC?", b'+CIPAPMAC:"24:0a:c4:00:00:02"'),
+    ({"ap_mac": "24:0a:c4:12:34", W + "opmode": U8(3)}, "AT+CIPAPMAC?",
+     b'+CIPAPMAC:"24:0a:c4:00:00:02"'),
+    ({W + "ap.ssid": b"lab", W + "opmode": U8(2)}, "AT+CWSAP?", b'+CWSAP:"ESP_'),
+    ({W + "ap.passwd": b"p" * 65, W + "ap.ssid": SSID, W + "opmode": U8(2)}, "AT+CWSAP?",
+     b'+CWSAP:"lab","",1,0,4,0'),
+    ({W + "ap.chan": U8(15), W + "ap.ssid": SSID, W + "opmode": U8(2)}, "AT+CWSAP?",
+     b'+CWSAP:"lab","",1,0,4,0'),
+    ({W + "ap.authmode": U8(5), W + "ap.ssid": SSID, W + "opmode": U8(2)}, "AT+CWSAP?",
+     b'+CWSAP:"lab","",1,0,4,0'),
+    ({W + "ap.hidden": U8(7), W + "ap.ssid": SSID, W + "opmode": U8(2)}, "AT+CWSAP?",
+     b'+CWSAP:"lab","",1,0,4,0'),
+    ({W + "ap.max.conn": U8(0), W + "ap.ssid": SSID, W + "opmode": U8(2)}, "AT+CWSAP?",
+     b'+CWSAP:"lab","",1,0,4,0'),
+    # our earlier form: a bad value is reported, and dropped by the rewrite
+    ({"cwmode": 9}, "AT+CWMODE?", b"+CWMODE:1\r\n"),
+    ({"sta_ssid": "Home", "sta_pwd": b"secret99"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({"sta_pwd": 12, "sta_ssid": b"Home"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({"sta_bssid": "zz"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({"sta_cfg": "0,3,0,2,1"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
     ({"sap_ssid": "lab", "sap_pwd": b"", "sap_cfg": "1,0,4,0", "cwmode": 2}, "AT+CWSAP?",
      b'+CWSAP:"ESP_'),
     ({"sap_pwd": b"p" * 65, "sap_ssid": b"lab", "sap_cfg": "1,3,4,0", "cwmode": 2}, "AT+CWSAP?",
@@ -91,7 +121,7 @@ async def test_corrupt_value_boots_with_the_default_and_is_reported(
 
 
 def test_every_setting_has_a_corruption_case() -> None:
-    assert {next(iter(stored)) for stored, _, _ in CASES} == set(S.SCHEMA)
+    assert {next(iter(stored)) for stored, _, _ in CASES} == set(S.SCHEMA) | set(S.OLD_SCHEMA)
 
 
 @pytest.mark.parametrize("setting", list(S.SCHEMA.values()), ids=list(S.SCHEMA))
@@ -105,7 +135,7 @@ def test_defaults_round_trip_and_missing_values_read_as_default(setting: S.Setti
 
 def test_entry_refuses_a_value_that_could_not_be_read_back() -> None:
     with pytest.raises(S.BadSetting):
-        S.CWMODE.entry(4)
+        S.OPMODE.entry(4)
     with pytest.raises(S.BadSetting):
         S.UART_DEF.entry((115200, 9, 1, 0, 0))
     with pytest.raises(S.BadSetting):
@@ -134,12 +164,13 @@ async def test_good_values_load_and_no_report() -> None:
 def test_flash_info_lists_bad_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "m.flash"
     with FlashImage.open(path, load_layout("esp32")) as flash:
-        flash.settings().save({"sslcconf": "1,2", "sta_pwd": "hunter22", "cwmode": 3})
+        store = flash.settings()
+        store.save({"sslcconf": "1,2", "nvs.net80211:sta.pswd": b"hunter22", "cwmode": 3})
     assert main(["flash", "info", str(path)]) == 0
     out = capsys.readouterr().out
     head = "Bad settings (the module ignores them and uses the default):\n"
     assert head in out, out
     bad = out.split(head, 1)[1].splitlines()
     assert bad[0].startswith("  esp_at_sim.sslcconf = '1,2': 2 numbers where 3 belong")
-    assert bad[1].startswith("  esp_at_sim.sta_pwd = ***: not a blob")
+    assert bad[1].startswith("  nvs.net80211.sta.pswd = ***: 8 bytes where 64 belong")
     assert "hunter22" not in out

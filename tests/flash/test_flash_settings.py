@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esp_at_sim.core.settings import SettingValue
+from esp_at_sim.core.settings import U8, U16, SettingValue
 from esp_at_sim.flash import FlashImage, FlashLayout, NvsError
 from esp_at_sim.flash.nvs import (
     ItemType,
@@ -59,19 +59,24 @@ def test_first_save_is_what_the_generator_writes(flash: FlashImage) -> None:
     assert _nvs_bytes(flash) == encode_partition(items, flash.nvs.size)
 
 
-def test_other_namespaces_survive(flash: FlashImage) -> None:
-    foreign = [
-        NvsItem("nvs.net80211", "sta.ssid", ItemType.BLOB, b"\x03\x00\x00\x00Lab"),
-        NvsItem("phy", "cal_version", ItemType.U32, 4),
-    ]
-    flash.device.program(flash.nvs.offset, encode_partition(foreign, flash.nvs.size))
+def test_the_wifi_drivers_namespace_is_the_modules_and_others_survive(flash: FlashImage) -> None:
+    wifi = NvsItem("nvs.net80211", "sta.ssid", ItemType.BLOB, b"\x03\x00\x00\x00Lab")
+    phy = NvsItem("phy", "cal_version", ItemType.U32, 4)
+    flash.device.program(flash.nvs.offset, encode_partition([wifi, phy], flash.nvs.size))
     store = flash.settings()
-    assert store.load() == {}
-    store.save({"a": 1})
-    store.erase()
+    assert store.load() == {"nvs.net80211:sta.ssid": b"\x03\x00\x00\x00Lab"}
+    store.save({"a": 1, "nvs.net80211:opmode": U8(2), "nvs.net80211:sta.lis_intval": U16(3)})
+    loaded = store.load()
+    assert loaded["nvs.net80211:opmode"] == 2 and type(loaded["nvs.net80211:opmode"]) is U8
+    assert type(loaded["nvs.net80211:sta.lis_intval"]) is U16 and type(loaded["a"]) is int
+    types = {(i.namespace, i.key): i.type for i in store.items()}
+    assert types["nvs.net80211", "opmode"] == ItemType.U8
+    assert types["nvs.net80211", "sta.lis_intval"] == ItemType.U16
+    assert types["esp_at_sim", "a"] == ItemType.I32
+    store.erase()  # AT+RESTORE: the module's settings go, PHY calibration stays
     assert store.load() == {}
     assert flash.settings("phy").load() == {"cal_version": 4}
-    assert [i for i in store.items() if i.namespace != "esp_at_sim"] == foreign
+    assert store.items() == [phy]
 
 
 @pytest.mark.parametrize(
@@ -79,6 +84,8 @@ def test_other_namespaces_survive(flash: FlashImage) -> None:
     [
         ({"k" * 16: 1}, ValueError),
         ({"": 1}, ValueError),
+        ({"nvs.net80211:" + "k" * 16: 1}, ValueError),
+        ({"ok": 1, "ns:bad": U8(256)}, ValueError),
         ({"ok": 1, "bad": 2**31}, ValueError),
         ({"ok": 1, "bad": True}, TypeError),
         ({"ok": 1, "bad": 1.5}, TypeError),

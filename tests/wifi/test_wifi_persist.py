@@ -64,7 +64,7 @@ async def test_sysstore_0_keeps_changes_in_ram_only(
     assert all(a != b for a, b in zip(changed[1:], factory[1:], strict=True))
     await at.reboot()
     assert await answers(at) == factory
-    assert [k for k in store.load() if k != "cwmode"] == []
+    assert [k for k in store.load() if k != "nvs.net80211:opmode"] == []
 
 
 async def test_join_with_sysstore_1_auto_connects_after_reset(

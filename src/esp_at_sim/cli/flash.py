@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ..device.settings_schema import SECRET_KEYS, check
+from ..flash.dump import DumpError, export_flash, import_dump
 from ..flash.errors import FlashError
 from ..flash.flashfile import FlashImage
 from ..flash.image import build_app_image
@@ -49,6 +50,25 @@ def add_parsers(sub: Subcommands) -> None:
         "--slot", metavar="NAME", help="target partition (default: the next OTA slot)"
     )
     load.set_defaults(func=cmd_flash_load)
+    imp = flash_sub.add_parser(
+        "import", help="take a real module's flash dump (esptool read_flash) as a flash file"
+    )
+    imp.add_argument("dump", metavar="DUMP", help="the whole flash, read from a module")
+    imp.add_argument(
+        "-o", dest="output", metavar="FILE", help="the flash file to make (default: DUMP.flash)"
+    )
+    imp.set_defaults(func=cmd_flash_import)
+    exp = flash_sub.add_parser(
+        "export", help="write a flash file as a dump that esptool write_flash takes at 0x0"
+    )
+    exp.add_argument("file", metavar="FILE", help="the flash file")
+    exp.add_argument("-o", dest="output", required=True, metavar="DUMP")
+    exp.add_argument(
+        "--bootloader",
+        metavar="BIN",
+        help="a bootloader image to put at the chip's address (default: that region erased)",
+    )
+    exp.set_defaults(func=cmd_flash_export)
     pki.add_parser(flash_sub)
 
 
@@ -130,4 +150,44 @@ def cmd_flash_load(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     version = image.descriptor.version if image and image.descriptor else "raw data"
     print(f"{args.image}: {len(data)} bytes written to {slot} ({version}); boots at next reset")
+    return EXIT_OK
+
+
+def cmd_flash_import(args: argparse.Namespace) -> int:
+    """Check a real module's dump and make it a flash file (exit 2 for anything that is
+    not a dump of a supported module)."""
+    target = args.output or f"{args.dump}.flash"
+    try:
+        report = import_dump(args.dump, target)
+    except DumpError as exc:
+        _error(f"not imported: {exc.reason}")
+        return EXIT_USAGE
+    except OSError as exc:
+        _error(f"not imported: {exc.filename or args.dump}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    print(f"{target}: {report.layout} layout, chip {report.chip}")
+    for line in report.apps:
+        print(f"  {line}")
+    print(f"  boots: {report.boots}")
+    print(f"  settings: {report.settings} stored values")
+    for damage in report.damage:
+        print(f"  NVS damage: {damage}")
+    print(f"Run it with: esp-at-sim run --flash {target}")
+    return EXIT_OK
+
+
+def cmd_flash_export(args: argparse.Namespace) -> int:
+    """Write a flash file as a dump for ``esptool write_flash 0x0 DUMP``."""
+    try:
+        bootloader = Path(args.bootloader).read_bytes() if args.bootloader else None
+        layout = export_flash(args.file, args.output, bootloader=bootloader)
+    except FlashError as exc:
+        _error(f"not exported: {exc.reason}")
+        return EXIT_USAGE
+    except OSError as exc:
+        _error(f"not exported: {exc.filename or args.file}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    boot_note = "bootloader added" if bootloader else "bootloader region erased"
+    print(f"{args.output}: {layout.flash_size} bytes for {layout.chip}, {boot_note}")
+    print(f"Write it with: esptool --chip {layout.chip} write_flash 0x0 {args.output}")
     return EXIT_OK

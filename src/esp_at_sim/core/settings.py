@@ -1,7 +1,10 @@
 """Persistent settings: what ESP-AT keeps in NVS, behind a small interface.
 
-Settings are a flat mapping from a key (at most 15 ASCII bytes, the NVS key limit) to an
-``int`` (stored as i32), a ``str`` (UTF-8 text) or ``bytes`` (a blob). The module reads
+Settings are a flat mapping from a key to an ``int`` (stored as I32, or as U8 or U16 when
+it is a :class:`U8` or :class:`U16`), a ``str`` (UTF-8 text) or ``bytes`` (a blob). A key
+is an NVS key (at most 15 ASCII bytes) in the store's own namespace, or
+``namespace:key`` in another one (``nvs.net80211:opmode``, where ESP-IDF's Wi-Fi driver
+keeps its configuration). The module reads
 them once at boot and writes them when a command stores a setting (``AT+SYSSTORE=1``).
 A store writes a whole batch atomically: after a crash at any point the store holds
 either the batch before or the batch after a :meth:`SettingsStore.save`, never a mix.
@@ -16,6 +19,15 @@ SettingValue = int | str | bytes
 Settings = dict[str, SettingValue]
 
 MAX_KEY_LEN = 15
+NAMESPACE_SEP = ":"
+
+
+class U8(int):
+    """An integer stored as NVS type U8 (as ESP-IDF's Wi-Fi driver stores its own)."""
+
+
+class U16(int):
+    """An integer stored as NVS type U16."""
 
 
 class SettingsStore(ABC):
@@ -32,12 +44,23 @@ class SettingsStore(ABC):
 
     @abstractmethod
     def erase(self) -> None:
-        """Forget every stored setting (``AT+RESTORE``)."""
+        """Forget every stored setting, every namespace (``AT+RESTORE``)."""
+
+
+def split_key(key: str) -> tuple[str | None, str]:
+    """``"nvs.net80211:opmode"`` → ``("nvs.net80211", "opmode")``; ``"cwmode"`` →
+    ``(None, "cwmode")`` (the store's own namespace)."""
+    namespace, sep, name = key.rpartition(NAMESPACE_SEP)
+    return (namespace, name) if sep else (None, key)
 
 
 def check_key(key: str) -> None:
-    if not key or len(key.encode()) > MAX_KEY_LEN or not key.isascii():
-        raise ValueError(f"setting key {key!r} must be 1 to {MAX_KEY_LEN} ASCII bytes")
+    namespace, name = split_key(key)
+    for part in (name,) if namespace is None else (namespace, name):
+        if not part or len(part.encode()) > MAX_KEY_LEN or not part.isascii():
+            raise ValueError(
+                f"setting key {key!r}: namespace and key must be 1 to {MAX_KEY_LEN} ASCII bytes"
+            )
 
 
 class MemorySettingsStore(SettingsStore):

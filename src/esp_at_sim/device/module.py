@@ -27,7 +27,7 @@ from ..at.errors import AtError, exec_fail
 from ..at.table import CommandTable, Reply, Result
 from ..core.clock import Clock
 from ..core.events import Event, EventBus
-from ..core.settings import MemorySettingsStore, Settings, SettingsStore
+from ..core.settings import MemorySettingsStore, Settings, SettingsStore, SettingValue
 from ..radio.base import Radio
 from ..radio.world import ModuleConfig
 from .faults import Faults
@@ -36,7 +36,7 @@ from .net import NetState
 from .passthrough import Passthrough
 from .redact import MASK, mask_answer, mask_output
 from .servers import Servers
-from .settings_schema import Entry, check
+from .settings_schema import Entry, check, migration
 from .sntp import Sntp
 from .system import SystemState
 from .tls import TlsClients, server_context
@@ -84,6 +84,7 @@ class Module:
         self.engine = AtEngine()
         self.table = table
         self.saved: Settings = {}
+        self._migration: dict[str, SettingValue | None] = {}
         self.system = SystemState()
         self.net = NetState()
         self.tls = TlsClients()  # SSL client settings of each link, reset at boot
@@ -314,11 +315,13 @@ class Module:
     def persist(self, *entries: Entry, always: bool = False) -> None:
         """Store settings when ``AT+SYSSTORE=1`` (or ``always``, for commands that always
         save, like AT+UART_DEF and AT+CWAUTOCONN). Each entry comes from its setting's
-        codec (:mod:`.settings_schema`): ``module.persist(CWMODE.entry(3))``."""
+        codec (:mod:`.settings_schema`): ``module.persist(OPMODE.entry(3))``."""
         if not (always or self.system.store_mode):
             return
-        updates = dict(entries)
+        # settings read in our earlier form are rewritten in today's at the first save
+        updates = {**self._migration, **dict(entries)}
         self.store.save(updates)
+        self._migration = {}
         for key, value in updates.items():
             if value is None:
                 self.saved.pop(key, None)
@@ -377,9 +380,11 @@ class Module:
         await self.clock.sleep(BOOT_TIME)
         if self.firmware is not None and not self._boot_firmware(self.firmware):
             return  # nothing bootable: the bootloader never hands over, no "ready"
-        self.saved = self.store.load()
+        stored = self.store.load()
         self._report_settings_damage()
-        self._report_bad_settings()
+        self._report_bad_settings(stored)
+        self._migration = migration(stored)
+        self.saved = {k: v for k, v in {**stored, **self._migration}.items() if v is not None}
         self.system.load(self.saved)
         self.net.load(self.saved)
         self.wifi.load(self.saved)
@@ -412,10 +417,10 @@ class Module:
             )
             log.warning("stored settings damaged: %s", damage)
 
-    def _report_bad_settings(self) -> None:
+    def _report_bad_settings(self, stored: Settings) -> None:
         """A corrupt stored value never stops a boot: its setting takes its default, and
         the module says so (one event and warning each)."""
-        for bad in check(self.saved):
+        for bad in check(stored):
             self.emit("flash.bad_setting", key=bad.key, stored=bad.stored, problem=bad.problem)
             log.warning("stored setting ignored, default used: %s", bad)
 

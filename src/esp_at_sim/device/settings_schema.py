@@ -6,7 +6,7 @@ a blob) and ``decode`` turns it back, checking it on the way (:class:`BadSetting
 anything that a command of the module could not have stored). Everything that reads or
 writes a setting goes through this table:
 
-- writing: ``module.persist(CWMODE.entry(3), ...)``; :meth:`Setting.entry` refuses a
+- writing: ``module.persist(OPMODE.entry(3), ...)``; :meth:`Setting.entry` refuses a
   value its own decoder would refuse, so nothing unreadable is ever written;
 - reading at boot: :meth:`Setting.read`, which never raises: a corrupt stored value (a
   damaged flash file, one written by hand or by a different build) falls back to the
@@ -19,12 +19,15 @@ MAC addresses, the SoftAP SSID made from them).
 
 from __future__ import annotations
 
+import hashlib
 import re
+import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..core.settings import SettingValue
+from ..core.settings import NAMESPACE_SEP, U8, U16, SettingValue, split_key
+from ..flash.nvs_store import DEFAULT_NAMESPACE, WIFI_NAMESPACE
 from ..radio.addresses import MAX_LEASE_MINUTES, DhcpPool, parse_ipv4, parse_mac
 from ..radio.base import IpInfo
 from .phy import (
@@ -93,8 +96,14 @@ class BadValue:
     stored: str  # the value as stored (repr), or a mask for a secret
     problem: str
 
+    @property
+    def name(self) -> str:
+        """``namespace.key`` as NVS tools show it."""
+        namespace, key = split_key(self.key)
+        return f"{namespace or DEFAULT_NAMESPACE}.{key}"
+
     def __str__(self) -> str:
-        return f"{self.key} = {self.stored}: {self.problem}"
+        return f"{self.name} = {self.stored}: {self.problem}"
 
 
 # -- codec building blocks --------------------------------------------------------------------
@@ -316,13 +325,121 @@ def _decode_saved_link(raw: SettingValue) -> str | None:
     return text
 
 
+# -- the Wi-Fi driver's own encodings (nvs.net80211) ------------------------------------------
+def u8(key: str, lo: int, hi: int, default: int) -> Setting[int]:
+    """An integer in ``lo..hi`` stored as NVS U8."""
+    plain = integer(key, lo, hi, default)
+    return Setting(key, f"a u8 {lo}..{hi}", default, U8, plain.decode)
+
+
+def u8_flag(key: str, default: bool) -> Setting[bool]:
+    """On or off as NVS U8 1 or 0."""
+    plain = flag(key, default)
+    return Setting(key, "a u8 0 or 1", default, lambda v: U8(int(v)), plain.decode)
+
+
+def sized_text(key: str, size: int) -> Setting[bytes | None]:
+    """Bytes as the driver keeps an SSID: u32 length, then ``size`` bytes, zero-filled
+    (``esp-idf-nvs-partition-gen``'s ``blob_sz_fill``)."""
+
+    def encode(value: bytes | None) -> SettingValue:
+        assert value is not None
+        return struct.pack("<I", len(value)) + value.ljust(size, b"\0")
+
+    def decode(raw: SettingValue) -> bytes | None:
+        data = _blob_of(raw)
+        _need(len(data) == 4 + size, f"{len(data)} bytes where {4 + size} belong")
+        (length,) = struct.unpack_from("<I", data)
+        _need(length <= size, f"length {length}, more than {size}")
+        return data[4 : 4 + length]
+
+    return Setting(key, f"a blob: u32 length and {size} bytes", None, encode, decode)
+
+
+def filled_text(key: str, size: int) -> Setting[bytes | None]:
+    """Bytes as the driver keeps a password: ``size`` bytes, zero-filled, the value ending
+    at the first zero (``blob_fill``)."""
+
+    def encode(value: bytes | None) -> SettingValue:
+        assert value is not None
+        _need(b"\0" not in value, "a zero byte")
+        return value.ljust(size, b"\0")
+
+    def decode(raw: SettingValue) -> bytes | None:
+        data = _blob_of(raw)
+        _need(len(data) == size, f"{len(data)} bytes where {size} belong")
+        return data.split(b"\0", 1)[0]
+
+    return Setting(key, f"a blob of {size} bytes", None, encode, decode)
+
+
+def fixed(key: str, size: int) -> Setting[bytes | None]:
+    """A blob of exactly ``size`` bytes."""
+
+    def encode(value: bytes | None) -> SettingValue:
+        assert value is not None
+        return value
+
+    def decode(raw: SettingValue) -> bytes | None:
+        data = _blob_of(raw)
+        _need(len(data) == size, f"{len(data)} bytes where {size} belong")
+        return data
+
+    return Setting(key, f"a blob of {size} bytes", None, encode, decode)
+
+
+def pmk(ssid: bytes, password: bytes) -> bytes:
+    """The WPA pairwise master key: a 64-digit hex password is the key itself, a
+    passphrase is stretched with PBKDF2-HMAC-SHA1 (4096 rounds, the SSID as salt)."""
+    if len(password) == 64:
+        return bytes.fromhex(password.decode("ascii"))
+    return hashlib.pbkdf2_hmac("sha1", password, ssid, 4096, 32)
+
+
+def _encode_raw_mac(value: str | None) -> SettingValue:
+    return bytes(int(part, 16) for part in value.split(":")) if value else bytes(6)
+
+
+def _decode_raw_mac(raw: SettingValue) -> str | None:
+    data = _blob_of(raw)
+    _need(len(data) == 6, f"{len(data)} bytes where 6 belong")
+    return ":".join(f"{b:02x}" for b in data)
+
+
+def _decode_listen(raw: SettingValue) -> int:
+    value = _int_of(raw)
+    _need(0 <= value <= 100, f"{value} is outside 0..100")
+    return value or 3  # 0: the driver's default
+
+
 # -- the settings -----------------------------------------------------------------------------
-# Basic and system commands.
+# Where ESP-IDF's Wi-Fi driver keeps its configuration, with its keys and types.
+WIFI = f"{WIFI_NAMESPACE}{NAMESPACE_SEP}"
+OPMODE = u8(WIFI + "opmode", 0, 3, 1)  # AT+CWMODE
+STA_SSID = sized_text(WIFI + "sta.ssid", 32)
+STA_PSWD = filled_text(WIFI + "sta.pswd", 64)
+BSSID_SET = u8_flag(WIFI + "bssid.set", False)
+STA_BSSID = Setting(WIFI + "sta.bssid", "a blob of 6 bytes", None, _encode_raw_mac, _decode_raw_mac)
+STA_LISTEN = Setting(WIFI + "sta.lis_intval", "a u16 0..100", 3, U16, _decode_listen)
+STA_MINAUTH = u8(WIFI + "sta.minauth", 0, 16, 0)  # AT+CWJAP <pci_en>: the weakest auth mode
+STA_PMF_R = u8_flag(WIFI + "sta.pmf_r", False)  # AT+CWJAP <pmf> bit 1: PMF required
+# Written with the station configuration, as the driver keeps them: no AP details cached
+# yet (all 0xFF), no PMK computed yet (zeros), and a 2-byte word of zeros.
+STA_APINFO = fixed(WIFI + "sta.apinfo", 140)
+STA_PMK = fixed(WIFI + "sta.pmk", 32)
+STA_APSW = fixed(WIFI + "sta.apsw", 2)
+AP_SSID = sized_text(WIFI + "ap.ssid", 32)
+AP_PASSWD = filled_text(WIFI + "ap.passwd", 64)
+AP_CHAN = u8(WIFI + "ap.chan", 1, 14, 1)
+AP_AUTHMODE = u8(WIFI + "ap.authmode", 0, 4, 0)  # wifi_auth_mode_t, the same as <ecn>
+AP_HIDDEN = u8_flag(WIFI + "ap.hidden", False)
+AP_MAX_CONN = u8(WIFI + "ap.max.conn", 1, 10, 4)
+AP_PMK_INFO = fixed(WIFI + "ap.pmk_info", 132)  # 100 zero bytes, then the SoftAP's PMK
+# What ESP-AT adds (its own keys could not be established: kept in our namespace).
 SYSMSG = integer("sysmsg", 0, 7, 0)
 UART_DEF = record(
     "uart_def", ((80, 5_000_000), (5, 8), (1, 3), (0, 2), (0, 3)), (115200, 8, 1, 0, 0)
 )
-# TCP/IP commands.
 RECONN_INTV = integer("reconnintv", 1, 36000, 1)
 SNTP_OFF: SntpSetting = (False, 8, ())  # ESP-AT's default: off, UTC+8, default servers
 SNTP_CFG = Setting("sntpcfg", "'E;ZONE;server,...'", SNTP_OFF, _encode_sntp, _decode_sntp)
@@ -333,26 +450,16 @@ SSL_CCONF = records("sslcconf", ((0, 3), (0, _I32[1]), (0, _I32[1])), 5)
 SAVE_TRANS: Setting[str | None] = Setting(
     "savetranslink", "mode,type,port,extra,netif,host", None, str, _decode_saved_link
 )
-# Wi-Fi commands.
-CWMODE = integer("cwmode", 0, 3, 1)
 AUTOCONN = flag("autoconn", True)
-STA_SSID = blob("sta_ssid", 32)
-STA_PWD = blob("sta_pwd", 64)
-STA_BSSID = Setting("sta_bssid", "'' or a MAC address", None, _encode_bssid, _decode_bssid)
-# <pci_en>/authmode, listen interval, scan mode, jap timeout, PMF (AT+CWJAP)
-STA_CFG = record("sta_cfg", ((0, 16), (1, 100), (0, 1), (3, 600), (0, 3)), (0, 3, 0, 15, 1))
+# AT+CWJAP's <scan_mode>, <jap_timeout> and <pmf> bit 0 (PMF capable)
+STA_OPTS = record("sta_opts", ((0, 1), (3, 600), (0, 1)), (0, 15, 1))
 RECONN_CFG = record("reconncfg", ((0, 7200), (0, 1000)), (0, 0))  # AT+CWRECONNCFG
 DHCP = integer("dhcp", 0, 3, 3)  # bit 0 station DHCP client, bit 1 SoftAP DHCP server
 STA_IP = _address("sta_ip")
 AP_IP = _address("ap_ip")
-DHCPS: Setting[DhcpPool | None] = Setting(
-    "dhcps", "lease,start,end", None, _encode_pool, _decode_pool
-)
+DHCPS = Setting("dhcps", "lease,start,end", None, _encode_pool, _decode_pool)
 STA_MAC = mac("sta_mac")
 AP_MAC = mac("ap_mac")
-SAP_SSID = blob("sap_ssid", 32)
-SAP_PWD = blob("sap_pwd", 64)
-SAP_CFG = record("sap_cfg", ((1, 14), (0, 4), (1, 10), (0, 1)), (1, 0, 4, 0))  # AT+CWSAP
 # station, SoftAP: bandwidth (1 20 MHz, 2 40 MHz; AT+CWBANDWIDTH), protocol sets
 # (AT+CWSTAPROTO, AT+CWAPPROTO); SoftAP and station inactive times (AT+CWCONFIG)
 CW_BANDWIDTH = record("cwbandwidth", ((BW_20, BW_40), (BW_20, BW_40)), (BW_40, BW_40))
@@ -368,23 +475,132 @@ CW_CONFIG = record("cwconfig", ((10, 3600), (3, 600)), (AP_INACTIVE_DEFAULT, STA
 SCHEMA: dict[str, Setting[Any]] = {
     s.key: s
     for s in (
-        SYSMSG, UART_DEF, RECONN_INTV, SNTP_CFG, CIPDNS, TCP_OPT, SSL_CCONF, SAVE_TRANS,
-        CWMODE, AUTOCONN,
-        STA_SSID, STA_PWD, STA_BSSID, STA_CFG, RECONN_CFG, DHCP, STA_IP, AP_IP, DHCPS,
-        STA_MAC, AP_MAC, SAP_SSID, SAP_PWD, SAP_CFG, CW_BANDWIDTH, CW_PROTO, CW_CONFIG,
+        OPMODE, STA_SSID, STA_PSWD, BSSID_SET, STA_BSSID, STA_LISTEN, STA_MINAUTH, STA_PMF_R,
+        STA_APINFO, STA_PMK, STA_APSW, AP_SSID, AP_PASSWD, AP_CHAN, AP_AUTHMODE, AP_HIDDEN,
+        AP_MAX_CONN, AP_PMK_INFO, SYSMSG, UART_DEF, RECONN_INTV, SNTP_CFG, CIPDNS, TCP_OPT,
+        SSL_CCONF, SAVE_TRANS, AUTOCONN, STA_OPTS, RECONN_CFG, DHCP, STA_IP, AP_IP, DHCPS,
+        STA_MAC, AP_MAC, CW_BANDWIDTH, CW_PROTO, CW_CONFIG,
     )
 }  # fmt: skip
-# Stored settings that hold a secret (never shown unless asked): ours, and the Wi-Fi
-# driver's own keys as a real module's flash dump holds them (namespace nvs.net80211).
-SECRET_KEYS = frozenset({STA_PWD.key, SAP_PWD.key, "sta.pswd", "ap.passwd"})
+
+# Our earlier form, kept only to read old flash files: the first save rewrites it as above.
+_OLD_MODE = integer("cwmode", 0, 3, 1)
+_OLD_STA_SSID = blob("sta_ssid", 32)
+_OLD_STA_PWD = blob("sta_pwd", 64)
+_OLD_STA_BSSID = Setting("sta_bssid", "'' or a MAC address", None, _encode_bssid, _decode_bssid)
+_OLD_STA_CFG = record("sta_cfg", ((0, 16), (1, 100), (0, 1), (3, 600), (0, 3)), (0, 3, 0, 15, 1))
+_OLD_SAP_SSID = blob("sap_ssid", 32)
+_OLD_SAP_PWD = blob("sap_pwd", 64)
+_OLD_SAP_CFG = record("sap_cfg", ((1, 14), (0, 4), (1, 10), (0, 1)), (1, 0, 4, 0))
+OLD_SCHEMA: dict[str, Setting[Any]] = {
+    s.key: s
+    for s in (
+        _OLD_MODE, _OLD_STA_SSID, _OLD_STA_PWD, _OLD_STA_BSSID, _OLD_STA_CFG, _OLD_SAP_SSID,
+        _OLD_SAP_PWD, _OLD_SAP_CFG,
+    )
+}  # fmt: skip
+
+# Stored settings that hold a secret (never shown unless asked), as keys and as the NVS
+# keys ``flash info`` lists.
+SECRET_KEYS = frozenset(
+    {STA_PSWD.key, AP_PASSWD.key, _OLD_STA_PWD.key, _OLD_SAP_PWD.key, "sta.pswd", "ap.passwd"}
+)
 SECRET_SHOWN = "***"
+
+
+def station_entries(
+    ssid: bytes, password: bytes, bssid: str | None, numbers: Numbers
+) -> list[Entry]:
+    """The station configuration as the driver stores it, and ESP-AT's part in ours;
+    ``numbers`` are AT+CWJAP's authmode, listen interval, scan mode, timeout and PMF."""
+    return [
+        STA_SSID.entry(ssid),
+        STA_APINFO.entry(b"\xff" * 140),
+        STA_PMK.entry(bytes(32)),
+        STA_APSW.entry(bytes(2)),
+        STA_PSWD.entry(password),
+        BSSID_SET.entry(bssid is not None),
+        STA_BSSID.entry(bssid),
+        *station_options(numbers),
+    ]
+
+
+def station_options(numbers: Numbers) -> list[Entry]:
+    """AT+CWJAP's authmode, listen interval, scan mode, timeout and PMF as stored: the
+    driver's part in nvs.net80211, ESP-AT's in ours."""
+    auth, listen, scan, timeout, pmf = numbers
+    return [
+        STA_LISTEN.entry(listen),
+        STA_MINAUTH.entry(auth),
+        STA_PMF_R.entry(bool(pmf & 2)),
+        STA_OPTS.entry((scan, timeout, pmf & 1)),
+    ]
+
+
+def station_numbers(saved: Mapping[str, SettingValue]) -> Numbers:
+    """AT+CWJAP's authmode, listen interval, scan mode, timeout and PMF as stored."""
+    scan, timeout, capable = STA_OPTS.read(saved)
+    pmf = capable | int(STA_PMF_R.read(saved)) << 1
+    return STA_MINAUTH.read(saved), STA_LISTEN.read(saved), scan, timeout, pmf
+
+
+def softap_entries(ssid: bytes, password: bytes, numbers: Numbers) -> list[Entry]:
+    """The SoftAP configuration as the driver stores it; ``numbers`` are AT+CWSAP's
+    channel, ecn, max connections and hidden."""
+    channel, ecn, max_conn, hidden = numbers
+    secured = ecn != 0 and bool(password)
+    return [
+        AP_SSID.entry(ssid),
+        AP_PASSWD.entry(password),
+        AP_CHAN.entry(channel),
+        AP_AUTHMODE.entry(ecn),
+        AP_HIDDEN.entry(bool(hidden)),
+        AP_MAX_CONN.entry(max_conn),
+        AP_PMK_INFO.entry(bytes(100) + pmk(ssid, password)) if secured else AP_PMK_INFO.cleared(),
+    ]
+
+
+def _old_station(saved: Mapping[str, SettingValue]) -> list[Entry]:
+    ssid, pwd = _OLD_STA_SSID.stored(saved), _OLD_STA_PWD.stored(saved)
+    numbers = _OLD_STA_CFG.stored(saved)
+    out: list[Entry] = []
+    if ssid is not None and pwd is not None and b"\0" not in pwd:
+        bssid = _OLD_STA_BSSID.stored(saved)
+        out = station_entries(ssid, pwd, bssid, numbers or _OLD_STA_CFG.default)
+    elif numbers is not None:
+        out = station_options(numbers)
+    return out
+
+
+def _old_softap(saved: Mapping[str, SettingValue]) -> list[Entry]:
+    ssid, pwd = _OLD_SAP_SSID.stored(saved), _OLD_SAP_PWD.stored(saved)
+    numbers = _OLD_SAP_CFG.stored(saved)
+    if ssid and pwd is not None and b"\0" not in pwd and numbers is not None:
+        return softap_entries(ssid, pwd, numbers)
+    return []
+
+
+def migration(saved: Mapping[str, SettingValue]) -> dict[str, SettingValue | None]:
+    """What rewrites settings stored in our earlier form in today's: the old keys go, and
+    what they held (when it was good) goes where the firmware keeps it. Empty for settings
+    already in today's form."""
+    if not any(key in saved for key in OLD_SCHEMA):
+        return {}
+    updates: dict[str, SettingValue | None] = dict.fromkeys(
+        (key for key in OLD_SCHEMA if key in saved), None
+    )
+    mode = _OLD_MODE.stored(saved)
+    moved = [OPMODE.entry(mode)] if mode is not None else []
+    moved += _old_station(saved) + _old_softap(saved)
+    updates.update((key, value) for key, value in moved if key not in saved)
+    return updates
 
 
 def check(saved: Mapping[str, SettingValue]) -> list[BadValue]:
     """Every stored value in ``saved`` that its setting's codec refuses (secrets masked)."""
     bad = []
     for key, raw in saved.items():
-        setting = SCHEMA.get(key)
+        setting = SCHEMA.get(key) or OLD_SCHEMA.get(key)
         if setting is None:
             continue
         try:

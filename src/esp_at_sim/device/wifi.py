@@ -85,7 +85,7 @@ class Wifi:
     def load(self, saved: Settings) -> None:
         """Boot: stored settings on top of the defaults (a corrupt one keeps its default)."""
         self._reset_defaults()
-        self.mode = S.CWMODE.read(saved)
+        self.mode = S.OPMODE.read(saved)
         self.autoconn = S.AUTOCONN.read(saved)
         self.sta_mac = S.STA_MAC.read(saved) or self.sta_mac
         self.ap_mac = S.AP_MAC.read(saved) or self.ap_mac
@@ -103,7 +103,7 @@ class Wifi:
 
     def _load_station(self, saved: Settings) -> None:
         sta = self.sta
-        auth, listen, scan, timeout, pmf = S.STA_CFG.read(saved)
+        auth, listen, scan, timeout, pmf = S.station_numbers(saved)
         cfg = replace(
             sta.config,
             authmode=auth,
@@ -112,9 +112,10 @@ class Wifi:
             jap_timeout=timeout,
             pmf=pmf,
         )
-        ssid, pwd = S.STA_SSID.read(saved), S.STA_PWD.read(saved)
-        if ssid is not None and pwd is not None:
-            cfg = replace(cfg, ssid=ssid, password=pwd, bssid=S.STA_BSSID.read(saved))
+        ssid, pwd = S.STA_SSID.stored(saved), S.STA_PSWD.read(saved)
+        if ssid is not None:
+            bssid = S.STA_BSSID.stored(saved) if S.BSSID_SET.read(saved) else None
+            cfg = replace(cfg, ssid=ssid, password=pwd or b"", bssid=bssid)
         sta.config = cfg
         sta.reconn_interval, sta.reconn_repeat = S.RECONN_CFG.read(saved)
         static = S.STA_IP.read(saved)
@@ -128,12 +129,17 @@ class Wifi:
     def _load_softap(self, saved: Settings) -> None:
         ap = self.ap
         ap.address = S.AP_IP.read(saved) or ap.address
-        ssid, pwd = S.SAP_SSID.read(saved), S.SAP_PWD.read(saved)
-        options = S.SAP_CFG.stored(saved)
-        if ssid and pwd is not None and options is not None:
-            channel, ecn, max_conn, hidden = options
-            if ecn in ECN_AUTH:
-                ap.settings = ApSettings(ssid, pwd, channel, ecn, max_conn, bool(hidden))
+        ssid = S.AP_SSID.stored(saved)
+        ecn = S.AP_AUTHMODE.read(saved)
+        if ssid and ecn in ECN_AUTH:
+            ap.settings = ApSettings(
+                ssid,
+                S.AP_PASSWD.read(saved) or b"",
+                S.AP_CHAN.read(saved),
+                ecn,
+                S.AP_MAX_CONN.read(saved),
+                S.AP_HIDDEN.read(saved),
+            )
         pool = S.DHCPS.read(saved)
         if pool is not None and pool.fits(ap.address.ip):
             ap.custom_pool = pool
@@ -168,7 +174,7 @@ class Wifi:
     def set_mode(self, mode: int, auto_connect: bool = True) -> None:
         """AT+CWMODE: switch interfaces on and off as the new mode says."""
         old, self.mode = self.mode, mode
-        self.persist(S.CWMODE.entry(mode))
+        self.persist(S.OPMODE.entry(mode))
         self.module.emit("wifi.mode", mode=mode)
         if not self.initialized or old == mode:
             return
@@ -257,13 +263,8 @@ class Wifi:
 
     def persist_station(self) -> None:
         cfg = self.sta.config
-        self.persist(
-            S.STA_SSID.entry(cfg.ssid),
-            S.STA_PWD.entry(cfg.password),
-            S.STA_BSSID.entry(cfg.bssid),
-            self.sta_cfg_entry(),
-            self.reconn_entry(),
-        )
+        entries = S.station_entries(cfg.ssid, cfg.password, cfg.bssid, self._sta_numbers())
+        self.persist(*entries, self.reconn_entry())
 
     def reconn_entry(self) -> S.Entry:
         return S.RECONN_CFG.entry((self.sta.reconn_interval, self.sta.reconn_repeat))
@@ -275,23 +276,18 @@ class Wifi:
             S.CW_BANDWIDTH.entry(phy.bandwidth),
             S.CW_PROTO.entry(phy.protocol),
             S.CW_CONFIG.entry((phy.ap_inactive, phy.sta_inactive)),
-            self.sta_cfg_entry(),
+            *S.station_options(self._sta_numbers()),
         )
 
-    def sta_cfg_entry(self) -> S.Entry:
-        """The station's numeric options (AT+CWJAP's) as stored."""
+    def _sta_numbers(self) -> S.Numbers:
+        """The station's numeric options (AT+CWJAP's)."""
         cfg = self.sta.config
-        return S.STA_CFG.entry(
-            (cfg.authmode, cfg.listen_interval, cfg.scan_mode, cfg.jap_timeout, cfg.pmf)
-        )
+        return (cfg.authmode, cfg.listen_interval, cfg.scan_mode, cfg.jap_timeout, cfg.pmf)
 
     def persist_softap(self) -> None:
         cfg = self.ap.settings
-        self.persist(
-            S.SAP_SSID.entry(cfg.ssid),
-            S.SAP_PWD.entry(cfg.password),
-            S.SAP_CFG.entry((cfg.channel, cfg.ecn, cfg.max_conn, int(cfg.hidden))),
-        )
+        numbers = (cfg.channel, cfg.ecn, cfg.max_conn, int(cfg.hidden))
+        self.persist(*S.softap_entries(cfg.ssid, cfg.password, numbers))
 
     def disconnect(self) -> None:
         """Drop the station link and stop reconnecting (AT+CWQAP)."""

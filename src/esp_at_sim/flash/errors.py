@@ -9,6 +9,7 @@ standard library can still catch it::
     ├── NvsError(FlashError, ValueError)             NVS content damaged or too large
     ├── FlashFileError(FlashError, ValueError)       a file that is not our flash image
     ├── FlashAccessError(FlashError, ValueError)     a raw access outside its partition
+    ├── DumpError(FlashError, ValueError)            not a dump of a supported module
     ├── BootError(FlashError, RuntimeError)          nothing in flash can boot
     └── OtaError(FlashError, RuntimeError)           an update or rollback that cannot go on
 

@@ -180,7 +180,7 @@ def _settings_lines(
     bad = list(check(store.load())) if check is not None else []
     if bad:
         lines.append("Bad settings (the module ignores them and uses the default):")
-        lines += [f"  {store.namespace}.{problem}" for problem in bad]
+        lines += [f"  {problem}" for problem in bad]
     if store.damage:
         lines.append("NVS damage (read as ESP-IDF does; dropped at the next save):")
         lines += [f"  {d}" for d in store.damage]

@@ -1,7 +1,11 @@
 """Stored settings in the NVS partition, saved atomically: :class:`NvsSettingsStore`.
 
-Settings live in one NVS namespace (default ``esp_at_sim``): ``int`` as ``I32``, ``str``
-as ``SZ`` and ``bytes`` as a blob. Other namespaces in the partition are kept as they are.
+Settings live in the store's own NVS namespace (default ``esp_at_sim``) and in the
+namespaces the firmware shares with ESP-IDF (:data:`MODULE_NAMESPACES`: ``nvs.net80211``,
+where the Wi-Fi driver keeps its configuration), named ``namespace:key``: ``int`` as
+``I32`` (``U8``/``U16`` for :class:`~esp_at_sim.core.settings.U8`/``U16``), ``str`` as
+``SZ`` and ``bytes`` as a blob. Other namespaces in the partition (PHY calibration, ...)
+are kept as they are, even by :meth:`NvsSettingsStore.erase`.
 
 How a save stays atomic
 -----------------------
@@ -43,7 +47,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from esp_at_sim.core.settings import Settings, SettingsStore, SettingValue, check_key
+from esp_at_sim.core.settings import (
+    NAMESPACE_SEP,
+    U8,
+    U16,
+    Settings,
+    SettingsStore,
+    SettingValue,
+    check_key,
+    split_key,
+)
 from esp_at_sim.flash import nvs
 from esp_at_sim.flash.errors import NvsError
 from esp_at_sim.flash.flashio import FlashDevice
@@ -51,6 +64,11 @@ from esp_at_sim.flash.nvs import ItemType, NvsItem, PageState
 from esp_at_sim.flash.nvs_read import Damage, NvsReadout, PageInfo, page_headers, read_nvs
 
 DEFAULT_NAMESPACE = "esp_at_sim"
+# ESP-IDF's Wi-Fi driver keeps its configuration here (read at esp_wifi_init()).
+WIFI_NAMESPACE = "nvs.net80211"
+MODULE_NAMESPACES = (WIFI_NAMESPACE,)
+_SIZED = {U8: ItemType.U8, U16: ItemType.U16}
+_TYPED = {ItemType.U8: U8, ItemType.U16: U16}
 
 
 def current_generation(headers: list[PageInfo]) -> list[PageInfo]:
@@ -81,9 +99,11 @@ def _to_item(namespace: str, key: str, value: SettingValue) -> NvsItem:
     if isinstance(value, bool) or not isinstance(value, int | str | bytes):
         raise TypeError(f"setting {key!r} has unsupported type {type(value).__name__}")
     if isinstance(value, int):
-        if not -(2**31) <= value < 2**31:
-            raise ValueError(f"setting {key!r} = {value} does not fit a 32-bit integer")
-        return NvsItem(namespace, key, ItemType.I32, value)
+        kind = _SIZED.get(type(value), ItemType.I32)
+        try:
+            return NvsItem(namespace, key, kind, int(value))
+        except NvsError as exc:
+            raise ValueError(f"setting {key!r} = {value} does not fit {kind.name}") from exc
     if isinstance(value, str):
         if "\x00" in value or len(value.encode()) >= nvs.MAX_STRING:
             raise ValueError(f"setting {key!r}: text with NUL or over {nvs.MAX_STRING - 1} bytes")
@@ -123,24 +143,40 @@ class NvsSettingsStore(SettingsStore):
         """All items of the committed generation, every namespace."""
         return self._current(self._read())
 
+    def _where(self, key: str) -> tuple[str, str]:
+        namespace, name = split_key(key)
+        return namespace or self.namespace, name
+
+    def _name(self, item: NvsItem) -> str | None:
+        """The setting's key for an item of the module's namespaces, else ``None``."""
+        if item.namespace == self.namespace:
+            return item.key
+        if item.namespace in MODULE_NAMESPACES:
+            return f"{item.namespace}{NAMESPACE_SEP}{item.key}"
+        return None
+
     def load(self) -> Settings:
         out: Settings = {}
         for item in self.items():
-            if item.namespace == self.namespace:
-                out[item.key] = item.value
+            name = self._name(item)
+            if name is not None:
+                value = item.value
+                sized = _TYPED.get(item.type)
+                out[name] = sized(value) if sized is not None and isinstance(value, int) else value
         return out
 
     def save(self, updates: Mapping[str, SettingValue | None]) -> None:
-        staged: dict[str, NvsItem | None] = {}
+        staged: dict[tuple[str, str], NvsItem | None] = {}
         for key, value in updates.items():
             check_key(key)
-            staged[key] = None if value is None else _to_item(self.namespace, key, value)
+            namespace, name = self._where(key)
+            staged[namespace, name] = None if value is None else _to_item(namespace, name, value)
         data = self._read()
         old = self._current(data)
         new: list[NvsItem] = []
         for item in old:
-            if item.namespace == self.namespace and item.key in staged:
-                replacement = staged.pop(item.key)
+            if (item.namespace, item.key) in staged:
+                replacement = staged.pop((item.namespace, item.key))
                 if replacement is not None:
                     new.append(replacement)
             else:
@@ -152,7 +188,7 @@ class NvsSettingsStore(SettingsStore):
     def erase(self) -> None:
         data = self._read()
         old = self._current(data)
-        new = [item for item in old if item.namespace != self.namespace]
+        new = [item for item in old if self._name(item) is None]
         if new != old:
             self._commit(data, new)
 

@@ -1,0 +1,161 @@
+"""The Wi-Fi configuration where ESP-IDF's driver keeps it (NVS namespace nvs.net80211),
+checked against a tool nobody here wrote (esp-idf-nvs-partition-gen), and flash files of
+our earlier form read and rewritten."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from nvs_gen import STATION_CSV, generate, splice
+
+from esp_at_sim.core.settings import U8, U16
+from esp_at_sim.flash import FlashImage
+from esp_at_sim.flash.nvs import ItemType
+from esp_at_sim.flash.nvs_read import read_items
+from esp_at_sim.testing import AtHarness, assert_no_tasks_left, start_module
+
+DATA = Path(__file__).parent / "data"
+
+
+async def settle_joined(at: AtHarness) -> bytes:
+    return await at.wait_for(b"WIFI GOT IP\r\n")
+
+
+async def test_generated_station_config_boots_and_auto_connects(tmp_path: Path) -> None:
+    path = tmp_path / "m.flash"
+    splice(path, generate(STATION_CSV, tmp_path))
+    module, at = await start_module(flash=path)
+    try:
+        assert b"WIFI CONNECTED\r\n" in await settle_joined(at)
+        assert await at.cmd("AT+CWMODE?") == b"AT+CWMODE?\r\n+CWMODE:1\r\n\r\nOK\r\n"
+        assert b'+CWJAP:"HomeNet","a4:2b:b0:5e:11:01",6,' in await at.cmd("AT+CWJAP?")
+    finally:
+        await module.close()
+    await assert_no_tasks_left()
+
+
+async def test_generated_softap_config_is_the_modules(tmp_path: Path) -> None:
+    csv = (
+        "key,type,encoding,value\nnvs.net80211,namespace,,\nopmode,data,u8,2\n"
+        "ap.ssid,data,blob_sz_fill(32;0x00),LabAP\nap.passwd,data,blob_fill(64;0x00),lab12345\n"
+        "ap.chan,data,u8,9\nap.authmode,data,u8,3\nap.hidden,data,u8,1\nap.max.conn,data,u8,2\n"
+    )
+    path = tmp_path / "m.flash"
+    splice(path, generate(csv, tmp_path))
+    module, at = await start_module(flash=path)
+    try:
+        assert b'+CWSAP:"LabAP","lab12345",9,3,2,1\r\n' in await at.cmd("AT+CWSAP?")
+    finally:
+        await module.close()
+    await assert_no_tasks_left()
+
+
+def nvs_of(path: Path) -> bytes:
+    with FlashImage.open(path, readonly=True) as flash:
+        return flash.read_partition(flash.nvs)
+
+
+# What the generator adds by itself beside the keys a CSV names (the driver's companions
+# of a station and a SoftAP configuration, the SoftAP's PMK computed from its passphrase).
+GENERATOR_ADDS = {"sta.apinfo", "sta.pmk", "sta.apsw", "ap.pmk_info"}
+ENCODINGS = {
+    "sta.ssid": "blob_sz_fill(32;0x00)",
+    "ap.ssid": "blob_sz_fill(32;0x00)",
+    "sta.pswd": "blob_fill(64;0x00)",
+    "ap.passwd": "blob_fill(64;0x00)",
+}
+
+
+def _csv_line(key: str, kind: ItemType, value: int | str | bytes) -> str:
+    text = str(value)
+    if isinstance(value, bytes):
+        if key.endswith(".ssid"):
+            value = value[4 : 4 + int.from_bytes(value[:4], "little")]
+        elif key in ENCODINGS:
+            value = value.rstrip(b"\0")
+        text = value.decode() if key in ENCODINGS else value.hex()
+    encoding = ENCODINGS.get(key, "hex2bin" if kind == ItemType.BLOB else kind.name.lower())
+    return f"{key},data,{encoding},{text}\n"
+
+
+async def test_our_wifi_config_is_what_the_generator_writes(tmp_path: Path) -> None:
+    """The driver's keys as we store them equal what esp-idf-nvs-partition-gen writes
+    from a CSV of the same settings, companions and the SoftAP's PMK included (ESP-IDF's
+    nvs_tool.py is not distributed on the package registries this project can use: see
+    the README)."""
+    path = tmp_path / "m.flash"
+    module, at = await start_module(flash=path)
+    try:
+        await at.cmd("AT+CWMODE=3")
+        assert b"WIFI GOT IP\r\n" in await at.cmd('AT+CWJAP="HomeNet","sunflower42"')
+        await at.cmd('AT+CWSAP="Mine","12345678",6,3,3,1')
+    finally:
+        await module.close()
+    ours = [i for i in read_items(nvs_of(path)) if i.namespace == "nvs.net80211"]
+    csv = "key,type,encoding,value\nnvs.net80211,namespace,,\n" + "".join(
+        _csv_line(i.key, i.type, i.value) for i in ours if i.key not in GENERATOR_ADDS
+    )
+    theirs = read_items(generate(csv, tmp_path, "theirs"))
+    assert {i.key for i in ours} >= GENERATOR_ADDS
+    assert sorted((i.key, i.type, i.value) for i in theirs) == sorted(
+        (i.key, i.type, i.value) for i in ours
+    )
+    by_key = {i.key: (i.type, i.value) for i in ours}
+    assert by_key["opmode"] == (ItemType.U8, 3)
+    assert by_key["sta.ssid"] == (ItemType.BLOB, b"\x07\0\0\0HomeNet" + bytes(25))
+    assert by_key["sta.pswd"] == (ItemType.BLOB, b"sunflower42".ljust(64, b"\0"))
+    assert by_key["bssid.set"] == (ItemType.U8, 0)
+    assert by_key["sta.lis_intval"] == (ItemType.U16, 3)
+    assert by_key["ap.ssid"] == (ItemType.BLOB, b"\x04\0\0\0Mine" + bytes(28))
+    assert by_key["ap.passwd"] == (ItemType.BLOB, b"12345678".ljust(64, b"\0"))
+    assert [by_key[k] for k in ("ap.chan", "ap.authmode", "ap.max.conn", "ap.hidden")] == [
+        (ItemType.U8, 6),
+        (ItemType.U8, 3),
+        (ItemType.U8, 3),
+        (ItemType.U8, 1),
+    ]
+
+
+async def test_old_flash_files_are_read_and_rewritten_at_the_next_save(tmp_path: Path) -> None:
+    """A flash file written before the settings moved to nvs.net80211 (made by that
+    version of esp-at-sim: tests/flash/data) boots with all its settings; the first save
+    rewrites them where the firmware keeps them."""
+    path = tmp_path / "m.flash"
+    splice(path, gzip.decompress((DATA / "settings-before-nvs-net80211.nvs.gz").read_bytes()))
+    queries = ["AT+CWMODE?", "AT+CWSAP?", "AT+CIPAP?", "AT+CWRECONNCFG?", "AT+UART_DEF?"]
+    module, at = await start_module(flash=path)
+    try:
+        assert b"WIFI GOT IP\r\n" in await settle_joined(at)  # auto-connects as before
+        before = [await at.cmd(q) for q in queries]
+        assert b'+CWSAP:"Mine","12345678",6,3,3,1\r\n' in before[1]
+        assert b"+CWJAP:" in (cwjap := await at.cmd("AT+CWJAP?")) and b"HomeNet" in cwjap
+        assert "esp_at_sim.sta_ssid" in _keys(path)  # nothing written yet
+        await at.cmd("AT+SYSMSG=1")  # any save
+    finally:
+        await module.close()
+    stored = {f"{i.namespace}.{i.key}": (i.type, i.value) for i in read_items(nvs_of(path))}
+    assert not {"esp_at_sim.cwmode", "esp_at_sim.sta_ssid", "esp_at_sim.sap_cfg"} & set(stored)
+    assert stored["nvs.net80211.opmode"] == (ItemType.U8, 3)
+    assert stored["nvs.net80211.sta.ssid"] == (ItemType.BLOB, b"\x07\0\0\0HomeNet" + bytes(25))
+    assert stored["nvs.net80211.bssid.set"] == (ItemType.U8, 1)
+    assert stored["nvs.net80211.sta.bssid"] == (ItemType.BLOB, bytes.fromhex("a42bb05e1101"))
+    assert stored["nvs.net80211.sta.lis_intval"] == (ItemType.U16, 5)
+    assert stored["nvs.net80211.sta.pmf_r"] == (ItemType.U8, 1)
+    assert stored["esp_at_sim.sta_opts"] == (ItemType.SZ, "0,20,1")
+    assert stored["nvs.net80211.ap.max.conn"] == (ItemType.U8, 3)
+    module, at = await start_module(flash=path)
+    try:
+        await settle_joined(at)
+        assert [await at.cmd(q) for q in queries] == before
+    finally:
+        await module.close()
+    await assert_no_tasks_left()
+
+
+def _keys(path: Path) -> set[str]:
+    return {f"{i.namespace}.{i.key}" for i in read_items(nvs_of(path))}
+
+
+def test_sized_ints_keep_their_type() -> None:
+    assert isinstance(U8(3), int) and U8(3) == 3 and U16(3) == 3
