@@ -5,10 +5,16 @@ our earlier form read and rewritten."""
 from __future__ import annotations
 
 import gzip
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from nvs_gen import STATION_CSV, generate, splice
 
+from esp_at_sim.cli.main import main
 from esp_at_sim.core.settings import U8, U16
 from esp_at_sim.flash import FlashImage
 from esp_at_sim.flash.nvs import ItemType
@@ -159,3 +165,59 @@ def _keys(path: Path) -> set[str]:
 
 def test_sized_ints_keep_their_type() -> None:
     assert isinstance(U8(3), int) and U8(3) == 3 and U16(3) == 3
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_csv_walkthrough() -> list[str]:
+    """The README's shell lines that make a station configuration from a CSV and put it
+    into a flash file (the last line, which runs the module, is left to the test)."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### A real module's flash, in and out") :]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    lines = blocks[1].replace("\\\n", "").splitlines()
+    assert lines[-1].startswith("esp-at-sim run --flash m.flash")
+    return lines[:-1]
+
+
+async def test_readme_csv_walkthrough_boots_and_joins(tmp_path: Path) -> None:
+    script = "\n".join(readme_csv_walkthrough()).replace("python -m", f"{sys.executable} -m")
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    module, at = await start_module(flash=tmp_path / "m.flash")
+    try:
+        assert b"WIFI GOT IP\r\n" in await settle_joined(at)
+        assert b'+CWSTATE:2,"HomeNet"' in await at.cmd("AT+CWSTATE?")
+    finally:
+        await module.close()
+    await assert_no_tasks_left()
+
+
+async def test_flash_info_masks_passwords_and_pmks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.flash"
+    module, at = await start_module(flash=path)
+    try:
+        await at.cmd("AT+CWMODE=3")
+        await at.cmd('AT+CWJAP="HomeNet","sunflower42"')
+        await at.cmd('AT+CWSAP="Mine","12345678",6,3,3,1')
+    finally:
+        await module.close()
+    assert main(["flash", "info", str(path)]) == 0
+    out = capsys.readouterr().out
+    for key in ("sta.pswd", "sta.pmk", "ap.passwd", "ap.pmk_info"):
+        assert f"  nvs.net80211.{key} = *** (BLOB)\n" in out, out
+    assert b"sunflower42".hex() not in out and "opmode = 3 (U8)" in out
+    assert "  nvs.net80211.sta.ssid = <36 bytes> 07000000486f6d654e6574" in out

@@ -503,7 +503,10 @@ OLD_SCHEMA: dict[str, Setting[Any]] = {
 # Stored settings that hold a secret (never shown unless asked), as keys and as the NVS
 # keys ``flash info`` lists.
 SECRET_KEYS = frozenset(
-    {STA_PSWD.key, AP_PASSWD.key, _OLD_STA_PWD.key, _OLD_SAP_PWD.key, "sta.pswd", "ap.passwd"}
+    {
+        *(s.key for s in (STA_PSWD, STA_PMK, AP_PASSWD, AP_PMK_INFO, _OLD_STA_PWD, _OLD_SAP_PWD)),
+        *("sta.pswd", "sta.pmk", "ap.passwd", "ap.pmk_info"),  # a PMK is as good as the password
+    }
 )
 SECRET_SHOWN = "***"
 
