@@ -174,3 +174,8 @@ def test_flash_info_lists_bad_settings(tmp_path: Path, capsys: pytest.CaptureFix
     assert bad[0].startswith("  esp_at_sim.sslcconf = '1,2': 2 numbers where 3 belong")
     assert bad[1].startswith("  nvs.net80211.sta.pswd = ***: 8 bytes where 64 belong")
     assert "hunter22" not in out
+
+
+def test_a_password_with_a_zero_byte_comes_back_cut_there() -> None:
+    _key, raw = S.STA_PSWD.entry(b"ab\0cd")
+    assert raw == b"ab\0cd".ljust(64, b"\0") and S.STA_PSWD.decode(raw) == b"ab"

@@ -257,7 +257,8 @@ async def test_flash_info_masks_stored_passwords_unless_asked(
     hexed = tuple(secret.encode().hex() for secret in ("SoftApSecret99", ROUTER_PASSWORD))
     assert main(["flash", "info", str(path)]) == 0
     shown = capsys.readouterr().out
-    assert "esp_at_sim.sta_pwd = *** (BLOB)" in shown and "esp_at_sim.sap_pwd = ***" in shown
+    for key in ("sta.pswd", "sta.pmk", "ap.passwd", "ap.pmk_info"):
+        assert f"nvs.net80211.{key} = *** (BLOB)" in shown, shown
     assert not any(h in shown for h in hexed) and leaks(shown) == []
     assert main(["flash", "info", "--show-secrets", str(path)]) == 0
     revealed = capsys.readouterr().out

@@ -357,12 +357,12 @@ def sized_text(key: str, size: int) -> Setting[bytes | None]:
 
 
 def filled_text(key: str, size: int) -> Setting[bytes | None]:
-    """Bytes as the driver keeps a password: ``size`` bytes, zero-filled, the value ending
-    at the first zero (``blob_fill``)."""
+    """Bytes as the driver keeps a password: ``size`` bytes, zero-filled (``blob_fill``);
+    the value ends at the first zero, so a password with a zero byte in it comes back cut
+    there, as the firmware reads it."""
 
     def encode(value: bytes | None) -> SettingValue:
         assert value is not None
-        _need(b"\0" not in value, "a zero byte")
         return value.ljust(size, b"\0")
 
     def decode(raw: SettingValue) -> bytes | None:
@@ -567,7 +567,7 @@ def _old_station(saved: Mapping[str, SettingValue]) -> list[Entry]:
     ssid, pwd = _OLD_STA_SSID.stored(saved), _OLD_STA_PWD.stored(saved)
     numbers = _OLD_STA_CFG.stored(saved)
     out: list[Entry] = []
-    if ssid is not None and pwd is not None and b"\0" not in pwd:
+    if ssid is not None and pwd is not None:
         bssid = _OLD_STA_BSSID.stored(saved)
         out = station_entries(ssid, pwd, bssid, numbers or _OLD_STA_CFG.default)
     elif numbers is not None:
@@ -578,7 +578,7 @@ def _old_station(saved: Mapping[str, SettingValue]) -> list[Entry]:
 def _old_softap(saved: Mapping[str, SettingValue]) -> list[Entry]:
     ssid, pwd = _OLD_SAP_SSID.stored(saved), _OLD_SAP_PWD.stored(saved)
     numbers = _OLD_SAP_CFG.stored(saved)
-    if ssid and pwd is not None and b"\0" not in pwd and numbers is not None:
+    if ssid and pwd is not None and numbers is not None:
         return softap_entries(ssid, pwd, numbers)
     return []
 
