@@ -197,6 +197,8 @@ def test_parallel_big_heads_keep_memory_bounded(sim: SimProcess, baseline_fds: i
                 answered += 1
     assert grown < 24 * 1024, f"memory grew by {grown} KiB"
     assert answered > 0
+    # 300 closes to process (under load, longer than the fixture's 5 s): bounded wait
+    assert sim.wait_fds(baseline_fds, timeout=60) <= baseline_fds
     assert_serving(sim)
 
 
