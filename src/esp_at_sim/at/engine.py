@@ -153,6 +153,15 @@ class AtEngine:
         """Take bytes from the port. Complete lines become events (or busy answers)."""
         if not data:
             return
+        if (
+            self._mode is not Mode.DATA
+            and not self._partial
+            and not self._overflow
+            and len(data) <= self.max_line
+            and data.find(b"\n") == len(data) - 1
+        ):
+            self._queue_line(bytes(data))  # the usual case: exactly one whole line
+            return
         view = memoryview(data)
         while view:
             if self._mode is Mode.STREAM:
@@ -221,6 +230,9 @@ class AtEngine:
         line: bytes | None = None if self._overflow else bytes(self._partial)
         self._overflow = False
         self._partial.clear()
+        self._queue_line(line)
+
+    def _queue_line(self, line: bytes | None) -> None:
         size = len(line) if line is not None else 1
         if self._mode is Mode.BACKGROUND and line is not None and RST_LINE in line:
             self._send(MSG_FORCE_RESTART)

@@ -120,12 +120,11 @@ class Command(Generic[C]):
     secret_params: tuple[int, ...] = ()
 
     def handler(self, op: Op) -> Handler[C] | None:
-        return {
-            Op.TEST: self.test,
-            Op.QUERY: self.query,
-            Op.SET: self.set,
-            Op.EXECUTE: self.execute,
-        }[op]
+        if op is Op.EXECUTE:
+            return self.execute
+        if op is Op.SET:
+            return self.set
+        return self.query if op is Op.QUERY else self.test
 
     @property
     def secrets(self) -> frozenset[int]:

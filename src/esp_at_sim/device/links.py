@@ -82,7 +82,7 @@ class Links:
         self._slots: list[Link | None] = [None] * MAX_LINKS
         self.ever_opened = False
         module.on_reset(self._on_reset)
-        module.bus.subscribe(self._on_event)
+        module.bus.subscribe(self._on_event, kinds=("wifi.disconnected", "wifi.link_lost"))
 
     # ------------------------------------------------------------------ queries
     @property

@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..at.engine import (
     AtEngine,
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 # Simulated seconds from reset to "ready" (a real ESP32 with ESP-AT takes about this).
 BOOT_TIME = 0.8
+# What a handler that finished at once returns (anything else may be awaitable).
+_PLAIN = (Result, list, tuple)
 OutputSink = Callable[[bytes], None]
 DataHandler = Callable[[bytes], "Reply | Awaitable[Reply]"]
 # Called with each chunk in stream mode; a result other than None ends the command.
@@ -91,7 +93,7 @@ class Module:
         self.wifi = Wifi(self)
         self.faults = Faults(self)
         self._sink: OutputSink | None = None
-        self._echoes: list[tuple[bytes, bytes]] = []  # (line, masked) echoed, not yet logged
+        self._echoes: list[bytes] = []  # command lines echoed, not yet logged
         self._tasks: set[asyncio.Task[Any]] = set()
         self._booting = True
         self._boot_count = 0
@@ -116,7 +118,9 @@ class Module:
         self._sink = sink
 
     def emit(self, kind: str, **data: Any) -> None:
-        self.bus.emit(Event(kind, self.clock.now(), data))
+        """An event on the bus (not even built when nobody listens for ``kind``)."""
+        if self.bus.listening(kind):
+            self.bus.emit(Event(kind, self.clock.now(), data))
 
     def on_boot(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` at every boot, after settings are loaded and before ``ready``."""
@@ -167,17 +171,19 @@ class Module:
         if isinstance(event, StreamData):
             self._dispatch_stream(event.data)
             return
-        if isinstance(event, BadLine | CommandLine):
-            shown = self.table.mask(event.line, MASK)
-            if shown != event.line:
-                self._echoes.append((event.line, shown))
-            valid = isinstance(event, CommandLine)
-            self.emit("at.cmd", line=shown.decode("latin-1"), valid=valid)
-        if isinstance(event, BadLine):
-            self.engine.fail(event.error)
-            return
+        # Masking and the at.cmd event are work for listeners only; the line is kept
+        # so that flush() can mask its echo if at.out has one.
         if isinstance(event, DataReceived):
             self.emit("at.data", size=len(event.data))
+        else:
+            self._echoes.append(event.line)
+            if self.bus.listening("at.cmd"):
+                shown = self.table.mask(event.line, MASK)
+                valid = isinstance(event, CommandLine)
+                self.emit("at.cmd", line=shown.decode("latin-1"), valid=valid)
+            if isinstance(event, BadLine):
+                self.engine.fail(event.error)
+                return
         try:
             if isinstance(event, DataReceived):
                 handler = self._data_handler
@@ -201,12 +207,12 @@ class Module:
 
     def _conclude(self, result: Reply | Awaitable[Reply]) -> None:
         """End the command with ``result``, once it is there."""
-        if inspect.isawaitable(result):
+        if result is not None and type(result) not in _PLAIN and inspect.isawaitable(result):
             self.engine.background()
             self.flush()
             self.spawn(self._finish_later(result), name="at-command")
         else:
-            self._complete(result)
+            self._complete(cast(Reply, result))
 
     def _dispatch_stream(self, data: bytes) -> None:
         self.emit("at.data", size=len(data))
@@ -285,7 +291,9 @@ class Module:
         data = self.engine.data_to_send()
         if not data:
             return
-        self.emit("at.out", data=mask_output(data, self._echoes).decode("latin-1"))
+        if self.bus.listening("at.out"):
+            echoes = [(line, self.table.mask(line, MASK)) for line in self._echoes]
+            self.emit("at.out", data=mask_output(data, echoes).decode("latin-1"))
         self._echoes.clear()
         if self._sink is not None:
             self._sink(data)

@@ -196,7 +196,7 @@ class PortBridge:
         self.module.set_output(self._on_output)
         self._attached = True
         if self.paced and self._on_config is not None:
-            self._unsubscribe = self.module.bus.subscribe(self._on_event)
+            self._unsubscribe = self.module.bus.subscribe(self._on_event, kinds=("uart",))
 
     def _on_event(self, event: Event) -> None:
         # The module switched its UART; if nothing is on the wire, the switch is immediate.

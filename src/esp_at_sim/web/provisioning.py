@@ -253,7 +253,7 @@ class Provisioning:
         """Join the named network and wait for an address (browser and applet alike)."""
         wifi = self.module.wifi
         self._last_failure = None
-        unsubscribe = self.module.bus.subscribe(self._watch)
+        unsubscribe = self.module.bus.subscribe(self._watch, kinds=("wifi.join_failed",))
         try:
             try:
                 wifi.begin_connect(creds.ssid, creds.password)
