@@ -48,13 +48,15 @@ def test_schedule_edge_cases() -> None:
 
 async def test_pipe_delivers_on_schedule() -> None:
     got: list[tuple[float, bytes]] = []
-    pipe = Pipe(lambda data, config: got.append((time.monotonic(), data)))
+    pipe = Pipe(lambda data, config, when: got.append((time.monotonic(), data)))
     data = bytes(range(256)) * 4  # 1024 bytes
-    loop = asyncio.get_running_loop()
     start = time.monotonic()
+    before = time.monotonic()
     pipe.put(data[:500], UART_9600)
     pipe.put(data[500:], UART_9600)  # queued behind the first burst
-    assert pipe.free_at - loop.time() == pytest.approx(1024 * 10 / 9600, abs=0.01)
+    after = time.monotonic()
+    # the first burst started between before and after; the second right behind it
+    assert before + 1024 * 10 / 9600 <= pipe.free_at <= after + 1024 * 10 / 9600
 
     async def drained() -> None:
         while not pipe.idle:
@@ -67,6 +69,100 @@ async def test_pipe_delivers_on_schedule() -> None:
     assert elapsed >= 1024 * 10 / 9600 - 0.01  # never early
     assert elapsed < 5.0  # and not absurdly late (loose: CI machines vary)
     assert len(got) < 300  # a few bytes per wake-up, never one by one
+
+
+async def test_pipe_hands_over_nothing_before_its_wire_time() -> None:
+    config = UartConfig(baudrate=115200)
+    got: list[tuple[float, float, bytes]] = []  # (loop time handed over, wire time, bytes)
+    pipe = Pipe(lambda data, cfg, when: got.append((time.monotonic(), when, data)))
+    data = bytes(range(200))
+    start = time.monotonic()
+    for offset in range(0, 200, 20):  # bursts queue behind each other
+        pipe.put(data[offset : offset + 20], config)
+    while not pipe.idle:
+        await asyncio.sleep(0)
+    await pipe.close()
+    assert b"".join(chunk for _, _, chunk in got) == data
+    sent = 0
+    for handed, when, chunk in got:
+        sent += len(chunk)
+        assert when >= start + sent * config.char_time()  # the wire time of its last byte
+        assert handed >= when  # never before it
+
+
+async def test_a_late_start_is_caught_up_from_the_wire_time() -> None:
+    pipe = Pipe(lambda data, cfg, when: None)
+    ready = time.monotonic() - 1.0  # the line this answers arrived a second ago
+    pipe.put(b"x" * 11, UART_9600, ready)
+    assert pipe.free_at == pytest.approx(ready + 11 * UART_9600.char_time())
+    pipe.put(b"y" * 11, UART_9600, ready)  # behind the first, not before it
+    assert pipe.free_at == pytest.approx(ready + 22 * UART_9600.char_time())
+    await pipe.close()
+
+
+@pytest.mark.parametrize("baud", [9600, 115200, 921600, 5000000])
+async def test_paced_round_trips_are_never_faster_than_the_wire(baud: int) -> None:
+    """Measured on the event loop's clock: each answer byte reaches the client no earlier
+    than the wire allows after the line it answers, pipelined lines included."""
+    module = create_module(time_scale=0, baud=baud)
+    transport = MemoryTransport(paced=True)
+    await _booted(module, transport)
+    arrivals: list[tuple[float, int]] = []  # (clock time, bytes received in all)
+    write = transport._write  # recording what the client gets, and when
+
+    def record(data: bytes) -> None:
+        write(data)
+        arrivals.append((time.monotonic(), len(data)))
+
+    transport.bridge._write = record
+    char = UartConfig(baudrate=baud).char_time()
+    answer = b"AT\r\n" + OK
+    try:
+        transport.take()
+        for lines in (1, 1, 3):
+            arrivals.clear()
+            sent = time.monotonic()
+            transport.send(b"AT\r\n" * lines)
+            await transport.read_until(answer * lines)
+            # line i arrives after 4(i+1) characters; its answer follows the line and
+            # the answers before it
+            done = sent
+            earliest: list[float] = []
+            for i in range(lines):
+                start = max(sent + 4 * (i + 1) * char, done)
+                earliest += [start + (k + 1) * char for k in range(len(answer))]
+                done = earliest[-1]
+            received = 0
+            for when, size in arrivals:
+                received += size
+                assert when >= earliest[received - 1]
+    finally:
+        await transport.close()
+        await module.close()
+
+
+async def test_the_answer_starts_when_its_line_arrived_on_the_wire() -> None:
+    module = create_module(time_scale=0, baud=115200)
+    transport = MemoryTransport(paced=True)
+    await _booted(module, transport)
+    tx, rx = transport.bridge.tx, transport.bridge.rx
+    assert tx is not None and rx is not None
+    ready: list[float | None] = []
+    original_put = tx.put
+
+    def record(data: bytes, config: UartConfig, start: float | None = None) -> None:
+        ready.append(start)
+        original_put(data, config, start)
+
+    tx.put = record  # type: ignore[method-assign]
+    try:
+        transport.send(b"AT\r\n")
+        arrived = rx.free_at  # the wire time of the line's last byte
+        await transport.read_until(b"AT\r\n" + OK)
+        assert ready == [arrived]  # not the (later) time the loop got round to it
+    finally:
+        await transport.close()
+        await module.close()
 
 
 async def _booted(module: Module, transport: MemoryTransport) -> None:
@@ -84,9 +180,9 @@ async def test_uart_cur_switches_the_pacing_rate_after_its_ok() -> None:
     puts: list[tuple[bytes, int]] = []
     original_put = tx.put
 
-    def record(data: bytes, config: UartConfig) -> None:
+    def record(data: bytes, config: UartConfig, ready: float | None = None) -> None:
         puts.append((data, config.baudrate))
-        original_put(data, config)
+        original_put(data, config, ready)
 
     tx.put = record  # type: ignore[method-assign]
     try:

@@ -9,7 +9,10 @@ one character time (start bit, data bits, parity, stop bits, from
 :meth:`UartConfig.char_time`) after the previous one. Rather than sleeping per byte, the
 bridge computes a schedule (:func:`slice_schedule`): each burst is cut into slices of a
 few milliseconds of wire time, and each slice is handed over when its last byte has
-arrived. The rate is the module's current UART configuration
+arrived, never before (:func:`sleep_until`). Wire time is kept as deadlines: the answer
+to a line starts on the wire when the line's last byte arrived on it, however late the
+event loop handed the line over, so a slow wake-up does not add up from one round trip
+to the next. The rate is the module's current UART configuration
 (``module.system.uart_current``). Output produced while a received line is being
 processed keeps the rate that was in force before the line arrived, so the ``OK`` of
 ``AT+UART_CUR`` still leaves at the old rate and everything after it at the new one,
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -43,16 +47,30 @@ log = logging.getLogger(__name__)
 # 9600 baud take about 200 wake-ups rather than 1000.
 SLICE_TIME = 0.005
 
-# A slice this close to its time is due (the loop's timers fire a hair early at times;
-# sleeping again would cost a whole millisecond of timer granularity).
-_EARLY = 0.0001
+# The event loop's selector sleeps in whole milliseconds, so a timer overshoots by up to
+# one: deadlines closer than this are awaited by yielding to the loop instead.
+SPIN = 0.0011
 
 # Lines handed to the module per event-loop turn before the bridge lets others run.
 LINES_PER_TURN = 8
 # Bytes waiting in the bridge above which the transport is asked to stop reading.
 MAX_BACKLOG = 16 * 1024
 
-Deliver = Callable[[bytes, UartConfig], None]
+# The pacing clock: asyncio's loop.time() is this clock; uvloop's counts whole
+# milliseconds, too coarse for a character at 115200 baud (87 us).
+now = time.monotonic
+
+# What a pipe hands over: the bytes, their UART configuration, and the wire time at
+# which the last of them arrived.
+Deliver = Callable[[bytes, UartConfig, float], None]
+
+
+async def sleep_until(when: float) -> None:
+    """Return once the loop's clock has reached ``when``, never before: the loop's timer
+    for all but the last millisecond or so, then turns of the loop (other callbacks run
+    meanwhile)."""
+    while (delay := when - now()) > 0:
+        await asyncio.sleep(delay - SPIN if delay > SPIN else 0)
 
 
 def slice_schedule(
@@ -89,7 +107,7 @@ class Pipe:
 
     @property
     def free_at(self) -> float:
-        """Loop time at which the last queued byte will have crossed the wire."""
+        """Time (:data:`now`) at which the last queued byte will have crossed the wire."""
         return self._free_at
 
     @property
@@ -97,12 +115,13 @@ class Pipe:
         """Nothing is queued."""
         return not self._queue
 
-    def put(self, data: bytes, config: UartConfig) -> None:
-        """Queue ``data``; it starts on the wire when the bytes before it are through."""
+    def put(self, data: bytes, config: UartConfig, ready: float | None = None) -> None:
+        """Queue ``data``; it starts on the wire when the bytes before it are through,
+        and not before ``ready`` (:data:`now` when not given)."""
         if self._closed or not data:
             return
         loop = asyncio.get_running_loop()
-        start = max(loop.time(), self._free_at)
+        start = max(now() if ready is None else ready, self._free_at)
         offset = 0
         for when, count in slice_schedule(len(data), start, config.char_time(), self._slice_time):
             self._queue.append((when, data[offset : offset + count], config))
@@ -112,21 +131,20 @@ class Pipe:
             self._task = loop.create_task(self._drain(), name="uart-pipe")
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._queue:
             when = self._queue[0][0]
-            delay = when - loop.time()
-            if delay > _EARLY:
-                await asyncio.sleep(delay)
+            if when > now():
+                await sleep_until(when)
                 continue
             # Hand over everything that is due, as one write.
-            _, chunk, config = self._queue.popleft()
+            when, chunk, config = self._queue.popleft()
             parts = [chunk]
-            now = loop.time()
-            while self._queue and self._queue[0][0] <= now and self._queue[0][2] == config:
-                parts.append(self._queue.popleft()[1])
+            due = now()
+            while self._queue and self._queue[0][0] <= due and self._queue[0][2] == config:
+                when, chunk, _ = self._queue.popleft()
+                parts.append(chunk)
             try:
-                self._deliver(b"".join(parts), config)
+                self._deliver(b"".join(parts), config, when)
             except Exception:
                 log.exception("delivering paced bytes failed")
 
@@ -174,6 +192,7 @@ class PortBridge:
         self._write = write
         self._on_config = on_config
         self._feeding = False
+        self._wire_time = 0.0  # when the input being fed arrived on the wire (paced)
         self._latched = module.system.uart_current
         self._applied = module.system.uart_current
         self._rx = Pipe(self._deliver_input) if paced else None
@@ -217,7 +236,8 @@ class PortBridge:
         if self._tx is not None:
             self._tx.clear()
 
-    def _deliver_input(self, data: bytes, config: UartConfig) -> None:
+    def _deliver_input(self, data: bytes, config: UartConfig, when: float) -> None:
+        self._wire_time = when
         self._feed(data)
 
     def _feed(self, data: bytes) -> None:
@@ -273,10 +293,12 @@ class PortBridge:
         if self._tx is None:
             self._write(data)
             return
-        config = self._latched if self._feeding else self.module.system.uart_current
-        self._tx.put(data, config)
+        if self._feeding:  # the answer to a line: it starts when the line had arrived
+            self._tx.put(data, self._latched, self._wire_time)
+        else:
+            self._tx.put(data, self.module.system.uart_current)
 
-    def _deliver_output(self, data: bytes, config: UartConfig) -> None:
+    def _deliver_output(self, data: bytes, config: UartConfig, when: float) -> None:
         self._apply(config)
         self._write(data)
         if self._tx is not None and self._tx.idle:
