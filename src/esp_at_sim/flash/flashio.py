@@ -102,6 +102,14 @@ class FlashDevice:
         if merged != old:
             self.write_raw(offset, merged)
 
+    def program_erased(self, offset: int, data: bytes) -> None:
+        """:meth:`program` into an area erased since it was last written (the caller
+        knows it: an OTA slot is erased whole before its upload): the same result,
+        without reading back what is there."""
+        self._check(offset, len(data))
+        if data:
+            self.write_raw(offset, data)
+
     def erase(self, offset: int, length: int) -> None:
         """Erase whole sectors: ``offset`` and ``length`` must be multiples of 4 KiB."""
         self._check(offset, length)
@@ -166,8 +174,11 @@ class MemoryFlashDevice(FlashDevice):
         while view:
             index, within = divmod(offset, SECTOR)
             size = min(SECTOR - within, len(view))
-            sector = bytearray(self._sector(index))
-            sector[within : within + size] = view[:size]
+            if size == SECTOR:  # a whole sector: nothing of the old one is kept
+                sector: bytes | bytearray = view[:SECTOR].tobytes()
+            else:
+                sector = bytearray(self._sector(index))
+                sector[within : within + size] = view[:size]
             if sector == self._base[index * SECTOR : (index + 1) * SECTOR]:
                 self._sectors.pop(index, None)
             elif sector == _ERASED_SECTOR:

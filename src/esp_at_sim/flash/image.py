@@ -11,7 +11,10 @@ descriptor (magic ``0xABCD5432``) at image offset 0x20.
 segment count, each segment (length, flash-mapping alignment, and at boot the load
 address), the checksum, the image length against the partition, and the SHA-256.
 Verification hashes through ``memoryview`` slices and folds the XOR checksum with big
-integers, so a 1.5 MB image verifies in a few milliseconds.
+integers, so a 1.5 MB image verifies in a few milliseconds. :class:`ImageStream` does the
+same work while an upload arrives, chunk by chunk (segment headers parsed as they pass,
+the SHA-256 and the checksum as running values), so that nothing is left to read back or
+hash at the end.
 """
 
 from __future__ import annotations
@@ -167,18 +170,31 @@ def _cstr(raw: bytes) -> str:
     return raw.split(b"\x00", 1)[0].decode("utf-8", errors="replace")
 
 
-def xor_bytes(data: bytes | memoryview) -> int:
-    """XOR of every byte of ``data``, folded with big integers (no per-byte loop)."""
-    acc = int.from_bytes(data, "little")
-    width = len(data) * 8
-    while width > 64:
-        half = (width // 16) * 8
+XOR_SLICE = 0x10000  # bytes turned into one big integer at a time
+
+
+def xor_wide(acc: int, data: bytes | memoryview) -> int:
+    """``acc`` XOR the bytes of ``data`` taken as little-endian integers of up to
+    :data:`XOR_SLICE` bytes: the XOR of all their bytes, not yet folded to one byte
+    (where a byte lands does not matter to the XOR of all of them)."""
+    for start in range(0, len(data), XOR_SLICE):
+        acc ^= int.from_bytes(data[start : start + XOR_SLICE], "little")
+    return acc
+
+
+def xor_fold(acc: int) -> int:
+    """The XOR of the bytes of the integer ``acc``: halves folded onto each other."""
+    width = (acc.bit_length() + 7) // 8 * 8
+    while width > 8:
+        half = (width // 16 + width % 16 // 8) * 8  # half the bytes, rounded up
         acc = (acc >> half) ^ (acc & ((1 << half) - 1))
-        width -= half
-    acc ^= acc >> 32
-    acc ^= acc >> 16
-    acc ^= acc >> 8
-    return acc & 0xFF
+        width = half
+    return acc
+
+
+def xor_bytes(data: bytes | memoryview) -> int:
+    """XOR of every byte of ``data``, in wide slices (no per-byte loop)."""
+    return xor_fold(xor_wide(0, data))
 
 
 def parse_descriptor(data: bytes | memoryview) -> AppDescriptor | None:
@@ -307,7 +323,18 @@ def verify_image(
     target = get_chip(chip) if isinstance(chip, str) else chip
     view = memoryview(data).cast("B")
     check_chip(_read_header(view), target)
-    image = parse_image(view, partition_size=partition_size)
+    return _check_parsed(parse_image(view, partition_size=partition_size), target, for_boot)
+
+
+def verify_parsed(image: AppImage, *, chip: Chip | str) -> AppImage:
+    """:func:`verify_image` (as ``esp_ota_end``) for an image whose structure
+    :class:`ImageStream` has already parsed: the same checks, the same errors."""
+    target = get_chip(chip) if isinstance(chip, str) else chip
+    check_chip(image.header, target)
+    return _check_parsed(image, target, for_boot=False)
+
+
+def _check_parsed(image: AppImage, target: Chip, for_boot: bool) -> AppImage:
     for seg in image.segments:
         if target.is_mapped(seg.load_addr) and seg.data_offset % MMU_PAGE != (
             seg.load_addr % MMU_PAGE
@@ -331,6 +358,132 @@ def verify_image(
     if image.descriptor is None:
         raise ImageError("app descriptor magic missing at offset 0x20")
     return image
+
+
+class ImageStream:
+    """An app image parsed as its bytes arrive, in any chunks: segment headers as they
+    pass, the checksum and the SHA-256 as running values, the descriptor from the first
+    bytes. Nothing is kept but those first bytes and a few header bytes at a time.
+
+    :meth:`image` is the parsed image (as :func:`parse_image` gives it) once every byte
+    it covers has arrived and its structure holds; ``None`` when the data ended early or
+    the structure is broken: then the stored bytes must be parsed as before, which names
+    the problem."""
+
+    _HEAD = DESCRIPTOR_OFFSET + DESCRIPTOR.size
+
+    def __init__(self, partition_size: int | None = None) -> None:
+        self._partition_size = partition_size
+        self._seen = 0
+        self._head = bytearray()  # the first _HEAD bytes, for the header and descriptor
+        self._part = bytearray()  # header bytes being collected
+        self._want = HEADER.size  # ... this many of them
+        self._phase = "header"  # then segment (header), checksum, hash
+        self._data_left = 0  # segment data still to come
+        self._xor = 0  # unfolded XOR of the segment data so far
+        self._sha = hashlib.sha256()
+        self._hash_end: int | None = None  # bytes the SHA-256 covers, once known
+        self._header: ImageHeader | None = None
+        self._segments: list[Segment] = []
+        self._checksum = 0
+        self._stored_hash: bytes | None = None
+        self._done = False
+        self._broken = False
+
+    def feed(self, chunk: bytes | memoryview) -> None:
+        """The next bytes of the image, as stored."""
+        view = memoryview(chunk).cast("B")
+        start = self._seen
+        if len(self._head) < self._HEAD:
+            self._head += view[: self._HEAD - len(self._head)]
+        at = 0
+        while at < len(view) and not (self._done or self._broken):
+            if self._data_left:
+                take = min(self._data_left, len(view) - at)
+                self._xor = xor_wide(self._xor, view[at : at + take])
+                self._data_left -= take
+                at += take
+                if not self._data_left:
+                    self._next_segment(start + at)
+                continue
+            take = min(self._want - len(self._part), len(view) - at)
+            self._part += view[at : at + take]
+            at += take
+            if len(self._part) == self._want:
+                self._parsed(bytes(self._part), start + at)
+                self._part.clear()
+        self._seen += len(view)
+        # what the hash covers is known before the data passes its end
+        covered = len(view) if self._hash_end is None else max(0, self._hash_end - start)
+        if covered:
+            self._sha.update(view[:covered])
+
+    def _parsed(self, raw: bytes, end: int) -> None:
+        """The piece the parser waited for is complete; ``end``: where it ended."""
+        if self._phase == "header":
+            if raw[0] != MAGIC:
+                self._broken = True
+                return
+            self._header = _read_header(memoryview(raw))
+            if self._header.segment_count > MAX_SEGMENTS:
+                self._broken = True
+                return
+            self._next_segment(end)
+        elif self._phase == "segment":
+            addr, length = SEGMENT.unpack(raw)
+            if length & 3 or length >= SIXTEEN_MB or not self._fits(end + length):
+                self._broken = True
+                return
+            self._segments.append(Segment(len(self._segments), addr, end, length))
+            self._data_left = length
+            if not length:
+                self._next_segment(end)
+        elif self._phase == "checksum":
+            assert self._header is not None
+            self._checksum = raw[-1]
+            if self._header.hash_appended:
+                self._expect("hash", HASH_LEN, end)
+            else:
+                self._done = True
+        else:
+            self._stored_hash = raw
+            self._done = True
+
+    def _next_segment(self, end: int) -> None:
+        """The header or a segment's data ended at ``end``: the next segment header, or
+        the padding and checksum byte after the last segment."""
+        assert self._header is not None
+        if len(self._segments) < self._header.segment_count:
+            self._expect("segment", SEGMENT.size, end)
+            return
+        checksum_at = end | 0xF
+        self._hash_end = checksum_at + 1
+        self._expect("checksum", checksum_at + 1 - end, end)
+
+    def _expect(self, phase: str, count: int, end: int) -> None:
+        if not self._fits(end + count):
+            self._broken = True
+        self._phase = phase
+        self._want = count
+
+    def _fits(self, end: int) -> bool:
+        return self._partition_size is None or end <= self._partition_size
+
+    def image(self) -> AppImage | None:
+        if not self._done or self._broken or len(self._head) < self._HEAD:
+            return None
+        assert self._header is not None and self._hash_end is not None
+        hashed = self._header.hash_appended
+        return AppImage(
+            self._header,
+            tuple(self._segments),
+            self._checksum,
+            CHECKSUM_SEED ^ xor_fold(self._xor),
+            self._hash_end + (HASH_LEN if hashed else 0),
+            self._stored_hash,
+            self._sha.digest() if hashed else None,
+            parse_descriptor(bytes(self._head)),
+        )
 
 
 def encode_image(

@@ -2,9 +2,12 @@
 
 :func:`begin_update` starts an update of the next OTA slot (or a named one, or a user
 partition from the ``at_customize`` table) and erases it whole, as ESP-AT does before
-reading the upload. :meth:`OtaUpdate.write` streams chunks straight to flash and refuses
-anything past the partition's end. :meth:`OtaUpdate.end` makes the data durable
-(``fsync``), verifies an app image like ``esp_ota_end``, and only then rewrites the
+reading the upload. :meth:`OtaUpdate.write` streams chunks straight to flash (into the
+erased slot: no read-back) and refuses anything past the partition's end; an app image
+is parsed, checksummed and hashed on the way (:class:`~esp_at_sim.flash.image.ImageStream`).
+:meth:`OtaUpdate.end` makes the data durable (``fsync``), verifies an app image like
+``esp_ota_end`` (from what was parsed on the way; from the stored bytes, as the
+bootloader reads them, when the image ended early or is malformed), and only then rewrites the
 inactive otadata sector (state NEW, see :mod:`esp_at_sim.flash.boot`) and syncs again.
 So a crash at any byte before that last write leaves the old boot selection, and the
 running slot is never written. :meth:`OtaUpdate.abort` just stops: the running image and
@@ -30,7 +33,7 @@ from esp_at_sim.flash.boot import (
 from esp_at_sim.flash.errors import FlashAccessError, ImageError, OtaError
 from esp_at_sim.flash.flashfile import FlashImage
 from esp_at_sim.flash.flashio import SECTOR
-from esp_at_sim.flash.image import MAGIC, AppImage, parse_image
+from esp_at_sim.flash.image import MAGIC, AppImage, ImageStream, parse_image, verify_parsed
 from esp_at_sim.flash.otadata import OtaState, active_index
 from esp_at_sim.flash.partitions import Partition
 
@@ -44,6 +47,7 @@ class OtaUpdate:
         self.is_app = is_app
         self.written = 0
         self.closed = False
+        self._stream = ImageStream(partition.size) if is_app else None
 
     def _open(self) -> None:
         if self.closed:
@@ -63,8 +67,11 @@ class OtaUpdate:
                 f"bad magic 0x{chunk[0]:02x} (expected 0xe9): not an app image",
                 kind="not_an_image",
             )
-        self.flash.device.program(self.partition.offset + self.written, bytes(chunk))
+        # begin_update erased the whole partition and writes only move forward
+        self.flash.device.program_erased(self.partition.offset + self.written, chunk)
         self.written += len(chunk)
+        if self._stream is not None:
+            self._stream.feed(chunk)
 
     def end(self) -> AppImage | None:
         """Finish: verify an app image and make it boot next (state NEW).
@@ -78,10 +85,14 @@ class OtaUpdate:
         if self.written == 0:
             raise OtaError(f"no data was written to {self.partition.name}", kind="empty")
         self.flash.device.sync()
-        if not self.is_app:
+        if self._stream is None:
             return None
+        parsed = self._stream.image()
         try:
-            image = verify_partition(self.flash, self.partition)
+            if parsed is not None:
+                image = verify_parsed(parsed, chip=self.flash.chip)
+            else:
+                image = verify_partition(self.flash, self.partition)
         except ImageError as exc:
             raise self._explain(exc) from exc
         select_slot(self.flash, self.partition)
