@@ -73,7 +73,7 @@ class Servers:
         self._wake = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
         module.on_reset(self._on_reset)
-        module.bus.subscribe(self._on_event)
+        module.bus.subscribe(self._on_event, kinds=("net.rx", "net.tx", "net.close"))
 
     # ------------------------------------------------------------------ queries
     @property
