@@ -102,8 +102,8 @@ MUTATIONS = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(MUTATIONS, st.sampled_from([1, 5, 64, 320, 4096, 65536]))
+@settings(max_examples=60, deadline=None)
+@given(MUTATIONS, st.sampled_from([61, 320, 4096, 65536]))  # byte by byte: see above
 def test_verdicts_match_verifying_the_stored_slot(
     mutation: tuple[str, int, int], step: int
 ) -> None:
