@@ -44,7 +44,7 @@ def verdict(flash: FlashImage, data: bytes, step: int) -> tuple[str, object]:
     try:
         before: tuple[str, object] = ("ok", verify_partition(flash, update.partition))
     except ImageError as exc:
-        before = ("error", str(exc))
+        before = ("error", str(update._explain(exc)))  # worded as end() words it
     return now, before
 
 

@@ -112,7 +112,7 @@ class Sntp:
         self._task: asyncio.Task[None] | None = None
         self._got_ip = asyncio.Event()
         module.on_boot(self._boot)
-        module.bus.subscribe(self._on_event)
+        module.bus.subscribe(self._on_event, kinds=("wifi.got_ip",))
 
     # ------------------------------------------------------------------ the wall clock
     def wall_time(self) -> float:
