@@ -19,6 +19,11 @@ def _open_fds() -> set[str]:
 @pytest.fixture(params=KINDS)
 async def port(request: pytest.FixtureRequest) -> AsyncIterator[Port]:
     """A booted module on each transport; the client has seen ``ready``."""
+    # what the loop opens once for its lifetime comes before the count (uvloop: libuv
+    # keeps an fd in reserve from the first listening socket on)
+    warm = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    warm.close()
+    await warm.wait_closed()
     fds = _open_fds()
     threads = threading.active_count()
     port, extra = await open_port(request.param)

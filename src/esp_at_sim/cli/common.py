@@ -1,13 +1,17 @@
 """What every command of the command line shares: the exit statuses, how a message
-reaches the user, :class:`Failure` (the exception that ends a command), and the
-module's web API as the commands that speak HTTP use it."""
+reaches the user, :class:`Failure` (the exception that ends a command), the event loop
+every command runs on (:func:`run_loop`), and the module's web API as the commands that
+speak HTTP use it."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib.util
+import os
 import sys
-from collections.abc import Awaitable
-from typing import TypeAlias, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeAlias, TypeVar
 
 from ..client.http import REQUEST_TIMEOUT
 from ..client.web import WebApi, WebApiError
@@ -27,6 +31,42 @@ class Failure(Exception):
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.code = code
+
+
+# Which event loop the commands run on: "auto" (uvloop when it is installed, the
+# ``esp-at-sim[fast]`` extra), "uvloop" (required) or "asyncio" (the standard loop).
+LOOP_ENV = "ESP_AT_SIM_LOOP"
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """What makes the event loop, per :data:`LOOP_ENV`; :class:`Failure` (exit 2) when
+    uvloop is asked for and not installed, or the setting is not one of the three."""
+    choice = os.environ.get(LOOP_ENV, "auto").strip().lower() or "auto"
+    if choice not in ("auto", "uvloop", "asyncio"):
+        raise Failure(f"{LOOP_ENV}={choice!r}: use auto, uvloop or asyncio", EXIT_USAGE)
+    if choice == "asyncio":
+        return asyncio.new_event_loop
+    if importlib.util.find_spec("uvloop") is None:
+        if choice == "uvloop":
+            raise Failure(
+                f"{LOOP_ENV}=uvloop, but uvloop is not installed (pip install 'esp-at-sim[fast]')",
+                EXIT_USAGE,
+            )
+        return asyncio.new_event_loop
+    import uvloop
+
+    return uvloop.new_event_loop
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)`` on the loop :func:`loop_factory` chooses."""
+    try:
+        factory = loop_factory()
+    except Failure:
+        main.close()
+        raise
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
 
 
 def error(message: str, command: str | None = None) -> None:

@@ -47,7 +47,16 @@ from ..client import (
     Response,
 )
 from ..client.protocol import command_name
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Subcommands
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Failure,
+    Subcommands,
+    loop_factory,
+    report,
+)
 
 HISTORY_LENGTH = 1000
 PROMPT = "AT> "
@@ -88,7 +97,7 @@ class ConsoleSession:
         self.interactive = interactive
         self.out = Console(highlight=False, soft_wrap=True, emoji=False)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-        self.loop = asyncio.new_event_loop()
+        self.loop = loop_factory()()
         self.thread = threading.Thread(target=self.loop.run_forever, name="console-loop")
         self.client: AtClient | None = None
         self.urc_task: asyncio.Task[None] | None = None
@@ -279,7 +288,10 @@ def cmd_console(args: argparse.Namespace) -> int:
     """The ``console`` subcommand: ``args.spec`` names the AT port."""
     if isinstance(sys.stdin, io.TextIOWrapper):
         sys.stdin.reconfigure(errors="surrogateescape")
-    session = ConsoleSession(args.spec, sys.stdin, interactive=sys.stdin.isatty())
+    try:
+        session = ConsoleSession(args.spec, sys.stdin, interactive=sys.stdin.isatty())
+    except Failure as exc:
+        return report(exc, "console")
     try:
         return session.run()
     except KeyboardInterrupt:  # while opening the port or closing it

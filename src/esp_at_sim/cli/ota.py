@@ -8,13 +8,22 @@ imported, so it works against a real ESP32 too.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from .common import EXIT_USAGE, Failure, Subcommands, answer, finish, open_api, say
+from .common import (
+    EXIT_USAGE,
+    Failure,
+    Subcommands,
+    answer,
+    finish,
+    open_api,
+    report,
+    run_loop,
+    say,
+)
 
 CHUNK = 16 * 1024
 IMAGE_MAGIC = 0xE9
@@ -35,7 +44,10 @@ def add_parser(sub: Subcommands) -> None:
 
 def cmd_ota(args: argparse.Namespace) -> int:
     """``esp-at-sim ota``."""
-    return asyncio.run(ota(args.url, args.file, partition=args.partition))
+    try:
+        return run_loop(ota(args.url, args.file, partition=args.partition))
+    except Failure as exc:
+        return report(exc, "ota")
 
 
 async def ota(

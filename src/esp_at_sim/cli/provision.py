@@ -32,7 +32,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..client.web import WebApi, WebApiError, stainfo_body
-from .common import EXIT_USAGE, Failure, Subcommands, answer, finish, open_api, say
+from .common import (
+    EXIT_USAGE,
+    Failure,
+    Subcommands,
+    answer,
+    finish,
+    open_api,
+    report,
+    run_loop,
+    say,
+)
 
 DEFAULT_TIMEOUT = 70.0  # seconds: connection_timeout (≤ 60) plus the report and margins
 POLL_INTERVAL = 1.0  # seconds between two /getstainfo
@@ -69,9 +79,12 @@ def cmd_provision(args: argparse.Namespace) -> int:
     """``esp-at-sim provision``."""
     timeout = getattr(args, "timeout", None) or DEFAULT_TIMEOUT
     ssid, password, port = args.ssid, args.password, args.udp_port
-    return asyncio.run(
-        provision(args.url, ssid=ssid, password=password, udp_port=port, timeout=timeout)
-    )
+    try:
+        return run_loop(
+            provision(args.url, ssid=ssid, password=password, udp_port=port, timeout=timeout)
+        )
+    except Failure as exc:
+        return report(exc, "provision")
 
 
 async def provision(

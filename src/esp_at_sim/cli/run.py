@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..transport import SpecError, StdioTransport, Transport, TransportError, open_transport
 from . import run_options
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Failure, Subcommands, report
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Failure, Subcommands, report, run_loop
 from .eventlog import EventLog
 from .script import Announcer, run_script, wait_settled
 
@@ -36,7 +36,7 @@ def add_parser(sub: Subcommands) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
-        return asyncio.run(_run(args))
+        return run_loop(_run(args))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return EXIT_OK
     except Failure as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..core.acceptor import Acceptor, listen
 from .base import Transport, TransportError
@@ -31,7 +31,8 @@ class _Client(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # a stream transport (uvloop's are not subclasses of asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)
         if self.owner._client is not None or self.owner._closing:
             log.info("AT port busy: refusing %s", transport.get_extra_info("peername"))
             transport.abort()
