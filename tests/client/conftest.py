@@ -5,7 +5,6 @@ each link (``inproc``: function calls; ``pty``: pyserial on the PTY transport's 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from esp_at_sim.factory import create_module
 from esp_at_sim.scenario import Scenario, parse_scenario
 from esp_at_sim.testing import assert_no_tasks_left
 from esp_at_sim.transport import PtyTransport, TcpTransport, Transport, open_transport
+from loopfds import open_fds, settle_loop_fds
 
 KINDS = ("inproc", "pty", "tcp")
 WAIT = 5.0  # the longest any single wait in these tests may take (seconds)
@@ -55,8 +55,7 @@ mac = "f2:11:22:33:44:55"
     return parse_scenario(base + extra, "test.toml")
 
 
-def _fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
+_fds = open_fds
 
 
 async def _connect(kind: str, module: Module, options: dict[str, Any]) -> Rig:
@@ -84,6 +83,7 @@ async def _connect(kind: str, module: Module, options: dict[str, Any]) -> Rig:
 @pytest.fixture
 async def make_rig() -> AsyncIterator[MakeRig]:
     """Start modules (time scale 0 unless ``scale`` is given) with clients on them."""
+    await settle_loop_fds()
     fds, threads = _fds(), threading.active_count()
     rigs: list[Rig] = []
 

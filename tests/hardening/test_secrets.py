@@ -150,6 +150,7 @@ def debug_log() -> Iterator[Everything]:
 
 
 async def test_python_logging_and_events_never_show_a_password(debug_log: Everything) -> None:
+    logging.getLogger("esp_at_sim.tests").debug("the capture works")  # on any event loop
     web = await start_web_module()
     events: list[Event] = []
     web.module.bus.subscribe(events.append)

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import AsyncIterator
 
 import pytest
 
+from loopfds import open_fds, settle_loop_fds
+
 from .helpers import KINDS, Port, close_port, open_port
 
-
-def _open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
+_open_fds = open_fds
 
 
 @pytest.fixture(params=KINDS)
 async def port(request: pytest.FixtureRequest) -> AsyncIterator[Port]:
     """A booted module on each transport; the client has seen ``ready``."""
-    # what the loop opens once for its lifetime comes before the count (uvloop: libuv
-    # keeps an fd in reserve from the first listening socket on)
-    warm = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
-    warm.close()
-    await warm.wait_closed()
+    await settle_loop_fds()
     fds = _open_fds()
     threads = threading.active_count()
     port, extra = await open_port(request.param)
