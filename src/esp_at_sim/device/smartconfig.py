@@ -128,7 +128,7 @@ class SmartConfig:
             self._unsubscribe()
             self._unsubscribe = None
         if on:
-            self._unsubscribe = self.module.bus.subscribe(self._event)
+            self._unsubscribe = self.module.bus.subscribe(self._event, kinds=("wifi.got_ip",))
 
     def _event(self, event: Event) -> None:
         if event.kind != "wifi.got_ip":
