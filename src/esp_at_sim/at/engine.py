@@ -155,6 +155,7 @@ class AtEngine:
             return
         if (
             self._mode is not Mode.DATA
+            and self._mode is not Mode.STREAM
             and not self._partial
             and not self._overflow
             and len(data) <= self.max_line
