@@ -79,9 +79,9 @@ async def test_data_bytes_are_paced_at_the_baud_rate(servers: Servers) -> None:
     def record(name: str, pipe: Pipe) -> None:
         original = pipe.put
 
-        def put(data: bytes, config: UartConfig) -> None:
+        def put(data: bytes, config: UartConfig, ready: float | None = None) -> None:
             puts.append((name, len(data), config.baudrate))
-            original(data, config)
+            original(data, config, ready)
 
         pipe.put = put  # type: ignore[method-assign]
 
