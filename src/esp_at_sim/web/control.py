@@ -12,6 +12,9 @@ Every request needs ``Authorization: Bearer TOKEN`` (401 otherwise); one that ca
 an ``Origin`` other than the server's own is refused (403), so that no web page can
 use it; arguments are checked against the fault's signature. Every refusal is a JSON
 ``{"ok": false, "error": "…"}`` (:mod:`.control_checks`).
+
+``GET /`` is the inspector, a live page of the module (:mod:`.inspector`): the page and
+its files are the only things served without the token.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..core.events import Event
 from ..device.faults import FaultError
 from ..radio.base import SoftApStation
 from .control_checks import BODY_LIMIT, Guard, fault_arguments, json_response, url_host
+from .inspector import Inspector, is_public
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -48,7 +52,8 @@ class ControlServer:
         self._count = 0
         self._unsubscribe = module.bus.subscribe(self._keep)
         self._runner: web.AppRunner | None = None
-        self._guard = Guard(token)
+        self._guard = Guard(token, public=is_public)
+        self.inspector = Inspector(module, lambda: self._events)
         self.port = 0
         self.base = ""
 
@@ -60,12 +65,14 @@ class ControlServer:
     def _keep(self, event: Event) -> None:
         self._count += 1
         self._events.append((self._count, event))
+        self.inspector.happened()
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=self._guard.middlewares(), client_max_size=BODY_LIMIT)
         app.router.add_get("/status", self._status)
         app.router.add_post("/faults/{name}", self._fault)
         app.router.add_get("/events", self._list_events)
+        self.inspector.add_routes(app)
         return app
 
     async def start(self, host: str, port: int) -> str:
@@ -82,6 +89,7 @@ class ControlServer:
 
     async def close(self) -> None:
         self._unsubscribe()
+        self.inspector.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -10,6 +10,7 @@ import ipaddress
 import json
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -59,8 +60,9 @@ def _is_loopback(host: str) -> bool:
 class Guard:
     """The access rules of one control server."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, public: Callable[[web.Request], bool] | None = None) -> None:
         self._token = token.encode()
+        self._public = public or (lambda request: False)
         self._origins: frozenset[str] = frozenset()
 
     def allow_origins(self, host: str, port: int) -> None:
@@ -94,6 +96,8 @@ class Guard:
 
         @web.middleware
         async def token(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if self._public(request):
+                return await handler(request)
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(
                 given.strip().encode(), self._token

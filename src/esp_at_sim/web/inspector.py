@@ -1,0 +1,264 @@
+"""The inspector: a live page of one module served by the control API (``run --control``).
+
+``GET /`` is the page and ``GET /inspector/<file>`` its script and style (``static_inspector``
+next to this module); they carry nothing secret, so they are served without the token,
+which the page reads from its URL fragment (``#token=…``, never sent to any server) and
+sends as a bearer token with every call below:
+
+- ``GET /state`` — the module as the page shows it (:func:`snapshot`).
+- ``GET /stream?after=N`` — server-sent events: ``state`` (the snapshot, again whenever
+  something happened) and ``events`` (the module's events numbered after ``N``).
+- ``POST /at`` with ``{"line": "AT+GMR"}`` — the line goes into the AT port as if the
+  host had typed it; its answer comes back through the stream (and to the host).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..core.events import Event
+from ..radio.sim import SimRadio
+from .control_checks import Refused, json_response
+
+if TYPE_CHECKING:
+    from ..device.module import Module
+
+STATIC_DIR = Path(__file__).resolve().parent / "static_inspector"
+PAGE_FILES = ("inspector.js", "inspector.css", "i18n.js")
+LINE_LIMIT = 2048  # characters in a line typed on the page
+STREAM_BATCH = 500  # events sent at most per message
+# The page allows itself nothing from elsewhere.
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def is_public(request: web.Request) -> bool:
+    """The page and its files: served to anyone (they hold no state and no token)."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    path = request.path
+    return path == "/" or path.removeprefix("/inspector/") in PAGE_FILES
+
+
+def snapshot(module: Module) -> dict[str, Any]:
+    """What the page's module panel shows, all read from the module."""
+    m = module
+    firmware = m.firmware
+    running = firmware.running if firmware is not None else None
+    following = firmware.pending() if firmware is not None else None
+    sta = m.wifi.sta
+    link = sta.assoc.ap if sta.assoc is not None else None
+    ip = m.wifi.station_ip()
+    ap = m.wifi.ap
+    web_service = m.web
+    web_config = getattr(web_service, "config", None)
+    return {
+        "chip": m.identity.chip,
+        "name": m.identity.name,
+        "at_version": m.identity.at_version,
+        "layout": firmware.flash.layout.name if firmware is not None else None,
+        "booted": m.booted.is_set(),
+        "boot_count": m.boot_count,
+        "time": round(m.clock.now(), 3),
+        "time_scale": m.clock.scale,
+        "firmware": (
+            {"slot": running.slot, "version": running.version, "ota_state": running.ota_state}
+            if running is not None
+            else None
+        ),
+        "next_boot": (
+            {"slot": following.slot, "version": following.version}
+            if following is not None
+            else None
+        ),
+        "wifi_mode": m.wifi.mode,
+        "station": {
+            "state": sta.state.name,
+            "ssid": link.ssid.decode("utf-8", "replace") if link is not None else None,
+            "bssid": link.bssid if link is not None else None,
+            "channel": link.channel if link is not None else None,
+            "rssi": link.rssi if link is not None else None,
+            "ip": ip.ip if ip is not None else None,
+            "gateway": ip.gateway if ip is not None else None,
+            "mac": m.wifi.sta_mac,
+        },
+        "softap": {
+            "running": ap.running,
+            "ssid": ap.settings.ssid.decode("utf-8", "replace"),
+            "channel": ap.settings.channel,
+            "ip": ap.address.ip,
+            "mac": m.wifi.ap_mac,
+            "stations": [{"mac": s.mac, "ip": s.ip} for s in m.wifi.softap_stations()],
+        },
+        "web": {
+            "running": web_service is not None and web_service.url is not None,
+            "url": web_service.url if web_service is not None else None,
+            "captive_portal": bool(getattr(web_config, "captive_portal", False)),
+        },
+        "radio": m.radio_name,
+        "faults": list(m.faults.available),
+        "world": world(m),
+    }
+
+
+def world(module: Module) -> dict[str, Any] | None:
+    """The simulated air and network (``None`` on another radio backend)."""
+    radio = module.radio
+    if not isinstance(radio, SimRadio):
+        return None
+    link = radio.link
+    joined = link.ap.bssid if link is not None else None
+    scenario = radio.scenario
+    return {
+        "aps": [
+            {
+                "ssid": ap.ssid,
+                "bssid": ap.bssid,
+                "channel": ap.channel,
+                "rssi": ap.rssi,
+                "auth": ap.auth.name,
+                "hidden": ap.hidden,
+                "present": radio.is_visible(ap.bssid),
+                "joined": ap.bssid == joined,
+            }
+            for ap in radio.access_points
+        ],
+        "phones": [{"mac": phone.mac, "hostname": phone.hostname} for phone in scenario.phones],
+        "routes": [
+            {"device": str(device), "host": str(host)} for device, host in scenario.net.routes
+        ],
+    }
+
+
+def event_items(numbered: Iterable[tuple[int, Event]], after: int) -> list[dict[str, Any]]:
+    return [{"n": n, "t": e.t, "kind": e.kind, **e.data} for n, e in numbered if n > after]
+
+
+def whole_number(text: str, what: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise Refused(400, f"{what} must be a whole number")
+    return int(text)
+
+
+class Inspector:
+    """The page's routes on a control server: ``events`` gives the numbered events kept."""
+
+    def __init__(self, module: Module, events: Callable[[], Iterable[tuple[int, Event]]]) -> None:
+        self.module = module
+        self._events = events
+        self._wakes: set[asyncio.Event] = set()  # one for each open stream
+        self._closing = False
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/", self._page)
+        app.router.add_get("/inspector/{name}", self._file)
+        app.router.add_get("/state", self._state)
+        app.router.add_get("/stream", self._stream)
+        app.router.add_post("/at", self._at)
+
+    def happened(self) -> None:
+        """Something happened on the module: wake the streams."""
+        for wake in self._wakes:
+            wake.set()
+
+    def close(self) -> None:
+        """End every stream (before the server shuts down)."""
+        self._closing = True
+        self.happened()
+
+    async def _page(self, request: web.Request) -> web.StreamResponse:
+        return self._send(STATIC_DIR / "index.html", "text/html")
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in PAGE_FILES:
+            raise web.HTTPNotFound()
+        kind = "text/css" if name.endswith(".css") else "text/javascript"
+        return self._send(STATIC_DIR / name, kind)
+
+    @staticmethod
+    def _send(path: Path, kind: str) -> web.Response:
+        return web.Response(
+            body=path.read_bytes(),
+            content_type=kind,
+            charset="utf-8",
+            headers={
+                "Cache-Control": "no-cache",
+                "Content-Security-Policy": PAGE_POLICY,
+                "Referrer-Policy": "no-referrer",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    async def _state(self, request: web.Request) -> web.Response:
+        return json_response(snapshot(self.module))
+
+    async def _at(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            raise Refused(415, "the body must be JSON (Content-Type: application/json)")
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            raise Refused(400, "the body is not JSON") from None
+        line = body.get("line") if isinstance(body, dict) else None
+        if not isinstance(line, str) or not line.strip():
+            raise Refused(400, 'the body must be {"line": "AT…"}')
+        if len(line) > LINE_LIMIT or any(c in line for c in "\r\n\0"):
+            raise Refused(400, f"one line of at most {LINE_LIMIT} characters, without CR or LF")
+        try:
+            data = line.encode("latin-1")
+        except UnicodeEncodeError:
+            raise Refused(400, "the line must be Latin-1 text") from None
+        if not self.module.booted.is_set():
+            raise Refused(409, "the module is booting: its AT port takes nothing yet")
+        self.module.feed(data + b"\r\n")
+        return json_response({"ok": True})
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        after = whole_number(request.query.get("after", "0"), "after")
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        wake = asyncio.Event()
+        self._wakes.add(wake)
+        try:
+            await self._feed(response, wake, after)
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the page went away
+        finally:
+            self._wakes.discard(wake)
+        return response
+
+    async def _feed(self, response: web.StreamResponse, wake: asyncio.Event, after: int) -> None:
+        while not self._closing:
+            wake.clear()
+            items = event_items(self._events(), after)[:STREAM_BATCH]
+            if items:
+                after = items[-1]["n"]
+                await response.write(_message("events", items))
+            await response.write(_message("state", snapshot(self.module)))
+            if len(items) == STREAM_BATCH:
+                continue
+            # A beat every 10 s keeps the connection (and its state) fresh.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), 10)
+            await asyncio.sleep(0.05)  # gather a burst of events into one message
+
+
+def _message(name: str, data: object) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()

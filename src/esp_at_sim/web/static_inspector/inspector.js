@@ -1,0 +1,384 @@
+// The inspector: reads the module's state and events from the control API (a stream of
+// server-sent events read with fetch, so that the token travels in a header) and sends
+// faults and AT lines back. The token comes from the URL fragment, which no server sees.
+"use strict";
+(() => {
+  const STRINGS = window.INSPECTOR_STRINGS;
+  const KEEP = 2000; // lines kept in each log
+  const FINAL = /^(OK|ERROR|SEND OK|SEND FAIL|SET OK)$/;
+  const $ = (id) => document.getElementById(id);
+  const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+  let lang = pickLanguage();
+  let state = null;
+  let last = 0; // the number of the newest event seen
+  let faultShape = "";
+  const pendingUrcs = []; // URC lines announced, not yet seen in the output
+  let awaiting = null; // the page's own AT line, while its answer comes
+
+  function pickLanguage() {
+    try {
+      const saved = localStorage.getItem("inspector-lang");
+      if (saved && STRINGS[saved]) return saved;
+    } catch (_) { /* storage may be off */ }
+    for (const code of navigator.languages || [navigator.language || "en"]) {
+      const low = String(code).toLowerCase();
+      if (low.startsWith("zh")) return "zh";
+      if (low.startsWith("en")) return "en";
+    }
+    return "en";
+  }
+
+  function t(key, vars) {
+    const text = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+    if (typeof text !== "string") return text;
+    return text.replace(/\{(\w+)\}/g, (_, name) => (vars && name in vars ? String(vars[name]) : ""));
+  }
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (key === "class") node.className = value;
+      else if (key.startsWith("data-")) node.setAttribute(key, value);
+      else if (key === "onclick") node.addEventListener("click", value);
+      else node[key] = value;
+    }
+    for (const child of children) {
+      if (child !== null && child !== undefined) node.append(child);
+    }
+    return node;
+  }
+
+  function applyLanguage() {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    document.title = t("title");
+    for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+    $("lang").textContent = t("other_lang");
+    $("lang").lang = lang === "zh" ? "en" : "zh-CN";
+    renderLink();
+    faultShape = "";
+    render();
+  }
+
+  // ------------------------------------------------------------------ the server
+  function api(path, options) {
+    const headers = Object.assign({ Authorization: "Bearer " + token }, (options || {}).headers);
+    return fetch(path, Object.assign({}, options, { headers, cache: "no-store" }));
+  }
+
+  async function post(path, body) {
+    const response = await api(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => ({ ok: false, error: response.statusText }));
+    if (!response.ok || !answer.ok) throw new Error(answer.error || response.statusText);
+    return answer;
+  }
+
+  let live = false;
+  function renderLink() {
+    $("link").dataset.state = live ? "live" : "off";
+    $("link").textContent = t(live ? "live" : "offline");
+  }
+
+  async function stream() {
+    for (;;) {
+      try {
+        const response = await api("/stream?after=" + last);
+        if (!response.ok || !response.body) throw new Error(String(response.status));
+        live = true;
+        renderLink();
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            message(buffer.slice(0, end));
+            buffer = buffer.slice(end + 2);
+          }
+        }
+      } catch (_) { /* the module went away: try again below */ }
+      live = false;
+      renderLink();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  function message(text) {
+    let name = "message";
+    let data = "";
+    for (const line of text.split("\n")) {
+      if (line.startsWith("event: ")) name = line.slice(7);
+      else if (line.startsWith("data: ")) data += line.slice(6);
+    }
+    const value = JSON.parse(data);
+    if (name === "state") {
+      state = value;
+      render();
+    } else if (name === "events") {
+      for (const event of value) onEvent(event);
+    }
+  }
+
+  // ------------------------------------------------------------------ AT traffic
+  function onEvent(event) {
+    last = Math.max(last, event.n);
+    if (event.kind === "at.cmd") {
+      atLine(event.t, "in", event.line + (event.valid ? "" : "  ✗"));
+    } else if (event.kind === "urc") {
+      pendingUrcs.push(event.line);
+      if (pendingUrcs.length > 50) pendingUrcs.shift();
+    } else if (event.kind === "at.out") {
+      for (const line of event.data.split("\r\n")) {
+        const shown = line.replace(/\r/g, "");
+        if (!shown) continue;
+        const urc = pendingUrcs.indexOf(shown);
+        if (urc >= 0) pendingUrcs.splice(urc, 1);
+        atLine(event.t, urc >= 0 ? "urc" : "out", shown);
+        answer(shown, urc >= 0);
+      }
+    } else if (event.kind !== "at.data") {
+      timelineLine(event);
+    }
+  }
+
+  function seconds(value) {
+    return Number(value).toFixed(3);
+  }
+
+  function keepBottom(list, follow, add) {
+    add();
+    while (list.children.length > KEEP) list.firstChild.remove();
+    if (follow) list.scrollTop = list.scrollHeight;
+  }
+
+  function matches(node, filter) {
+    return !filter || node.textContent.toLowerCase().includes(filter);
+  }
+
+  function atLine(time, dir, text) {
+    const arrows = { in: "→", out: "←", urc: "⚑" };
+    const item = el("li", { class: dir, title: dir === "urc" ? "URC" : "" },
+      el("span", { class: "t" }, seconds(time)),
+      el("span", { class: "dir" }, arrows[dir]),
+      el("span", { class: "text" }, text));
+    item.hidden = !matches(item, $("at-filter").value.trim().toLowerCase());
+    keepBottom($("at-log"), $("at-follow").checked, () => $("at-log").append(item));
+  }
+
+  function answer(line, isUrc) {
+    if (!awaiting || isUrc) return;
+    if (!awaiting.echoSkipped && line === awaiting.line) {
+      awaiting.echoSkipped = true;
+      return;
+    }
+    awaiting.lines.push(line);
+    $("at-answer").textContent = awaiting.lines.join("\n");
+    if (FINAL.test(line)) awaiting = null;
+  }
+
+  async function sendLine(event) {
+    event.preventDefault();
+    const line = $("at-line").value.trim();
+    if (!line) return;
+    awaiting = { line, lines: [], echoSkipped: false };
+    $("at-answer").textContent = "";
+    try {
+      await post("/at", { line });
+      $("at-line").select();
+    } catch (error) {
+      awaiting = null;
+      $("at-answer").textContent = t("sent_failed", { error: error.message });
+    }
+  }
+
+  // ------------------------------------------------------------------ timeline
+  function describe(event) {
+    const rest = Object.assign({}, event);
+    for (const key of ["n", "t", "kind"]) delete rest[key];
+    return Object.entries(rest).map(([k, v]) => k + "=" + JSON.stringify(v)).join("  ");
+  }
+
+  function timelineLine(event) {
+    const item = el("li", { class: event.kind.split(".")[0] },
+      el("span", { class: "t" }, seconds(event.t)),
+      el("span", { class: "kind" }, event.kind),
+      el("span", { class: "what" }, describe(event)));
+    item.hidden = !matches(item, $("tl-filter").value.trim().toLowerCase());
+    keepBottom($("timeline"), true, () => $("timeline").append(item));
+  }
+
+  function refilter(list, input) {
+    const filter = input.value.trim().toLowerCase();
+    for (const item of list.children) item.hidden = !matches(item, filter);
+  }
+
+  // ------------------------------------------------------------------ module
+  function yesNo(on) {
+    return t(on ? "on" : "off");
+  }
+
+  function render() {
+    if (!state) return;
+    renderModule();
+    renderWorld();
+    renderFaults();
+  }
+
+  function renderModule() {
+    const s = state;
+    const facts = [];
+    const add = (key, value) => facts.push(el("dt", {}, t(key)), el("dd", { "data-k": key }, value));
+    add("chip", [s.chip, s.name, "AT " + s.at_version].filter(Boolean).join(" · "));
+    add("layout", s.layout ?? t("none"));
+    const fw = s.firmware;
+    add("firmware", fw ? fw.slot + " · " + fw.version : (s.booted ? t("none") : t("booting")));
+    if (fw && fw.ota_state !== null) add("ota_state", t("ota_states")[String(fw.ota_state)] ?? String(fw.ota_state));
+    add("next_boot", s.next_boot ? s.next_boot.slot + " · " + s.next_boot.version : t("same_slot"));
+    add("wifi_mode", t("modes")[s.wifi_mode] ?? String(s.wifi_mode));
+    const sta = s.station;
+    add("station", sta.state);
+    add("station_ap", sta.ssid ? sta.ssid + " (" + sta.bssid + ", ch " + sta.channel + ")" : t("none"));
+    add("rssi", sta.rssi === null ? "–" : sta.rssi + " dBm");
+    add("station_ip", sta.ip ?? "–");
+    const ap = s.softap;
+    add("softap", ap.running ? ap.ssid + " (ch " + ap.channel + ", " + ap.ip + ")" : t("off"));
+    add("softap_stations", ap.stations.length
+      ? ap.stations.map((st) => st.mac + (st.ip ? " " + st.ip : "")).join(", ") : t("none"));
+    add("web", s.web.running ? s.web.url : t("off"));
+    add("captive", yesNo(s.web.running && s.web.captive_portal));
+    add("time_scale", s.time_scale === 0 ? "0 (as fast as possible)" : "×" + s.time_scale);
+    add("uptime", seconds(s.time) + " s");
+    add("boots", String(s.boot_count));
+    $("module").replaceChildren(...facts);
+  }
+
+  function table(columns, rows) {
+    return el("table", {},
+      el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {}, t(c))))),
+      el("tbody", {}, ...rows.map((cells) => el("tr", {}, ...cells.map((c) => el("td", {}, c))))));
+  }
+
+  function renderWorld() {
+    const w = state.world;
+    if (!w) {
+      $("world").replaceChildren(el("p", { class: "note" }, state.radio));
+      return;
+    }
+    const apState = (ap) => (ap.joined ? t("joined") : t(ap.present ? "present" : "absent"));
+    $("world").replaceChildren(
+      el("div", { class: "group" }, el("h3", {}, t("aps")),
+        table(["col_ssid", "col_ch", "col_rssi", "col_auth", "col_state"],
+          w.aps.map((ap) => [ap.ssid || "(hidden)", String(ap.channel), String(ap.rssi), ap.auth, apState(ap)]))),
+      el("div", { class: "group" }, el("h3", {}, t("phones")),
+        table(["col_mac", "col_name"], w.phones.map((p) => [p.mac, p.hostname ?? ""]))),
+      el("div", { class: "group" }, el("h3", {}, t("routes")),
+        table(["col_device", "col_host"], w.routes.map((r) => [r.device, r.host]))));
+  }
+
+  // ------------------------------------------------------------------ faults
+  async function fault(name, args) {
+    try {
+      await post("/faults/" + name, args || {});
+      $("fault-result").textContent = t("fault_done", { name });
+    } catch (error) {
+      $("fault-result").textContent = t("fault_failed", { name, error: error.message });
+    }
+  }
+
+  function button(label, name, args, extra) {
+    return el("button", Object.assign({ type: "button", "data-fault": name, onclick: () => fault(name, args) }, extra), t(label));
+  }
+
+  function renderFaults() {
+    const has = new Set(state.faults);
+    const w = state.world || { aps: [], phones: [], routes: [] };
+    const shape = JSON.stringify([lang, state.faults, w.aps.map((a) => a.ssid), w.phones, w.routes]);
+    if (shape === faultShape) return; // keep the buttons under the pointer
+    faultShape = shape;
+    const groups = [];
+    const group = (title, ...rows) => groups.push(el("div", { class: "group" }, el("h3", {}, title), ...rows));
+    if (has.has("drop_link")) {
+      group(t("station"), el("div", { class: "row" }, button("drop_link", "drop_link", {})));
+    }
+    const apRows = w.aps.filter((ap) => ap.ssid).map((ap) => {
+      const row = el("div", { class: "row", "data-ap": ap.ssid }, el("span", { class: "name" }, ap.ssid));
+      const a = { ap: ap.ssid };
+      if (has.has("vanish")) row.append(button("vanish", "vanish", a));
+      if (has.has("appear")) row.append(button("appear", "appear", a));
+      if (has.has("change_password")) {
+        row.append(el("button", { type: "button", "data-fault": "change_password", onclick: () => {
+          const password = window.prompt(t("new_password"), "");
+          if (password !== null) fault("change_password", { ap: ap.ssid, password: password || null });
+        } }, t("change_password")));
+      }
+      if (has.has("refuse_joins")) row.append(button("refuse_joins", "refuse_joins", { ap: ap.ssid, count: 1 }));
+      if (has.has("stall_dhcp")) {
+        row.append(button("stall_dhcp", "stall_dhcp", { ap: ap.ssid, on: true }));
+        row.append(button("release_dhcp", "stall_dhcp", { ap: ap.ssid, on: false }));
+      }
+      return row;
+    });
+    if (apRows.length) group(t("aps"), ...apRows);
+    if (has.has("phone_join")) {
+      group(t("phones"), ...w.phones.map((p) => el("div", { class: "row", "data-phone": p.mac },
+        el("span", { class: "name" }, p.mac),
+        button("phone_join", "phone_join", { mac: p.mac }),
+        has.has("phone_leave") ? button("phone_leave", "phone_leave", { mac: p.mac }) : null)));
+    }
+    if (has.has("stall_upload")) {
+      group(t("upload"), el("div", { class: "row" },
+        button("stall_upload", "stall_upload", { on: true }),
+        button("release_upload", "stall_upload", { on: false })));
+    }
+    if (has.has("close_connections")) {
+      const rows = [el("div", { class: "row" }, button("close_connections", "close_connections", {}))];
+      for (const route of w.routes) {
+        const row = el("div", { class: "row", "data-route": route.device }, el("span", { class: "name" }, route.device));
+        for (const name of ["refuse", "blackhole", "stall"]) {
+          if (has.has(name)) {
+            row.append(button(name, name, { dest: route.device, on: true }));
+            row.append(button("restore", name, { dest: route.device, on: false }, { title: t(name) }));
+          }
+        }
+        rows.push(row);
+      }
+      group(t("routes"), ...rows);
+    }
+    $("faults").replaceChildren(...groups);
+  }
+
+  // ------------------------------------------------------------------ start
+  function start() {
+    $("lang").addEventListener("click", () => {
+      lang = lang === "zh" ? "en" : "zh";
+      try { localStorage.setItem("inspector-lang", lang); } catch (_) { /* storage may be off */ }
+      applyLanguage();
+    });
+    $("at-form").addEventListener("submit", sendLine);
+    $("at-filter").addEventListener("input", () => refilter($("at-log"), $("at-filter")));
+    $("tl-filter").addEventListener("input", () => refilter($("timeline"), $("tl-filter")));
+    $("at-clear").addEventListener("click", () => $("at-log").replaceChildren());
+    $("at-log").addEventListener("scroll", () => {
+      const log = $("at-log");
+      const bottom = log.scrollHeight - log.clientHeight - log.scrollTop < 4;
+      if (!bottom && $("at-follow").checked && log.dataset.user === "1") $("at-follow").checked = false;
+    });
+    // Only a scroll the user makes pauses the view.
+    for (const kind of ["wheel", "touchmove", "keydown"]) {
+      $("at-log").addEventListener(kind, () => { $("at-log").dataset.user = "1"; }, { passive: true });
+    }
+    applyLanguage();
+    if (!token) {
+      $("no-token").hidden = false;
+      return;
+    }
+    stream();
+  }
+
+  start();
+})();

@@ -1,0 +1,139 @@
+"""The inspector page of the control API, in Chromium: live state, AT traffic, a line
+typed in the page answered there, fault buttons, both languages and a phone's width."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from esp_at_sim.device.module import Module
+from esp_at_sim.testing import AtHarness, start_module
+from esp_at_sim.web.control import ControlServer
+
+from .browser_env import BROWSER_TESTS
+from .conftest import OpenPage
+from .pages import expect, screenshot
+
+pytestmark = BROWSER_TESTS
+
+TOKEN = "inspector-token-4711"
+# The screenshot helper adds a style element, which the page's policy refuses.
+SHOOTING = {"bypass_csp": True} if os.environ.get("UPDATE_SCREENSHOTS") == "1" else {}
+
+
+@dataclass
+class Inspected:
+    module: Module
+    at: AtHarness
+    control: ControlServer
+
+    @property
+    def url(self) -> str:
+        return self.control.url
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def inspected(tmp_path: Path) -> AsyncIterator[Inspected]:
+    module, at = await start_module(flash=tmp_path / "flash.bin", time_scale=0)
+    control = ControlServer(module, TOKEN)
+    await control.start("127.0.0.1", 0)
+    yield Inspected(module, at, control)
+    await control.close()
+    await module.close()
+
+
+async def test_the_module_panel_follows_the_module(
+    inspected: Inspected, open_page: OpenPage, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    page = await open_page(inspected.url, **SHOOTING)
+    panel = page.locator("#module")
+    await expect(page.locator("#link")).to_have_attribute("data-state", "live")
+    await expect(panel.locator("[data-k=chip]")).to_contain_text("esp32")
+    await expect(panel.locator("[data-k=firmware]")).to_contain_text("ota_0")
+    await expect(panel.locator("[data-k=station]")).to_have_text("IDLE")
+    await expect(panel.locator("[data-k=time_scale]")).to_contain_text("0")
+    # The host joins: the page follows without a reload.
+    await inspected.at.cmd('AT+CWJAP="HomeNet","sunflower42"')
+    await expect(panel.locator("[data-k=station]")).to_have_text("GOT_IP")
+    await expect(panel.locator("[data-k=station_ap]")).to_contain_text("HomeNet")
+    await expect(panel.locator("[data-k=station_ip]")).to_have_text("192.168.1.23")
+    await expect(panel.locator("[data-k=rssi]")).to_contain_text("dBm")
+    # The traffic panel shows the host's line, masked, and the URCs marked.
+    log = page.locator("#at-log")
+    await expect(log.locator("li.in")).to_contain_text(['AT+CWJAP="HomeNet",***'])
+    await expect(log.locator("li.urc").first).to_contain_text("WIFI CONNECTED")
+    assert "sunflower42" not in await log.inner_text()
+    await expect(page.locator("#world")).to_contain_text("HomeNet")
+    await screenshot(page, "inspector", full_page=True)
+    # The token is in no log line of the server.
+    assert all(TOKEN not in record.getMessage() for record in caplog.records)
+
+
+async def test_a_line_typed_in_the_page_is_answered_there(
+    inspected: Inspected, open_page: OpenPage
+) -> None:
+    page = await open_page(inspected.url)
+    await expect(page.locator("#link")).to_have_attribute("data-state", "live")
+    await page.fill("#at-line", "AT+CWMODE?")
+    await page.press("#at-line", "Enter")
+    await expect(page.locator("#at-answer")).to_have_text("+CWMODE:1\nOK")
+    await expect(page.locator("#at-log li.in .text").last).to_have_text("AT+CWMODE?")
+    # What the page sends reaches the host's port as well, as any line on the UART.
+    assert b"+CWMODE:1\r\n" in inspected.at.received
+    await page.fill("#at-line", "AT+NOSUCH")
+    await page.press("#at-line", "Enter")
+    await expect(page.locator("#at-answer")).to_have_text("ERROR")
+    # The filter hides what does not match.
+    await page.fill("#at-filter", "CWMODE")
+    await expect(page.locator("#at-log li:visible")).not_to_have_count(0)
+    for text in await page.locator("#at-log li:visible").all_inner_texts():
+        assert "CWMODE" in text
+
+
+async def test_drop_link_button_shows_wifi_disconnect(
+    inspected: Inspected, open_page: OpenPage
+) -> None:
+    await inspected.at.cmd('AT+CWJAP="HomeNet","sunflower42"')
+    page = await open_page(inspected.url)
+    await expect(page.locator("#module [data-k=station]")).to_have_text("GOT_IP")
+    await page.click("#faults button[data-fault=drop_link]")
+    await expect(page.locator("#at-log li.urc").filter(has_text="WIFI DISCONNECT")).to_have_count(1)
+    await expect(page.locator("#timeline")).to_contain_text("drop_link")
+    # An AP's button: it vanishes from the air, and the world panel says so.
+    await page.click("#faults [data-ap=HomeNet] button[data-fault=vanish]")
+    await expect(page.locator("#fault-result")).to_contain_text("vanish")
+    await expect(page.locator("#world tr").filter(has_text="HomeNet")).to_contain_text("gone")
+
+
+async def test_chinese_on_a_phone(inspected: Inspected, open_page: OpenPage) -> None:
+    page = await open_page(
+        inspected.url,
+        locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        **SHOOTING,
+    )
+    await expect(page.locator("h1")).to_have_text("模组检查器")
+    await expect(page.locator("#link")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#module dt").first).to_have_text("芯片")
+    # Nothing wider than the screen: no sideways scrolling.
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    await page.click("#lang")
+    await expect(page.locator("h1")).to_have_text("Module inspector")
+    await screenshot(page, "inspector-phone")
+
+
+async def test_without_the_token_the_page_says_how_to_get_it(
+    inspected: Inspected, open_page: OpenPage
+) -> None:
+    page = await open_page(inspected.control.base + "/")
+    await expect(page.locator("#no-token")).to_be_visible()
+    await expect(page.locator("#link")).to_have_attribute("data-state", "off")
