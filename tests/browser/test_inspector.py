@@ -71,6 +71,16 @@ async def test_the_module_panel_follows_the_module(
     await expect(log.locator("li.urc").first).to_contain_text("WIFI CONNECTED")
     assert "sunflower42" not in await log.inner_text()
     await expect(page.locator("#world")).to_contain_text("HomeNet")
+    # The flash map: partitions drawn, the settings written since start shaded, NVS
+    # passwords masked until asked.
+    await expect(page.locator("#flash-bar [data-part=ota_1]")).to_be_visible()
+    await expect(page.locator("#flash-bar .written")).not_to_have_count(0)
+    await expect(page.locator("#flash-tables")).to_contain_text("sta_pwd")
+    assert "sunflower42" not in await page.locator("#flash-tables").inner_text()
+    await page.check("#show-secrets")
+    await expect(page.locator("#flash-tables")).to_contain_text("sunflower42")
+    await page.uncheck("#show-secrets")
+    await expect(page.locator("#flash-tables")).not_to_contain_text("sunflower42")
     await screenshot(page, "inspector", full_page=True)
     # The token is in no log line of the server.
     assert all(TOKEN not in record.getMessage() for record in caplog.records)

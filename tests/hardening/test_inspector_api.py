@@ -110,3 +110,10 @@ async def test_the_stream_sends_events_and_state_and_ends_with_the_server(
 async def test_after_must_be_a_whole_number(control: Control) -> None:
     status, answer = await control.call("GET", "/stream?after=-1", headers=AUTH)
     assert status == 400 and "whole number" in answer["error"]
+
+
+async def test_the_flash_map_needs_secrets_0_or_1(control: Control) -> None:
+    status, answer = await control.call("GET", "/flash?secrets=1", headers=AUTH)
+    assert status == 200 and any(p["name"] == "nvs" for p in answer["partitions"])
+    status, answer = await control.call("GET", "/flash?secrets=yes", headers=AUTH)
+    assert status == 400 and "secrets" in answer["error"]

@@ -6,6 +6,8 @@ which the page reads from its URL fragment (``#token=…``, never sent to any se
 sends as a bearer token with every call below:
 
 - ``GET /state`` — the module as the page shows it (:func:`snapshot`).
+- ``GET /flash?secrets=0|1`` — the flash map (:mod:`.inspector_flash`), ``null`` without
+  flash.
 - ``GET /stream?after=N`` — server-sent events: ``state`` (the snapshot, again whenever
   something happened) and ``events`` (the module's events numbered after ``N``).
 - ``POST /at`` with ``{"line": "AT+GMR"}`` — the line goes into the AT port as if the
@@ -26,6 +28,7 @@ from aiohttp import web
 from ..core.events import Event
 from ..radio.sim import SimRadio
 from .control_checks import Refused, json_response
+from .inspector_flash import FlashWatch
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -155,6 +158,7 @@ class Inspector:
     def __init__(self, module: Module, events: Callable[[], Iterable[tuple[int, Event]]]) -> None:
         self.module = module
         self._events = events
+        self._flash = FlashWatch(module.firmware)
         self._wakes: set[asyncio.Event] = set()  # one for each open stream
         self._closing = False
 
@@ -162,6 +166,7 @@ class Inspector:
         app.router.add_get("/", self._page)
         app.router.add_get("/inspector/{name}", self._file)
         app.router.add_get("/state", self._state)
+        app.router.add_get("/flash", self._flash_map)
         app.router.add_get("/stream", self._stream)
         app.router.add_post("/at", self._at)
 
@@ -201,6 +206,12 @@ class Inspector:
 
     async def _state(self, request: web.Request) -> web.Response:
         return json_response(snapshot(self.module))
+
+    async def _flash_map(self, request: web.Request) -> web.Response:
+        show = request.query.get("secrets", "0")
+        if show not in ("0", "1"):
+            raise Refused(400, "secrets must be 0 or 1")
+        return json_response(self._flash.map(show_secrets=show == "1"))
 
     async def _at(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":

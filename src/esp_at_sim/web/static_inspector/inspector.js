@@ -57,6 +57,7 @@
     renderLink();
     faultShape = "";
     render();
+    renderFlash();
   }
 
   // ------------------------------------------------------------------ the server
@@ -143,6 +144,7 @@
       }
     } else if (event.kind !== "at.data") {
       timelineLine(event);
+      if (/^(flash|boot|ota|web\.ota)/.test(event.kind)) flashChanged();
     }
   }
 
@@ -352,6 +354,76 @@
     $("faults").replaceChildren(...groups);
   }
 
+  // ------------------------------------------------------------------ flash
+  let flash = null;
+  let flashTimer = null;
+
+  function flashChanged() {
+    // A burst of writes (an OTA upload) asks once.
+    if (flashTimer === null) flashTimer = setTimeout(loadFlash, 300);
+  }
+
+  async function loadFlash() {
+    flashTimer = null;
+    try {
+      const response = await api("/flash?secrets=" + ($("show-secrets").checked ? "1" : "0"));
+      if (!response.ok) return;
+      flash = await response.json();
+    } catch (_) {
+      return; // the stream says when the module is back
+    }
+    renderFlash();
+  }
+
+  function hex(value) {
+    return "0x" + Number(value).toString(16);
+  }
+
+  function size(bytes) {
+    return bytes >= 1048576 && bytes % 1048576 === 0 ? bytes / 1048576 + " MiB"
+      : bytes >= 1024 ? Math.round(bytes / 1024) + " KiB" : bytes + " B";
+  }
+
+  function renderFlash() {
+    if (!flash) {
+      $("flash-bar").replaceChildren();
+      $("flash-tables").replaceChildren(el("p", { class: "note" }, t("no_flash")));
+      return;
+    }
+    const pct = (value) => (100 * value / flash.size) + "%";
+    const parts = flash.partitions.map((p) => el("div", {
+      class: "part " + (p.type === "app" ? "app" : "data"),
+      "data-part": p.name,
+      title: p.name + " · " + p.type + "/" + p.subtype + " · " + hex(p.offset) + " · " + size(p.size),
+    }, p.name));
+    const written = flash.written.map((n) => el("div", {
+      class: "written", title: t("written") + " " + hex(n * flash.sector),
+    }));
+    flash.written.forEach((n, i) => {
+      written[i].style.left = pct(n * flash.sector);
+      written[i].style.width = pct(flash.sector);
+    });
+    flash.partitions.forEach((p, i) => {
+      parts[i].style.left = pct(p.offset);
+      parts[i].style.width = pct(p.size);
+    });
+    $("flash-bar").replaceChildren(...parts, ...written);
+    $("flash-bar").setAttribute("aria-label", t("flash") + ": " + flash.partitions.map((p) => p.name).join(", "));
+    $("flash-legend").replaceChildren(el("span", { class: "swatch" }),
+      t("written_count", { n: flash.written.length, total: size(flash.size) }));
+    const box = (title, node) => el("div", { class: "group scroll" }, el("h3", {}, title), node);
+    $("flash-tables").replaceChildren(
+      box(t("partitions"), table(["col_name", "col_type", "col_offset", "col_size"],
+        flash.partitions.map((p) => [p.name, p.type + "/" + p.subtype, hex(p.offset), size(p.size)]))),
+      box("otadata", table(["col_sector", "col_seq", "col_state", "col_slot"],
+        flash.otadata.map((e) => e.blank ? [String(e.sector), "–", t("blank"), "–"]
+          : [String(e.sector), String(e.seq), e.state + (e.crc_ok ? "" : " (CRC!)"), e.slot ?? "–"]))),
+      box(t("slots"), table(["col_name", "col_version", "col_state"],
+        flash.slots.map((sl) => [sl.name, sl.version ?? "–", sl.valid ? t("valid") : t("invalid") + ": " + sl.problem]))),
+      box("NVS", table(["col_namespace", "col_key", "col_type", "col_value"],
+        flash.nvs.map((i) => [i.namespace, i.key, i.type, i.value]))));
+  }
+
   // ------------------------------------------------------------------ start
   function start() {
     $("lang").addEventListener("click", () => {
@@ -362,6 +434,7 @@
     $("at-form").addEventListener("submit", sendLine);
     $("at-filter").addEventListener("input", () => refilter($("at-log"), $("at-filter")));
     $("tl-filter").addEventListener("input", () => refilter($("timeline"), $("tl-filter")));
+    $("show-secrets").addEventListener("change", loadFlash);
     $("at-clear").addEventListener("click", () => $("at-log").replaceChildren());
     $("at-log").addEventListener("scroll", () => {
       const log = $("at-log");
@@ -378,6 +451,7 @@
       return;
     }
     stream();
+    loadFlash();
   }
 
   start();
