@@ -271,7 +271,7 @@
       $("world").replaceChildren(el("p", { class: "note" }, state.radio));
       return;
     }
-    const apState = (ap) => (ap.joined ? t("joined") : t(ap.present ? "present" : "absent"));
+    const apState = (ap) => t(!ap.present ? "absent" : ap.joined ? "joined" : "present");
     $("world").replaceChildren(
       el("div", { class: "group" }, el("h3", {}, t("aps")),
         table(["col_ssid", "col_ch", "col_rssi", "col_auth", "col_state"],
