@@ -16,12 +16,16 @@ from .core.settings import SettingsStore
 from .device.firmware import FactoryFirmware, Firmware
 from .device.module import Module
 from .device.system import UartConfig
+from .radio.addresses import offset_mac
+from .radio.fields import softap_mac_for
 from .radio.registry import DEFAULT_BACKEND, create_radio
 from .radio.world import ModuleConfig
 from .scenario import Scenario, default_scenario
 
 # The UART rate of ESP-AT's factory parameters (what a module boots with).
 FACTORY_BAUD = 115200
+# Addresses an ESP32 takes from its base MAC: station, SoftAP, Bluetooth, Ethernet.
+MACS_PER_CHIP = 4
 
 
 def factory_firmware(identity: ModuleConfig) -> FactoryFirmware:
@@ -30,6 +34,23 @@ def factory_firmware(identity: ModuleConfig) -> FactoryFirmware:
     return FactoryFirmware(
         version=identity.bin_version, idf_ver=identity.sdk_version, date=date, time=time
     )
+
+
+def fleet_member(scenario: Scenario | None, index: int) -> Scenario:
+    """The scenario of module ``index`` (0-based) of a fleet: the same air, the module's
+    MAC addresses moved up by ``index`` chips (:data:`MACS_PER_CHIP` addresses each, as
+    consecutive chips of a reel are numbered), so that no two modules share one. A SoftAP
+    MAC the scenario leaves to be derived is derived from the new station MAC.
+    :class:`ValueError` when the addresses run out of the vendor's block."""
+    scenario = scenario if scenario is not None else default_scenario()
+    if index == 0:
+        return scenario
+    identity = scenario.module
+    step = MACS_PER_CHIP * index
+    sta = offset_mac(identity.sta_mac, step)
+    derived = identity.ap_mac == softap_mac_for(identity.sta_mac)
+    ap = softap_mac_for(sta) if derived else offset_mac(identity.ap_mac, step)
+    return replace(scenario, module=replace(identity, sta_mac=sta, ap_mac=ap))
 
 
 def create_module(

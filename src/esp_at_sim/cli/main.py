@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from .. import __version__
-from . import console, flash, ota, provision, run
+from . import console, flash, fleet, ota, provision, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run.add_parser(sub)
+    fleet.add_parser(sub)
     flash.add_parsers(sub)
     provision.add_parser(sub)
     ota.add_parser(sub)

@@ -58,7 +58,7 @@ def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -
         metavar="DEV=HOST",
         action="append",
         default=[],
-        type=_port_map,
+        type=port_map,
         help="serve device port DEV on host port HOST (repeatable); default: ports below "
         "1024 at port + 8000 (80 -> 8080, 53 -> 8053), others as they are",
     )
@@ -67,7 +67,7 @@ def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -
         metavar="ADDR[:PORT]=HOST[:PORT]",
         action="append",
         default=[],
-        type=_route,
+        type=route,
         help="connections from the module to ADDR[:PORT] go to HOST[:PORT] on this machine "
         "(repeatable; adds to the scenario's [net] routes)",
     )
@@ -104,7 +104,7 @@ def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -
     )
     run.add_argument(
         "--time-scale",
-        type=_time_scale,
+        type=time_scale,
         default=1.0,
         metavar="F",
         help="multiply every simulated delay by F (0: immediate; default 1)",
@@ -155,7 +155,7 @@ def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -
     run.add_argument(
         "--control",
         metavar="[HOST:]PORT",
-        type=_control_spec,
+        type=control_spec,
         help="serve the control API (fault injection, status, events) on this port "
         "(0: any free port), on 127.0.0.1 unless HOST names another address; announced as "
         "'Control: http://HOST:PORT/#token=TOKEN'",
@@ -170,7 +170,7 @@ def add_parser(sub: Subcommands, command: Callable[[argparse.Namespace], int]) -
     run.set_defaults(func=command)
 
 
-def _time_scale(text: str) -> float:
+def time_scale(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -202,7 +202,7 @@ def _baud(text: str) -> int:
     return int(text)
 
 
-def _control_spec(text: str) -> tuple[str | None, int]:
+def control_spec(text: str) -> tuple[str | None, int]:
     host, sep, port = text.rpartition(":")
     if not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, got {text!r}")
@@ -211,7 +211,7 @@ def _control_spec(text: str) -> tuple[str | None, int]:
     return (host or None) if sep else None, int(port)
 
 
-def _route(text: str) -> tuple[str, str]:
+def route(text: str) -> tuple[str, str]:
     from ..radio.netconfig import parse_route_option
 
     try:
@@ -229,7 +229,7 @@ def control_token(text: str) -> str:
     return text
 
 
-def _port_map(text: str) -> tuple[int, int]:
+def port_map(text: str) -> tuple[int, int]:
     dev, sep, host = text.partition("=")
     ports = (dev, host)
     if not sep or not all(p.isdigit() and 0 <= int(p) < 65536 for p in ports) or dev == "0":

@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING
 from ..at.engine import Mode
 from ..core.events import Event
 from ..device.redact import MASK, mask_output
-from .common import EXIT_FAILED, Failure, error
+from .common import EXIT_FAILED, Failure
 
 if TYPE_CHECKING:
     from ..device.module import Module
@@ -95,10 +95,10 @@ class Announcer:
 
 async def run_script(
     module: Module, lines: Sequence[str], out: IO[str], announcer: Announcer | None = None
-) -> bool:
+) -> None:
     """Run script ``lines`` (see ``run --help``), printing each with its answer to ``out``
-    (and what ``announcer`` was told meanwhile after it). Returns ``False`` at the first
-    line that fails without a ``-`` prefix."""
+    (and what ``announcer`` was told meanwhile after it). :class:`Failure` (exit 1) at
+    the first line that fails without a ``-`` prefix."""
     await wait_settled(module)  # booted, or the reason it did not
     received = bytearray()
     module.set_output(received.extend)
@@ -129,8 +129,6 @@ async def run_script(
                 if announcer is not None:
                     announcer.release()
             if not may_fail and any(part in _FAILURES for part in answer.split(b"\r\n")):
-                error(f"script line failed: {shown.decode('utf-8', 'replace')}")
-                return False
-        return True
+                raise Failure(f"script line failed: {shown.decode('utf-8', 'replace')}")
     finally:
         module.set_output(None)

@@ -8,6 +8,9 @@ access token), or the URL and the token::
     async with SimControl("http://127.0.0.1:9000/#token=3f9c…") as sim:
         await sim.fault("vanish", ap="HomeNet")
         print((await sim.status())["station_ip"])
+
+For a fleet (``esp-at-sim fleet --control``), ``module=i`` aims every call at module
+``i``; :meth:`SimControl.modules` lists the fleet.
 """
 
 from __future__ import annotations
@@ -40,17 +43,23 @@ class SimControl(HttpSession):
     """A client of one simulator's control API.
 
     ``token`` is the access token; without it, the one in the URL's ``#token=``, else
-    the environment's ``ESP_AT_SIM_CONTROL_TOKEN``.
+    the environment's ``ESP_AT_SIM_CONTROL_TOKEN``. ``module``: module ``i`` of a fleet.
     """
 
     def __init__(
-        self, url: str, *, token: str | None = None, timeout: float = REQUEST_TIMEOUT
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = REQUEST_TIMEOUT,
+        module: int | None = None,
     ) -> None:
         base, in_url = split_control_url(url)
         token = token or in_url or os.environ.get(TOKEN_ENV)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         super().__init__(base, read_timeout=timeout, total=timeout, headers=headers)
         self.url = base + "/"
+        self._prefix = f"modules/{module}/" if module is not None else ""
 
     def unreachable(self, reason: str) -> SimControlError:
         return SimControlError(f"control API at {self.url} failed: {reason}")
@@ -64,7 +73,7 @@ class SimControl(HttpSession):
 
     async def status(self) -> dict[str, Any]:
         """Boots, running firmware, Wi-Fi mode, station address, SoftAP stations."""
-        return await self._call("GET", "status")
+        return await self._call("GET", self._prefix + "status")
 
     async def fault(self, name: str, **args: Any) -> Any:
         """Inject a fault: ``vanish``/``appear`` (``ap``), ``change_password`` (``ap``,
@@ -73,10 +82,16 @@ class SimControl(HttpSession):
         (``mac``), ``phone_leave`` (``mac``), ``smartconfig`` (``ssid``, ``password``,
         ``protocol``, ``key``, ``data``), ``wps_button`` (``ap``), and those of the data
         path. Returns the fault's result."""
-        return (await self._call("POST", f"faults/{name}", args))["result"]
+        return (await self._call("POST", f"{self._prefix}faults/{name}", args))["result"]
 
     async def events(self, after: int = 0) -> list[dict[str, Any]]:
         """The module's events numbered after ``after`` (each has ``n``, ``t``, ``kind``)."""
-        data = await self._call("GET", f"events?after={after}")
+        data = await self._call("GET", f"{self._prefix}events?after={after}")
         events: list[dict[str, Any]] = data["events"]
         return events
+
+    async def modules(self) -> list[dict[str, Any]]:
+        """A fleet's modules: each with ``index`` and ``state`` (``running``,
+        ``starting`` or ``failed`` with its ``error``) and, unless failed, its status."""
+        modules: list[dict[str, Any]] = (await self._call("GET", "modules"))["modules"]
+        return modules

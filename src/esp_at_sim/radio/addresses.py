@@ -42,6 +42,17 @@ def parse_mac(text: bytes | str) -> str | None:
     return raw.lower()
 
 
+def offset_mac(mac: str, offset: int) -> str:
+    """``mac`` with ``offset`` added to its last three bytes (the device part, with carry;
+    the first three, the vendor's, stay). :class:`ValueError` when the sum leaves the
+    device part's range."""
+    head, tail = mac[:8], int(mac[9:].replace(":", ""), 16)
+    value = tail + offset
+    if not 0 <= value <= 0xFFFFFF:
+        raise ValueError(f"{mac} + {offset} leaves the vendor's block {head}")
+    return f"{head}:{value >> 16:02x}:{(value >> 8) & 0xFF:02x}:{value & 0xFF:02x}"
+
+
 def mac_bytes(mac: str) -> bytes:
     """The six bytes of a MAC address in its long form."""
     return bytes(int(part, 16) for part in mac.split(":"))

@@ -61,7 +61,8 @@ class WebConfig:
     size and connection cap of the HTTP server. ``strict_httpd``: handle one request at a
     time, and none while the applet's phone-hotspot search runs, as the firmware's
     single-task server does. ``announce``: called with one line per endpoint once it
-    listens.
+    listens. ``free_ports``: a device port not in ``port_map`` takes any free host port
+    (else the shift of :meth:`host_port`).
     """
 
     host: str = "127.0.0.1"
@@ -74,11 +75,14 @@ class WebConfig:
     limits: HttpLimits = field(default_factory=HttpLimits)
     strict_httpd: bool = False
     announce: Announce = print_line
+    free_ports: bool = False
 
     def host_port(self, device_port: int) -> int:
         """The host port that serves ``device_port`` of the module."""
         if device_port in self.port_map:
             return self.port_map[device_port]
+        if self.free_ports:
+            return 0
         if device_port < PRIVILEGED_LIMIT:
             return device_port + PRIVILEGED_SHIFT
         return device_port

@@ -8,6 +8,9 @@ the module from a test that drives it from outside the process.
 - ``GET /events?after=N`` — the module's events numbered from 1, those after ``N``
   (the last 10,000 are kept).
 
+A fleet (``esp-at-sim fleet --control``) has ``GET /modules``, the state of each module,
+and each module's endpoints under ``/modules/<i>/`` (:class:`FleetControlServer`).
+
 Every request needs ``Authorization: Bearer TOKEN`` (401 otherwise); one that carries
 an ``Origin`` other than the server's own is refused (403), so that no web page can
 use it; arguments are checked against the fault's signature. Every refusal is a JSON
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -28,7 +32,14 @@ from aiohttp import web
 from ..core.events import Event
 from ..device.faults import FaultError
 from ..radio.base import SoftApStation
-from .control_checks import BODY_LIMIT, Guard, fault_arguments, json_response, url_host
+from .control_checks import (
+    BODY_LIMIT,
+    Guard,
+    Refused,
+    fault_arguments,
+    json_response,
+    url_host,
+)
 from .inspector import Inspector, is_public
 
 if TYPE_CHECKING:
@@ -42,38 +53,85 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class _Watched:
+    """One module seen through the control API: the module and its numbered events."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.events: deque[tuple[int, Event]] = deque(maxlen=EVENTS_KEPT)
+        self.count = 0
+        self.on_event: Callable[[], None] | None = None  # told after each event is kept
+        self.unsubscribe = module.bus.subscribe(self._keep)
+
+    def _keep(self, event: Event) -> None:
+        self.count += 1
+        self.events.append((self.count, event))
+        if self.on_event is not None:
+            self.on_event()
+
+    def status(self) -> dict[str, object]:
+        m = self.module
+        running = m.firmware.running if m.firmware is not None else None
+        ip = m.wifi.station_ip()
+        return {
+            "booted": m.booted.is_set(),
+            "boot_count": m.boot_count,
+            "time": round(m.clock.now(), 6),
+            "firmware": {"slot": running.slot, "version": running.version} if running else None,
+            "wifi_mode": m.wifi.mode,
+            "station_ip": ip.ip if ip else None,
+            "softap_stations": [{"mac": s.mac, "ip": s.ip} for s in m.wifi.softap_stations()],
+            "web_url": m.web.url if m.web is not None else None,
+            "radio": m.radio_name,
+            "faults": list(m.faults.available),
+        }
+
+
 class ControlServer:
     """An aiohttp server on the side of one module, for the holder of ``token``."""
 
     def __init__(self, module: Module, token: str) -> None:
         self.module = module
+        self._setup(token, [module])
+        watched = self._watched[0]
+        assert watched is not None
+        self.inspector = Inspector(module, lambda: watched.events)
+        watched.on_event = self.inspector.happened
+
+    def _setup(self, token: str, modules: Sequence[Module | None]) -> None:
         self.token = token
-        self._events: deque[tuple[int, Event]] = deque(maxlen=EVENTS_KEPT)
-        self._count = 0
-        self._unsubscribe = module.bus.subscribe(self._keep)
         self._runner: web.AppRunner | None = None
         self._guard = Guard(token, public=is_public)
-        self.inspector = Inspector(module, lambda: self._events)
         self.port = 0
         self.base = ""
+        self._watched: list[_Watched | None] = [
+            _Watched(m) if m is not None else None for m in modules
+        ]
+        self.inspector: Inspector | None = None
 
     @property
     def url(self) -> str:
         """Where it listens, with the token: ``http://HOST:PORT/#token=TOKEN``."""
         return f"{self.base}/#token={self.token}"
 
-    def _keep(self, event: Event) -> None:
-        self._count += 1
-        self._events.append((self._count, event))
-        self.inspector.happened()
-
     def app(self) -> web.Application:
         app = web.Application(middlewares=self._guard.middlewares(), client_max_size=BODY_LIMIT)
-        app.router.add_get("/status", self._status)
-        app.router.add_post("/faults/{name}", self._fault)
-        app.router.add_get("/events", self._list_events)
-        self.inspector.add_routes(app)
+        self._add_routes(app, "")
+        if self.inspector is not None:
+            self.inspector.add_routes(app)
         return app
+
+    def _add_routes(self, app: web.Application, prefix: str) -> None:
+        """The endpoints of one module, under ``prefix``."""
+        app.router.add_get(f"{prefix}/status", self._status)
+        app.router.add_post(f"{prefix}/faults/{{name}}", self._fault)
+        app.router.add_get(f"{prefix}/events", self._list_events)
+
+    def _target(self, request: web.Request) -> _Watched:
+        """The module a request is about."""
+        watched = self._watched[0]
+        assert watched is not None
+        return watched
 
     async def start(self, host: str, port: int) -> str:
         """Listen on ``host``:``port`` (0: a free port); the :attr:`url`."""
@@ -88,36 +146,25 @@ class ControlServer:
         return self.url
 
     async def close(self) -> None:
-        self._unsubscribe()
-        self.inspector.close()
+        for watched in self._watched:
+            if watched is not None:
+                watched.unsubscribe()
+        self._watched = [None] * len(self._watched)
+        if self.inspector is not None:
+            self.inspector.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
     async def _status(self, request: web.Request) -> web.Response:
-        m = self.module
-        running = m.firmware.running if m.firmware is not None else None
-        ip = m.wifi.station_ip()
-        return json_response(
-            {
-                "booted": m.booted.is_set(),
-                "boot_count": m.boot_count,
-                "time": round(m.clock.now(), 6),
-                "firmware": {"slot": running.slot, "version": running.version} if running else None,
-                "wifi_mode": m.wifi.mode,
-                "station_ip": ip.ip if ip else None,
-                "softap_stations": [{"mac": s.mac, "ip": s.ip} for s in m.wifi.softap_stations()],
-                "web_url": m.web.url if m.web is not None else None,
-                "radio": m.radio_name,
-                "faults": list(m.faults.available),
-            }
-        )
+        return json_response(self._target(request).status())
 
     async def _fault(self, request: web.Request) -> web.Response:
+        module = self._target(request).module
         name = request.match_info["name"]
-        args = await fault_arguments(request, self.module.faults, name)
+        args = await fault_arguments(request, module.faults, name)
         try:
-            result = self.module.faults.apply(name, **args)
+            result = module.faults.apply(name, **args)
         except (FaultError, ValueError) as exc:
             return json_response({"ok": False, "error": str(exc)}, 400)
         if isinstance(result, SoftApStation):
@@ -125,9 +172,58 @@ class ControlServer:
         return json_response({"ok": True, "result": result})
 
     async def _list_events(self, request: web.Request) -> web.Response:
+        watched = self._target(request)
         text = request.query.get("after", "0")
         if not (text.isascii() and text.isdigit()) or len(text) > 18:
             return json_response({"ok": False, "error": "after must be a whole number"}, 400)
         after = int(text)
-        items = [{"n": n, "t": e.t, "kind": e.kind, **e.data} for n, e in self._events if n > after]
-        return json_response({"ok": True, "events": items, "last": self._count})
+        items = [
+            {"n": n, "t": e.t, "kind": e.kind, **e.data} for n, e in watched.events if n > after
+        ]
+        return json_response({"ok": True, "events": items, "last": watched.count})
+
+
+class FleetControlServer(ControlServer):
+    """The control API of a fleet: ``GET /modules`` lists the modules, and each has the
+    endpoints of :class:`ControlServer` under ``/modules/<i>``. A module that could not
+    be made (``None`` in ``modules``) or failed later (:meth:`failed`) is listed with
+    its error; its endpoints answer 404 with it."""
+
+    def __init__(self, modules: Sequence[Module | None], token: str) -> None:
+        self._setup(token, modules)
+        self._errors: dict[int, str] = {
+            i: "the module could not be made" for i, m in enumerate(modules) if m is None
+        }
+
+    def failed(self, index: int, error: str) -> None:
+        """Module ``index`` failed (its flash file, a script line): list it so."""
+        self._errors[index] = error
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=self._guard.middlewares(), client_max_size=BODY_LIMIT)
+        app.router.add_get("/modules", self._list_modules)
+        self._add_routes(app, "/modules/{index}")
+        return app
+
+    def _target(self, request: web.Request) -> _Watched:
+        text = request.match_info["index"]
+        count = len(self._watched)
+        if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) >= count:
+            raise Refused(404, f"no module {text!r}: the fleet has modules 0..{count - 1}")
+        index = int(text)
+        watched = self._watched[index]
+        if index in self._errors or watched is None:
+            raise Refused(404, f"module {index} failed: {self._errors.get(index, 'closed')}")
+        return watched
+
+    async def _list_modules(self, request: web.Request) -> web.Response:
+        listing: list[dict[str, object]] = []
+        for index, watched in enumerate(self._watched):
+            if index in self._errors or watched is None:
+                error = self._errors.get(index, "closed")
+                listing.append({"index": index, "state": "failed", "error": error})
+                continue
+            status = watched.status()
+            state = "running" if status["booted"] else "starting"
+            listing.append({"index": index, "state": state, **status})
+        return json_response({"ok": True, "modules": listing})
