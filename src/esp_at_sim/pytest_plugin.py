@@ -18,6 +18,10 @@ Installed with esp-at-sim (entry point ``pytest11``); needs pytest-asyncio. Fixt
 - ``esp_serve`` — ``await esp_serve(handler, "api.example.com", 80)`` starts a loopback
   TCP server (``handler(reader, writer)``, as for :func:`asyncio.start_server`), routes
   the name to it and closes it after the test.
+- ``esp_fleet`` — ``n`` modules (``@pytest.mark.esp_fleet(n)``, default 2), each
+  started as ``esp_module`` is, with the MAC addresses ``esp-at-sim fleet`` gives
+  module ``i``: a list of :class:`FleetMember` (``index``, ``module``, ``at``, ``harness``,
+  ``events``, ``faults``).
 
 Choose the scenario, the time scale and the radio backend per test with markers, or for
 the whole run with options::
@@ -33,6 +37,7 @@ the whole run with options::
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -50,7 +55,7 @@ if TYPE_CHECKING:
     from .device.faults import Faults
     from .device.module import Module
     from .scenario import Scenario
-    from .testing import AtHarness, PortTee
+    from .testing import AtHarness, FleetMember, PortTee
 
 HAVE_PYTEST_ASYNCIO = importlib.util.find_spec("pytest_asyncio") is not None
 if HAVE_PYTEST_ASYNCIO:
@@ -90,6 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "esp_route(dest, target): route NAME[:PORT] to HOST:PORT on this machine"
     )
+    config.addinivalue_line("markers", "esp_fleet(n): how many modules esp_fleet starts")
 
 
 def _scenario_from(source: object) -> Scenario:
@@ -165,6 +171,36 @@ def _session(module: Module) -> _Session:
     return _SESSIONS[id(module)]
 
 
+def _make_module(
+    request: pytest.FixtureRequest, scenario: Scenario, *, fleet: bool = False
+) -> Module:
+    """A module for a fixture, not started: its session kept, its web server on free
+    loopback ports (in a fleet every device port takes a free one)."""
+    from .factory import create_module
+    from .web import WebConfig, install_web
+
+    module = create_module(scenario, time_scale=_time_scale(request), radio=_radio(request))
+    session = _SESSIONS[id(module)] = _Session(module)
+    install_web(
+        module,
+        WebConfig(
+            port_map={80: 0, 53: 0, 3339: 0},
+            announce=session.web_lines.append,
+            free_ports=fleet,
+        ),
+    )
+    module.servers.expose("127.0.0.1", lambda port: 0, session.web_lines.append)
+    return module
+
+
+def _fleet_size(request: pytest.FixtureRequest) -> int:
+    marker = request.node.get_closest_marker("esp_fleet")
+    size = marker.args[0] if marker is not None and marker.args else 2
+    if not isinstance(size, int) or size < 1:
+        raise TypeError(f"esp_fleet takes a number of modules >= 1, not {size!r}")
+    return size
+
+
 if HAVE_PYTEST_ASYNCIO:
 
     @pytest_asyncio.fixture
@@ -172,16 +208,7 @@ if HAVE_PYTEST_ASYNCIO:
         request: pytest.FixtureRequest, esp_scenario: Scenario
     ) -> AsyncIterator[Module]:
         """A simulated module, booted (``ready`` already printed)."""
-        from .factory import create_module
-        from .web import WebConfig, install_web
-
-        module = create_module(esp_scenario, time_scale=_time_scale(request), radio=_radio(request))
-        session = _SESSIONS[id(module)] = _Session(module)
-        install_web(
-            module,
-            WebConfig(port_map={80: 0, 53: 0, 3339: 0}, announce=session.web_lines.append),
-        )
-        module.servers.expose("127.0.0.1", lambda port: 0, session.web_lines.append)
+        module = _make_module(request, esp_scenario)
         for marker in request.node.iter_markers("esp_route"):
             dest, target = (str(arg) for arg in marker.args)
             name, _, port = dest.partition(":")
@@ -269,3 +296,32 @@ if HAVE_PYTEST_ASYNCIO:
     def esp_faults(esp_module: Module) -> Faults:
         """Fault injection for the module."""
         return esp_module.faults
+
+    @pytest_asyncio.fixture
+    async def esp_fleet(
+        request: pytest.FixtureRequest, esp_scenario: Scenario
+    ) -> AsyncIterator[list[FleetMember]]:
+        """``@pytest.mark.esp_fleet(n)`` modules, booted, each with an AT client."""
+        from .client import AtClient
+        from .factory import fleet_member
+        from .testing import AtHarness, FleetMember
+
+        members: list[FleetMember] = []
+        modules: list[Module] = []
+        try:
+            for index in range(_fleet_size(request)):
+                scenario = fleet_member(esp_scenario, index)
+                modules.append(_make_module(request, scenario, fleet=True))
+            await asyncio.gather(*(module.start() for module in modules))
+            for index, module in enumerate(modules):
+                session = _session(module)
+                client = await AtClient.open(session.port)
+                harness = AtHarness(module, session.port)
+                members.append(FleetMember(index, module, client, harness, session.events))
+            yield members
+        finally:
+            for member in members:
+                await member.at.close()
+            for module in modules:
+                await module.close()
+                _SESSIONS.pop(id(module), None)

@@ -11,8 +11,12 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from esp_at_sim.client import AtClient
+from esp_at_sim.core.events import Event
 from esp_at_sim.core.settings import MemorySettingsStore, SettingsStore
+from esp_at_sim.device.faults import Faults
 from esp_at_sim.device.module import Module
 from esp_at_sim.factory import create_module
 from esp_at_sim.scenario import Scenario
@@ -103,6 +107,23 @@ class AtHarness:
         each once the loop has gone quiet, so the output is complete."""
         await self.module.clock.sleep(seconds)
         return self.take()
+
+
+@dataclass
+class FleetMember:
+    """Module ``index`` of the pytest plugin's ``esp_fleet``: the module, an AT client
+    and a byte-level harness on its AT port, and its events so far (a live list)."""
+
+    index: int
+    module: Module
+    at: AtClient
+    harness: AtHarness
+    events: list[Event]
+
+    @property
+    def faults(self) -> Faults:
+        """Run-time fault injection for this module."""
+        return self.module.faults
 
 
 async def start_module(
