@@ -18,7 +18,7 @@ from .device.module import Module
 from .device.system import UartConfig
 from .radio.addresses import offset_mac
 from .radio.fields import softap_mac_for
-from .radio.registry import DEFAULT_BACKEND, create_radio
+from .radio.registry import DEFAULT_BACKEND, RadioFactory, create_radio
 from .radio.world import ModuleConfig
 from .scenario import Scenario, default_scenario
 
@@ -63,6 +63,7 @@ def create_module(
     layout: str | os.PathLike[str] = "esp32",
     with_flash: bool = True,
     radio: str = DEFAULT_BACKEND,
+    radio_factory: RadioFactory | None = None,
 ) -> Module:
     """A module on the scenario's air (the built-in "home" when ``None``), not started.
 
@@ -74,7 +75,8 @@ def create_module(
     ``baud`` is the UART rate the module boots with, as if its factory parameters said
     so: it applies at every boot unless a stored ``AT+UART_DEF`` overrides it. ``radio``
     names the radio backend (:mod:`esp_at_sim.radio.registry`; ``sim`` is the scenario's
-    simulated air).
+    simulated air); ``radio_factory``, when given, is that backend already loaded (many
+    modules made at once look the backend up once).
 
     Raises :class:`~esp_at_sim.radio.registry.RadioBackendError` for an unknown or broken
     backend and :class:`~esp_at_sim.flash.errors.FlashError` for an unusable flash file.
@@ -88,7 +90,7 @@ def create_module(
             flash, layout=layout, chip=scenario.module.chip, factory=factory_firmware(identity)
         )
     try:
-        backend = create_radio(radio, scenario, clock)
+        backend = create_radio(radio, scenario, clock, radio_factory)
     except BaseException:
         if firmware is not None:
             firmware.close()

@@ -20,6 +20,7 @@ from .script import run_script
 
 if TYPE_CHECKING:
     from ..device.module import Module
+    from ..radio.registry import RadioFactory
     from ..scenario import Scenario
     from ..transport import Transport
     from ..web.config import HttpLimits
@@ -55,11 +56,12 @@ def with_routes(
     return replace(base, net=base.net.with_routes(dict(routes), bridge))
 
 
-def check_radio(name: str) -> None:
+def check_radio(name: str) -> RadioFactory:
+    """The backend ``--radio`` names, loaded."""
     from ..radio.registry import RadioBackendError, load_backend
 
     try:
-        load_backend(name)
+        return load_backend(name)
     except RadioBackendError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
 
@@ -87,8 +89,10 @@ def make_module(
     scenario: Scenario | None,
     baud: int | None,
     flash: str | os.PathLike[str] | None,
+    radio: RadioFactory | None = None,
 ) -> Module:
-    """A module as the options say, its flash in the file ``flash`` (None: in memory)."""
+    """A module as the options say, its flash in the file ``flash`` (None: in memory);
+    ``radio``: the backend ``--radio`` names, already loaded."""
     from ..factory import create_module
     from ..flash.errors import FlashError
     from ..radio.registry import RadioBackendError
@@ -101,6 +105,7 @@ def make_module(
             flash=flash,
             layout=args.module,
             radio=args.radio,
+            radio_factory=radio,
         )
     except RadioBackendError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None

@@ -31,6 +31,7 @@ from .script import Announcer
 
 if TYPE_CHECKING:
     from ..device.module import Module
+    from ..radio.registry import RadioFactory
     from ..scenario import Scenario
     from ..transport import Transport
     from ..web.control import FleetControlServer
@@ -214,9 +215,10 @@ def _raise_file_limit(count: int) -> None:
 class _Fleet:
     """The modules of one ``fleet`` run and what each failed of."""
 
-    def __init__(self, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    def __init__(self, args: argparse.Namespace, stop: asyncio.Event, radio: RadioFactory) -> None:
         self.args = args
         self.stop = stop
+        self.radio = radio
         self.failed: dict[int, str] = {}
         self.control: FleetControlServer | None = None
 
@@ -232,7 +234,7 @@ class _Fleet:
         args = self.args
         flash = Path(args.flash_dir) / f"module-{index}.flash" if args.flash_dir else None
         try:
-            module = make_module(args, member, None, flash)
+            module = make_module(args, member, None, flash, self.radio)
         except Failure as exc:
             self.fail(index, str(exc))
             return None
@@ -259,7 +261,7 @@ class _Fleet:
 async def _fleet(args: argparse.Namespace) -> int:
     count = args.count
     scenario = with_routes(scenario_option(args.scenario), args.route, args.net_bridge)
-    check_radio(args.radio)
+    radio = check_radio(args.radio)
     members = _members(scenario, count)
     at_host, at_base = args.at
     at_ports = _ports(at_base, count, "--at")
@@ -279,7 +281,7 @@ async def _fleet(args: argparse.Namespace) -> int:
     async with contextlib.AsyncExitStack() as stack:
         stop = asyncio.Event()
         handle_signals(stack, stop)
-        fleet = _Fleet(args, stop)
+        fleet = _Fleet(args, stop, radio)
         announcers = [Announcer(_Prefixed(sys.stdout, f"Module {i}: ")) for i in range(count)]
         modules = [fleet.make(stack, i, members[i], announcers[i]) for i in range(count)]
         if all(module is None for module in modules):

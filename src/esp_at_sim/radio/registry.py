@@ -89,10 +89,14 @@ def load_backend(name: str) -> RadioFactory:
     return backend.load()
 
 
-def create_radio(name: str, scenario: Scenario, clock: Clock) -> Radio:
-    """Make the radio of backend ``name`` for ``scenario`` on ``clock``;
-    :class:`RadioBackendError` when the backend is unknown, broken or refuses to start."""
-    factory = load_backend(name)
+def create_radio(
+    name: str, scenario: Scenario, clock: Clock, factory: RadioFactory | None = None
+) -> Radio:
+    """Make the radio of backend ``name`` for ``scenario`` on ``clock`` (with ``factory``,
+    that backend's :func:`load_backend` already done, as a fleet does once for all its
+    modules); :class:`RadioBackendError` when the backend is unknown, broken or refuses
+    to start."""
+    factory = factory if factory is not None else load_backend(name)
     try:
         radio = factory(scenario, clock)
     except Exception as exc:  # whatever a third-party backend raises
