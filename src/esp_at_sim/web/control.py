@@ -90,13 +90,16 @@ class _Watched:
 class ControlServer:
     """An aiohttp server on the side of one module, for the holder of ``token``."""
 
+    inspector: Inspector | None  # the live page (a single module's server only)
+
     def __init__(self, module: Module, token: str) -> None:
         self.module = module
         self._setup(token, [module])
         watched = self._watched[0]
         assert watched is not None
-        self.inspector = Inspector(module, lambda: watched.events)
-        watched.on_event = self.inspector.happened
+        inspector = Inspector(module, lambda: watched.events)
+        watched.on_event = inspector.happened
+        self.inspector = inspector
 
     def _setup(self, token: str, modules: Sequence[Module | None]) -> None:
         self.token = token
@@ -107,7 +110,7 @@ class ControlServer:
         self._watched: list[_Watched | None] = [
             _Watched(m) if m is not None else None for m in modules
         ]
-        self.inspector: Inspector | None = None
+        self.inspector = None
 
     @property
     def url(self) -> str:
