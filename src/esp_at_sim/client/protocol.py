@@ -192,6 +192,14 @@ Item = Line | Prompt | IpdData
 RECVDATA = b"+CIPRECVDATA:"
 
 
+class _NotRecvdata:
+    """Framer._recvdata's answer when the buffer holds no ``+CIPRECVDATA`` header."""
+
+
+_NOT_RECVDATA = _NotRecvdata()
+_MAX_ADDRESS = 64  # "<ip>",<port>, of AT+CIPDINFO=1, IPv6 included
+
+
 def ipd_length(header: bytes) -> int | None:
     """The payload length an ``+IPD`` header announces, or ``None`` if it is not one."""
     fields = header[len(b"+IPD,") :].split(b",")
@@ -241,8 +249,8 @@ class Framer:
             return IpdData(header, data)
         if buf.startswith(RECVDATA):
             report = self._recvdata()
-            if report is not None:
-                return report
+            if not isinstance(report, _NotRecvdata):
+                return report  # None: its data is still arriving (it may hold line ends)
         if buf.startswith(b"+IPD,"):
             colon, newline = buf.find(b":"), buf.find(b"\n")
             if colon >= 0 and (newline < 0 or colon < newline):
@@ -260,13 +268,14 @@ class Framer:
         del buf[: newline + 1]
         return Line(line[:-1] if line.endswith(b"\r") else line)
 
-    def _recvdata(self) -> Line | None:
+    def _recvdata(self) -> Line | _NotRecvdata | None:
         """``+CIPRECVDATA:<len>,["<ip>",<port>,]<data>`` as one line holding exactly
-        ``len`` bytes of data (CR LF included); ``None`` while it is incomplete."""
+        ``len`` bytes of data (CR LF included); ``None`` while it is incomplete,
+        :data:`_NOT_RECVDATA` when the buffer holds no such header (framed as a line)."""
         buf = self._buf
         comma = buf.find(b",", len(RECVDATA))
         if comma < 0 or not buf[len(RECVDATA) : comma].isdigit():
-            return None
+            return _NOT_RECVDATA
         size = int(buf[len(RECVDATA) : comma])
         start = comma + 1
         if len(buf) == start:
@@ -274,7 +283,8 @@ class Framer:
         if buf[start : start + 1] == b'"':  # AT+CIPDINFO=1: "<ip>",<port>,
             quote = buf.find(b'"', start + 1)
             if quote < 0 or buf[quote + 1 : quote + 2] != b",":
-                return None
+                # an address is short: a longer unfinished one is no header of ours
+                return None if len(buf) < start + _MAX_ADDRESS else _NOT_RECVDATA
             start = buf.find(b",", quote + 2) + 1
             if start <= 0:
                 return None
