@@ -15,6 +15,7 @@ import pytest_asyncio
 from esp_at_sim.device.module import Module
 from esp_at_sim.testing import AtHarness, start_module
 from esp_at_sim.web.control import ControlServer
+from esp_at_sim.web.inspector import STREAM_BATCH
 
 from .browser_env import BROWSER_TESTS
 from .conftest import OpenPage
@@ -120,6 +121,14 @@ async def test_drop_link_button_shows_wifi_disconnect(
     await page.click("#faults [data-ap=HomeNet] button[data-fault=vanish]")
     await expect(page.locator("#fault-result")).to_contain_text("vanish")
     await expect(page.locator("#world tr").filter(has_text="HomeNet")).to_contain_text("gone")
+    # The station now retries for ever, a flood of events at time scale 0 that the page
+    # survives. The host stops it; a flood of known events then shows the newest and
+    # a line that counts the rest.
+    await inspected.at.cmd("AT+CWQAP")
+    for i in range(STREAM_BATCH * 2):
+        inspected.module.emit("test.flood", i=i)
+    await expect(page.locator("#timeline li.skipped").last).to_contain_text("not shown")
+    await expect(page.locator("#timeline")).to_contain_text(f"i={STREAM_BATCH * 2 - 1}")
 
 
 async def test_chinese_on_a_phone(inspected: Inspected, open_page: OpenPage) -> None:

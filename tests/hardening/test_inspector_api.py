@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import aiohttp
 import pytest
 
-from esp_at_sim.web.inspector import LINE_LIMIT, snapshot
+from esp_at_sim.web.inspector import LINE_LIMIT, STREAM_BATCH, snapshot
 
 from .test_control_api import AUTH, JSON, TOKEN, Control, control
 
@@ -105,6 +106,40 @@ async def test_the_stream_sends_events_and_state_and_ends_with_the_server(
         await control.server.close()
         rest = await asyncio.wait_for(response.content.read(), 5)
         assert rest.endswith(b"\n\n") or rest == b""
+
+
+async def test_a_flood_reaches_the_page_as_its_newest_events_and_a_count(
+    control: Control,
+) -> None:
+    """A reconnect loop at time scale 0 emits tens of thousands of events a second: the
+    stream sends the newest ``STREAM_BATCH`` and says how many it left out, so the page
+    stays live instead of drowning."""
+    url = control.server.base + "/stream?after=0"
+    async with aiohttp.ClientSession(headers=AUTH) as session, session.get(url) as response:
+        messages: list[tuple[str, object]] = []
+        name = ""
+
+        async def until(kind: str, test: Callable[[object], bool] | None = None) -> object:
+            nonlocal name
+            while True:
+                text = (await asyncio.wait_for(response.content.readline(), 5)).decode()
+                if text.startswith("event: "):
+                    name = text[7:].strip()
+                elif text.startswith("data: "):
+                    data = json.loads(text[6:])
+                    messages.append((name, data))
+                    if name == kind and (test is None or test(data)):
+                        return data
+
+        await until("state")  # the stream has caught up with what happened before
+        flood = STREAM_BATCH * 3 + 7
+        for i in range(flood):
+            control.module.emit("test.flood", i=i)
+        skipped = await until("skipped")
+        assert skipped == {"count": flood - STREAM_BATCH}
+        events = await until("events")
+        assert isinstance(events, list) and len(events) == STREAM_BATCH
+        assert [e["i"] for e in events] == list(range(flood - STREAM_BATCH, flood))
 
 
 async def test_after_must_be_a_whole_number(control: Control) -> None:

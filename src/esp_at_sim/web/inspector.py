@@ -9,7 +9,9 @@ sends as a bearer token with every call below:
 - ``GET /flash?secrets=0|1`` — the flash map (:mod:`.inspector_flash`), ``null`` without
   flash.
 - ``GET /stream?after=N`` — server-sent events: ``state`` (the snapshot, again whenever
-  something happened) and ``events`` (the module's events numbered after ``N``).
+  something happened), ``events`` (the module's events numbered after ``N``, at most
+  ``STREAM_BATCH`` per message, one message per ``STREAM_INTERVAL`` at most) and
+  ``skipped`` (``{"count": K}``: K older events of a flood that were not sent).
 - ``POST /at`` with ``{"line": "AT+GMR"}`` — the line goes into the AT port as if the
   host had typed it; its answer comes back through the stream (and to the host).
 """
@@ -36,7 +38,8 @@ if TYPE_CHECKING:
 STATIC_DIR = Path(__file__).resolve().parent / "static_inspector"
 PAGE_FILES = ("inspector.js", "inspector.css", "i18n.js")
 LINE_LIMIT = 2048  # characters in a line typed on the page
-STREAM_BATCH = 500  # events sent at most per message
+STREAM_BATCH = 500  # events sent at most per message (older ones are counted, not sent)
+STREAM_INTERVAL = 0.05  # seconds between two messages of a stream, at least
 # The page allows itself nothing from elsewhere.
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -258,17 +261,22 @@ class Inspector:
     async def _feed(self, response: web.StreamResponse, wake: asyncio.Event, after: int) -> None:
         while not self._closing:
             wake.clear()
-            items = event_items(self._events(), after)[:STREAM_BATCH]
+            items = event_items(self._events(), after)
+            if len(items) > STREAM_BATCH:
+                # More than the page can show: it gets the newest and a count of the rest,
+                # so that a flood (a reconnect loop at time scale 0) never buries it.
+                skipped = len(items) - STREAM_BATCH
+                items = items[skipped:]
+                await response.write(_message("skipped", {"count": skipped}))
             if items:
                 after = items[-1]["n"]
                 await response.write(_message("events", items))
             await response.write(_message("state", snapshot(self.module)))
-            if len(items) == STREAM_BATCH:
-                continue
             # A beat every 10 s keeps the connection (and its state) fresh.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), 10)
-            await asyncio.sleep(0.05)  # gather a burst of events into one message
+            # At most one message per interval: a burst goes out as one.
+            await asyncio.sleep(STREAM_INTERVAL)
 
 
 def _message(name: str, data: object) -> bytes:

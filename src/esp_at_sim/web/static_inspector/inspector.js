@@ -122,6 +122,8 @@
       render();
     } else if (name === "events") {
       for (const event of value) onEvent(event);
+    } else if (name === "skipped") {
+      skippedLine(value.count);
     }
   }
 
@@ -211,6 +213,14 @@
       el("span", { class: "kind" }, event.kind),
       el("span", { class: "what" }, describe(event)));
     item.hidden = !matches(item, $("tl-filter").value.trim().toLowerCase());
+    keepBottom($("timeline"), true, () => $("timeline").append(item));
+  }
+
+  function skippedLine(count) {
+    const item = el("li", { class: "skipped" },
+      el("span", { class: "t" }, "…"),
+      el("span", { class: "kind" }, "…"),
+      el("span", { class: "what" }, t("skipped", { count })));
     keepBottom($("timeline"), true, () => $("timeline").append(item));
   }
 
