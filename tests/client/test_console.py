@@ -6,11 +6,12 @@ import os
 import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from childwait import Deadline
 
 from .test_links import _free_port
 
@@ -22,9 +23,9 @@ WAIT = 15.0
 def _read_until(fd: int, marker: bytes, timeout: float = WAIT) -> bytes:
     """Read ``fd`` until ``marker`` has been seen (bounded)."""
     out = b""
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)  # less the time this process waited for a CPU
     while marker not in out:
-        left = deadline - time.monotonic()
+        left = deadline.remaining()
         assert left > 0, f"{marker!r} never came; got {out!r}"
         ready, _, _ = select.select([fd], [], [], left)
         if ready:

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from childwait import Deadline
 from esp_at_sim.client import SimControl, SimControlError
 
 WAIT = 20.0
@@ -40,8 +40,8 @@ class FleetProc:
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         found: list[re.Match[str]] = [m for line in self.lines if (m := done.fullmatch(line))]
-        deadline = time.monotonic() + WAIT
-        while len(found) < times and time.monotonic() < deadline:
+        deadline = Deadline(WAIT, self.proc.pid)  # the time the fleet could run
+        while len(found) < times and not deadline.expired():
             while b"\n" in self._pending and len(found) < times:
                 raw, _, self._pending = self._pending.partition(b"\n")
                 line = raw.decode()

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from childwait import Deadline
+
 ROOT = Path(__file__).resolve().parents[2]
 WEB_SCRIPT = "AT+CWMODE=3\nAT+WEBSERVER=1,80,25\n"
 FINALS = (b"\r\nOK\r\n", b"\r\nERROR\r\n")
@@ -79,10 +81,13 @@ class SimProcess:
             )
         self._at: socket.socket | None = None
         self._after = b""  # what arrived after the last final result (URCs)
+        # Starting Python and the simulator takes a loaded machine many wall seconds: the
+        # bound counts only the time the child could run.
+        start = Deadline(START_TIMEOUT, self.proc.pid)
         try:
-            self.url = self._wait_for(r"Web server: (http://\S+)").rstrip("/")
-            self.dns_port = int(self._wait_for(r"Captive DNS: udp://127\.0\.0\.1:(\d+)"))
-            self.at_port = int(self._wait_for(r"AT port: tcp://127\.0\.0\.1:(\d+)"))
+            self.url = self._wait_for(r"Web server: (http://\S+)", start).rstrip("/")
+            self.dns_port = int(self._wait_for(r"Captive DNS: udp://127\.0\.0\.1:(\d+)", start))
+            self.at_port = int(self._wait_for(r"AT port: tcp://127\.0\.0\.1:(\d+)", start))
         except BaseException:
             self.stop()
             raise
@@ -91,9 +96,8 @@ class SimProcess:
     def pid(self) -> int:
         return self.proc.pid
 
-    def _wait_for(self, pattern: str) -> str:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
+    def _wait_for(self, pattern: str, deadline: Deadline) -> str:
+        while not deadline.expired():
             text = self.stdout_path.read_text(errors="replace")
             if found := re.search(pattern, text):
                 return found.group(1)
@@ -115,11 +119,11 @@ class SimProcess:
             time.sleep(0.05)  # the module attaches the client before it reads
         sock = self._at
         sock.settimeout(timeout)
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout, self.proc.pid)  # time the child could run
         sock.sendall((line.encode() if isinstance(line, str) else line) + end)
         got, self._after = self._after, b""
         while not any(final in got for final in FINALS):
-            left = deadline - time.monotonic()
+            left = deadline.remaining()
             if left <= 0:
                 raise TimeoutError(f"{line!r}: no final answer in {timeout} s; got {got!r}")
             sock.settimeout(left)

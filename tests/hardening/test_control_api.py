@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from childwait import Deadline
 from esp_at_sim.client import SimControl, SimControlError
 from esp_at_sim.core.events import Event
 from esp_at_sim.device.module import Module
@@ -232,8 +233,8 @@ def test_run_keeps_the_control_api_on_loopback(tmp_path: Path) -> None:
             stderr=subprocess.DEVNULL,
         )
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while "AT port:" not in out.read_text() and time.monotonic() < deadline:
+        deadline = Deadline(START_TIMEOUT, proc.pid)
+        while "AT port:" not in out.read_text() and not deadline.expired():
             assert proc.poll() is None
             time.sleep(0.02)
         found = re.search(
