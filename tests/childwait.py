@@ -14,8 +14,11 @@ Where the kernel does not report it, the bound is plain wall time.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _run_delay(pid: int) -> float | None:
@@ -63,3 +66,35 @@ class Deadline:
 
     def expired(self) -> bool:
         return self.remaining() <= 0.0
+
+
+def run_child(
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    timeout: float,
+    check: bool = False,
+    input: str | bytes | None = None,
+    capture_output: bool = False,
+    **popen: Any,
+) -> subprocess.CompletedProcess[Any]:
+    """:func:`subprocess.run`, with ``timeout`` counted as a :class:`Deadline` (the time
+    the child and this process could run) instead of wall time."""
+    if capture_output:
+        popen["stdout"] = popen["stderr"] = subprocess.PIPE
+    if input is not None:
+        popen["stdin"] = subprocess.PIPE
+    with subprocess.Popen(args, **popen) as proc:
+        deadline = Deadline(timeout, proc.pid)
+        while True:
+            try:
+                out, err = proc.communicate(input, timeout=min(1.0, deadline.remaining()))
+                break
+            except subprocess.TimeoutExpired:
+                if deadline.expired():
+                    proc.kill()
+                    out, err = proc.communicate()
+                    raise subprocess.TimeoutExpired(args, timeout, out, err) from None
+    result = subprocess.CompletedProcess(args, proc.returncode, out, err)
+    if check:
+        result.check_returncode()
+    return result

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
+
+from childwait import run_child
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_summary_counts_the_browser_tests_that_did_not_run(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "REQUIRE_BROWSER"}
     env["CHROMIUM_PATH"] = str(tmp_path / "no-chromium")  # not a file: no browser
-    result = subprocess.run(
+    result = run_child(
         [sys.executable, "-m", "pytest", "tests/browser", "-p", "no:cacheprovider", "-q"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 
 import pytest
 
+from childwait import run_child
 from esp_at_sim.cli.common import LOOP_ENV, Failure, loop_factory
 
 
@@ -42,7 +42,7 @@ def test_uvloop_asked_for_and_missing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_bad_setting_stops_the_command_with_status_2() -> None:
     env = {**os.environ, LOOP_ENV: "tokio"}
-    done = subprocess.run(
+    done = run_child(
         [sys.executable, "-m", "esp_at_sim", "run", "--at", "stdio"],
         input=b"",
         capture_output=True,

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from childwait import run_child
+
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def lint(tree: Path) -> subprocess.CompletedProcess[str]:
     """Run lint-imports over the package under ``tree/src`` with ``tree/pyproject.toml``."""
-    return subprocess.run(
+    return run_child(
         [str(LINT_IMPORTS), "--config", str(tree / "pyproject.toml"), "--no-cache"],
         cwd=tree,
         env={"PYTHONPATH": str(tree / "src"), "PATH": "/usr/bin:/bin"},

@@ -7,12 +7,12 @@ import asyncio
 import json
 import shutil
 import signal
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from childwait import run_child
 from esp_at_sim.factory import create_module
 from esp_at_sim.flash import FlashImage, boot
 from esp_at_sim.testing import AtHarness
@@ -40,7 +40,7 @@ class Plan:
 
 
 def child(*args: str, timeout: float = 120) -> str:
-    done = subprocess.run(
+    done = run_child(
         [sys.executable, str(CHILD), *args], capture_output=True, text=True, timeout=timeout
     )
     if done.returncode != 0:

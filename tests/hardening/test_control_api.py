@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from childwait import Deadline
+from childwait import Deadline, run_child
 from esp_at_sim.client import SimControl, SimControlError
 from esp_at_sim.core.events import Event
 from esp_at_sim.device.module import Module
@@ -271,7 +271,7 @@ def test_bad_tokens_are_refused(args: list[str], env: str | None, message: str) 
     environment = dict(os.environ)
     if env is not None:
         environment["ESP_AT_SIM_CONTROL_TOKEN"] = env
-    done = subprocess.run(
+    done = run_child(
         [*RUN, "--at", "tcp:0", *args],
         stdin=subprocess.DEVNULL,
         capture_output=True,

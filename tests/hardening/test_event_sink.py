@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from childwait import run_child
 from esp_at_sim.cli.eventlog import EventLog
 from esp_at_sim.core.events import Event
 from esp_at_sim.factory import create_module
@@ -118,7 +119,7 @@ def test_a_record_cut_off_by_a_full_file_is_taken_back(tmp_path: Path) -> None:
     """A file-size limit stops a record half-way: the file keeps whole lines only."""
     path = tmp_path / "events.jsonl"
     code = textwrap.dedent(CUT_OFF)
-    done = subprocess.run(
+    done = run_child(
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0, done.stderr
@@ -163,7 +164,7 @@ def test_run_refuses_a_size_cap_without_a_file(tmp_path: Path) -> None:
         (["--events", "/dev/null", "--events-max-bytes", "4096"], "needs a regular file"),
         (["--events", str(tmp_path / "e"), "--events-max-bytes", "10"], "at least 1024"),
     ):
-        done = subprocess.run(
+        done = run_child(
             [sys.executable, "-m", "esp_at_sim", "run", "--at", "tcp:0", *extra],
             stdin=subprocess.DEVNULL,
             capture_output=True,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from childwait import run_child
 from esp_at_sim.flash import FlashImage, build_app_image, load_layout
 from esp_at_sim.flash.boot import boot, read_otadata
 from esp_at_sim.flash.otadata import SECTOR, OtaEntry, OtaState
@@ -68,7 +69,7 @@ async def test_huge_otadata_sequence_answers_rollback_and_upload(tmp_path: Path)
 
 
 def esp_at_sim(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return run_child(
         [sys.executable, "-m", "esp_at_sim", *args],
         capture_output=True,
         text=True,

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from childwait import run_child
 from esp_at_sim.web.config import HttpLimits
 
 from .conftest import WebModule, no_tasks_left, start_web_module
@@ -245,7 +245,7 @@ def test_run_takes_the_cap_from_the_command_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["0", "many", "70000"])
 def test_run_refuses_a_bad_cap(value: str) -> None:
-    done = subprocess.run(
+    done = run_child(
         [sys.executable, "-m", "esp_at_sim", "run", "--http-max-connections", value],
         capture_output=True,
         text=True,

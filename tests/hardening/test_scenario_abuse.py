@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from childwait import run_child
 from esp_at_sim.factory import create_module
 from esp_at_sim.scenario import ScenarioError, generated_bssid, load_scenario, parse_scenario
 from esp_at_sim.testing import AtHarness
@@ -22,7 +23,7 @@ DEPTH = 100_000
 
 
 def run_with(scenario: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return run_child(
         [sys.executable, "-m", "esp_at_sim", "run", "--scenario", str(scenario), "--at", "tcp:0"],
         capture_output=True,
         text=True,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from childwait import run_child
 from esp_at_sim.cli.main import main
 from esp_at_sim.core.events import Event
 from esp_at_sim.testing import start_module
@@ -233,7 +233,7 @@ def test_script_transcript_never_shows_a_password(tmp_path: Path) -> None:
     (tmp_path / "secrets.at").write_text(script)
     run = [sys.executable, "-m", "esp_at_sim", "run", "--at", "tcp:127.0.0.1:0"]
     run += ["--time-scale", "0", "--script", str(tmp_path / "secrets.at")]
-    result = subprocess.run(run, capture_output=True, text=True, timeout=30, check=False)
+    result = run_child(run, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 1  # the last line failed
     transcript = result.stdout
     # a space after the comma, echo on, echo off, the failing line

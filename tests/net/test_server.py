@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from childwait import run_child
 from esp_at_sim.device.module import Module
 from esp_at_sim.scenario import default_scenario
 from esp_at_sim.testing import AtHarness, assert_no_tasks_left, start_module
@@ -281,7 +282,7 @@ def test_run_announces_the_server_after_its_answer(tmp_path: Path) -> None:
     script.write_text("AT+CIPMUX=1\nAT+CIPSERVER=1,80\nAT+CIPSERVER?\n")
     command = [sys.executable, "-m", "esp_at_sim", "run", "--at", "stdio", "--time-scale", "0"]
     command += ["--port-map", "80=0", "--script", str(script)]
-    result = subprocess.run(command, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    result = run_child(command, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr.decode()
     lines = result.stderr.decode().splitlines()
     started = lines.index("AT+CIPSERVER=1,80")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import aiohttp
 import pytest
 
+from childwait import run_child
 from esp_at_sim.client import AtClient, JoinError, JoinReason
 from esp_at_sim.core.events import Event
 from esp_at_sim.device.faults import Faults
@@ -123,4 +123,4 @@ def test_loading_the_plugin_imports_no_simulator() -> None:
         "loaded = sorted(m for m in sys.modules if m.startswith('esp_at_sim.'))\n"
         "assert loaded == ['esp_at_sim.pytest_plugin'], loaded\n"
     )
-    subprocess.run([sys.executable, "-c", check], check=True, timeout=30)
+    run_child([sys.executable, "-c", check], check=True, timeout=30)
