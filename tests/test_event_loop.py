@@ -51,3 +51,35 @@ def test_a_bad_setting_stops_the_command_with_status_2() -> None:
     )
     assert done.returncode == 2
     assert b"ESP_AT_SIM_LOOP='tokio'" in done.stderr
+
+
+def test_time_scale_0_takes_the_standard_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scale-0 clock reads asyncio's queue of ready callbacks: "auto" takes the
+    standard loop for it even with uvloop installed, and "uvloop" is refused."""
+    pytest.importorskip("uvloop")
+    for choice in ("auto", "asyncio", ""):
+        monkeypatch.setenv(LOOP_ENV, choice)
+        assert loop_factory(time_scale_zero=True) is asyncio.new_event_loop
+    monkeypatch.setenv(LOOP_ENV, "uvloop")
+    with pytest.raises(Failure, match="time scale 0"):
+        loop_factory(time_scale_zero=True)
+
+
+@pytest.mark.parametrize("choice", ["auto", "uvloop"])
+def test_run_at_time_scale_0_with_uvloop_installed(choice: str) -> None:
+    """``run --time-scale 0`` with the fast extra installed: a join completes on "auto";
+    "uvloop" stops at once with status 2 and the reason."""
+    pytest.importorskip("uvloop")
+    env = {**os.environ, LOOP_ENV: choice}
+    done = run_child(
+        [sys.executable, "-m", "esp_at_sim", "run", "--at", "stdio", "--time-scale", "0"],
+        input=b'AT+CWJAP="HomeNet","sunflower42"\r\n',
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    if choice == "auto":
+        assert b"WIFI GOT IP\r\n\r\nOK\r\n" in done.stdout, done.stdout + done.stderr
+        assert b"Traceback" not in done.stderr
+    else:
+        assert done.returncode == 2 and b"time scale 0" in done.stderr

@@ -38,13 +38,23 @@ class Failure(Exception):
 LOOP_ENV = "ESP_AT_SIM_LOOP"
 
 
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+def loop_factory(time_scale_zero: bool = False) -> Callable[[], asyncio.AbstractEventLoop]:
     """What makes the event loop, per :data:`LOOP_ENV`; :class:`Failure` (exit 2) when
-    uvloop is asked for and not installed, or the setting is not one of the three."""
+    uvloop is asked for and not installed, or the setting is not one of the three.
+
+    Time scale 0 needs the standard loop (its clock tells an idle loop by asyncio's queue
+    of ready callbacks, which uvloop does not show): with ``time_scale_zero`` "auto" takes
+    it, and "uvloop" is refused."""
     choice = os.environ.get(LOOP_ENV, "auto").strip().lower() or "auto"
     if choice not in ("auto", "uvloop", "asyncio"):
         raise Failure(f"{LOOP_ENV}={choice!r}: use auto, uvloop or asyncio", EXIT_USAGE)
-    if choice == "asyncio":
+    if time_scale_zero and choice == "uvloop":
+        raise Failure(
+            f"{LOOP_ENV}=uvloop cannot run time scale 0, which needs asyncio's own loop"
+            " (use a time scale above 0, or ESP_AT_SIM_LOOP=auto or asyncio)",
+            EXIT_USAGE,
+        )
+    if choice == "asyncio" or time_scale_zero:
         return asyncio.new_event_loop
     if importlib.util.find_spec("uvloop") is None:
         if choice == "uvloop":
@@ -58,10 +68,10 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
-def run_loop(main: Coroutine[Any, Any, T]) -> T:
+def run_loop(main: Coroutine[Any, Any, T], *, time_scale_zero: bool = False) -> T:
     """``asyncio.run(main)`` on the loop :func:`loop_factory` chooses."""
     try:
-        factory = loop_factory()
+        factory = loop_factory(time_scale_zero)
     except Failure:
         main.close()
         raise

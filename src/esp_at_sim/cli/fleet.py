@@ -148,7 +148,7 @@ def _at_base(text: str) -> tuple[str | None, int]:
 
 def cmd_fleet(args: argparse.Namespace) -> int:
     try:
-        return run_loop(_fleet(args))
+        return run_loop(_fleet(args), time_scale_zero=args.time_scale == 0)
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return EXIT_OK
     except Failure as exc:

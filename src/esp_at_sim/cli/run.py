@@ -41,7 +41,7 @@ def add_parser(sub: Subcommands) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
-        return run_loop(_run(args))
+        return run_loop(_run(args), time_scale_zero=args.time_scale == 0)
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return EXIT_OK
     except Failure as exc:
