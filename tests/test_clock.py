@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from esp_at_sim.core.clock import Clock
 from esp_at_sim.testing import assert_no_tasks_left
 
@@ -83,3 +85,15 @@ async def test_a_cancelled_sleeper_neither_fires_nor_holds_the_driver() -> None:
     await assert_no_tasks_left()  # the scale-0 driver ended too
     await clock.sleep(1.0)
     assert clock.now() == 1.0  # the cancelled 5 s timer never moved time
+
+
+def test_scale_0_on_a_loop_without_asyncios_ready_queue_fails_in_the_sleeper() -> None:
+    """uvloop keeps its ready callbacks out of sight: the sleeper gets the reason at
+    once instead of waiting for ever behind a driver that died."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def nap() -> None:
+        await Clock(scale=0).sleep(1.0)
+
+    with pytest.raises(RuntimeError, match="time scale 0 needs an asyncio event loop"):
+        uvloop.run(asyncio.wait_for(nap(), 10))

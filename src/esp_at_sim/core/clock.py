@@ -126,6 +126,7 @@ class Clock:
         loop = asyncio.get_running_loop()
         scheduler = _SCHEDULERS.get(loop)
         if scheduler is None:
+            _work_ready(loop)  # refuses, here in the sleeper, a loop it cannot read
             scheduler = _SCHEDULERS[loop] = _Scheduler(loop)
         await scheduler.add(self, self._virtual + seconds)
 
