@@ -3,6 +3,8 @@ typed in the page answered there, fault buttons, both languages and a phone's wi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -13,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from esp_at_sim.device.module import Module
+from esp_at_sim.radio.network import RouteControl, network_of
 from esp_at_sim.testing import AtHarness, start_module
 from esp_at_sim.web.control import ControlServer
 from esp_at_sim.web.inspector import STREAM_BATCH
@@ -129,6 +132,68 @@ async def test_drop_link_button_shows_wifi_disconnect(
         inspected.module.emit("test.flood", i=i)
     await expect(page.locator("#timeline li.skipped").last).to_contain_text("not shown")
     await expect(page.locator("#timeline")).to_contain_text(f"i={STREAM_BATCH * 2 - 1}")
+
+
+@contextlib.asynccontextmanager
+async def answering_server(answer: bytes) -> AsyncIterator[int]:
+    """A loopback TCP server that answers each chunk it gets with ``answer``; its port."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(4096):
+                writer.write(answer)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_the_data_planes_connections_show_live(
+    inspected: Inspected, open_page: OpenPage
+) -> None:
+    at = inspected.at
+    async with answering_server(b"pong!!") as port:
+        network = network_of(inspected.module.radio)
+        assert isinstance(network, RouteControl)
+        address = network.add_route("api.example.com", 8080, ("127.0.0.1", port))
+        await at.cmd('AT+CWJAP="HomeNet","sunflower42"')
+        page = await open_page(inspected.url)
+        connections = page.locator("#connections")
+        await expect(connections).to_contain_text("No connections.")
+        start = 'AT+CIPSTART="TCP","api.example.com",8080'
+        assert (await at.cmd(start)).endswith(b"CONNECT\r\n\r\nOK\r\n")
+        at.port.feed(b"AT+CIPSEND=4\r\n")
+        await at.wait_for(b">")
+        at.port.feed(b"ping")
+        await at.wait_for(b"+IPD,6:pong!!")
+        row = connections.locator("tr[data-link='0'] td")
+        await expect(row).to_have_text(["0", "TCP", f"{address}:8080", "open", "4", "6"])
+        # The same in Chinese.
+        await page.click("#lang")
+        await expect(connections.locator("h3")).to_have_text("连接")
+        await expect(row.nth(3)).to_have_text("已连接")
+        await page.click("#lang")
+        # CLOSED ends it: the row goes.
+        assert (await at.cmd("AT+CIPCLOSE")).endswith(b"CLOSED\r\n\r\nOK\r\n")
+        await expect(connections.locator("tr[data-link]")).to_have_count(0)
+        await expect(connections).to_contain_text("No connections.")
+
+
+async def test_every_string_is_in_both_languages(inspected: Inspected, open_page: OpenPage) -> None:
+    page = await open_page(inspected.url)
+    keys = await page.evaluate(
+        "[Object.keys(INSPECTOR_STRINGS.en).sort(), Object.keys(INSPECTOR_STRINGS.zh).sort()]"
+    )
+    assert keys[0] == keys[1]
 
 
 async def test_chinese_on_a_phone(inspected: Inspected, open_page: OpenPage) -> None:

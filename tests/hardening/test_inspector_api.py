@@ -5,17 +5,22 @@ it; a bad line for ``/at`` is refused with a JSON error and never reaches the AT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import pytest
 
+from esp_at_sim.radio.network import RouteControl, network_of
+from esp_at_sim.testing import AtHarness
 from esp_at_sim.web.inspector import LINE_LIMIT, STREAM_BATCH, snapshot
+from tls.conftest import API, Pki, TlsServer, pki, server, ssl_module
 
 from .test_control_api import AUTH, JSON, TOKEN, Control, control
 
-__all__ = ["control"]  # the fixture, shared with the control API's tests
+# the fixtures, shared with the control API's and the TLS tests
+__all__ = ["control", "pki", "server"]
 
 
 async def test_the_page_is_served_without_the_token_and_nothing_else_is(control: Control) -> None:
@@ -152,3 +157,130 @@ async def test_the_flash_map_needs_secrets_0_or_1(control: Control) -> None:
     assert status == 200 and any(p["name"] == "nvs" for p in answer["partitions"])
     status, answer = await control.call("GET", "/flash?secrets=yes", headers=AUTH)
     assert status == 400 and "secrets" in answer["error"]
+
+
+# ---------------------------------------------------------------------- connections
+@contextlib.asynccontextmanager
+async def echo_server(answer: bytes) -> AsyncIterator[tuple[int, bytearray]]:
+    """A loopback TCP server that answers each chunk with ``answer``; what it got."""
+    got = bytearray()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(4096):
+                got.extend(data)
+                writer.write(answer)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1], got
+    finally:
+        for writer in writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def send(at: AtHarness, command: str, data: bytes) -> None:
+    at.port.feed(command.encode() + b"\r\n")
+    await at.wait_for(b">")
+    at.port.feed(data)
+    await at.wait_for(b"SEND OK\r\n")
+
+
+async def test_connections_are_the_link_table_with_bytes_each_way(control: Control) -> None:
+    module, at = control.module, control.at
+    async with echo_server(b"pong!!") as (port, got):
+        network = network_of(module.radio)
+        assert isinstance(network, RouteControl)
+        address = network.add_route("api.example.com", 8080, ("127.0.0.1", port))
+        await at.cmd('AT+CWJAP="HomeNet","sunflower42"')
+        state = (await control.call("GET", "/state", headers=AUTH))[1]
+        assert state["connections"] == [] and state["tcp_server"] is None
+        start = 'AT+CIPSTART="TCP","api.example.com",8080'
+        assert (await at.cmd(start)).endswith(b"CONNECT\r\n\r\nOK\r\n")
+        await send(at, "AT+CIPSEND=4", b"ping")
+        await at.wait_for(b"+IPD,6:pong!!")
+        status, state = await control.call("GET", "/state", headers=AUTH)
+        assert status == 200 and bytes(got) == b"ping"
+        (link,) = state["connections"]
+        local = link.pop("local_port")
+        assert isinstance(local, int) and local > 0
+        assert link == {
+            "id": 0,
+            "type": "TCP",
+            "remote_ip": address,
+            "remote_port": 8080,
+            "server": False,
+            "state": "open",
+            "passthrough": False,
+            "sent": 4,
+            "received": 6,
+            "unread": 0,
+        }
+        # Passive receive: what waits unread shows, and the link is held by it.
+        await at.cmd("AT+CIPRECVMODE=1")
+        await send(at, "AT+CIPSEND=2", b"hi")
+        await at.wait_for(b"+IPD,6\r\n")
+        (link,) = snapshot(module)["connections"]
+        assert (link["sent"], link["received"], link["unread"]) == (6, 12, 6)
+        assert (await at.cmd("AT+CIPCLOSE")).endswith(b"CLOSED\r\n\r\nOK\r\n")
+        assert snapshot(module)["connections"] == []
+
+
+async def test_server_clients_and_passthrough_show_as_such(control: Control) -> None:
+    module, at = control.module, control.at
+    module.servers.expose("127.0.0.1", lambda port: 0, None)
+    await at.cmd('AT+CWJAP="HomeNet","sunflower42"')
+    await at.cmd("AT+CIPMUX=1")
+    # A server limited to one client: in passthrough mode that client is passthrough's.
+    assert (await at.cmd("AT+CIPSERVERMAXCONN=1")).endswith(b"OK\r\n")
+    assert (await at.cmd("AT+CIPSERVER=1,3333")).endswith(b"OK\r\n")
+    assert snapshot(module)["tcp_server"] == {
+        "port": 3333,
+        "type": "TCP",
+        "clients": 0,
+        "max_conn": 1,
+        "timeout": 180,
+    }
+    address = module.servers.address
+    assert address is not None
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        await at.wait_for(b"0,CONNECT\r\n")
+        writer.write(b"abc")
+        await writer.drain()
+        await at.wait_for(b"+IPD,0,3:abc")
+        (link,) = snapshot(module)["connections"]
+        assert link["server"] is True and link["received"] == 3 and link["type"] == "TCP"
+        assert link["remote_ip"] == "127.0.0.1"
+        assert snapshot(module)["tcp_server"]["clients"] == 1
+        assert (await at.cmd("AT+CIPMODE=1")).endswith(b"OK\r\n")
+        at.port.feed(b"AT+CIPSEND\r\n")
+        await at.wait_for(b">")
+        state = snapshot(module)
+        assert state["connections"][0]["passthrough"] is True
+        assert state["passthrough"] == {"link": 0}
+        sent = asyncio.Event()
+        module.bus.subscribe(lambda event: sent.set(), kinds=("net.tx",))
+        at.port.feed(b"raw")
+        assert await reader.readexactly(3) == b"raw"
+        await asyncio.wait_for(sent.wait(), 5)
+        assert snapshot(module)["connections"][0]["sent"] == 3
+    finally:
+        writer.close()
+
+
+async def test_an_ssl_link_shows_as_ssl(pki: Pki, server: TlsServer) -> None:
+    module, at = await ssl_module(server.port)
+    try:
+        start = 'AT+CIPSTART="SSL","api.example.com",443'
+        assert (await at.cmd(start)).endswith(b"CONNECT\r\n\r\nOK\r\n")
+        (link,) = snapshot(module)["connections"]
+        assert (link["type"], link["remote_ip"], link["remote_port"]) == ("SSL", API, 443)
+    finally:
+        await module.close()

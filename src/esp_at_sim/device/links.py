@@ -46,6 +46,8 @@ class Link:
     notified: bool = False  # passive: +IPD reported, not read since
     remote_closed: bool = False  # passive: CLOSED held back while data remains
     over_station: bool = True
+    sent: int = 0  # bytes sent on the link
+    received: int = 0  # bytes that arrived on it (read or not)
 
     def state_fields(self) -> str:
         return (
@@ -189,11 +191,13 @@ class Links:
         elif link.datagram is not None:
             ip, port = to or (link.remote_ip, link.remote_port)
             await link.datagram.send(data, ip, port)
+        link.sent += len(data)
         self.module.emit("net.tx", link=link.id, size=len(data))
 
     def received(self, link: Link, data: bytes, source: tuple[str, int] | None = None) -> None:
         if self._slots[link.id] is not link:
             return
+        link.received += len(data)
         self.module.emit("net.rx", link=link.id, size=len(data))
         if self.module.passthrough.owns(link):
             self.module.passthrough.deliver(data)

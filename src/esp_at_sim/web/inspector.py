@@ -113,7 +113,60 @@ def snapshot(module: Module) -> dict[str, Any]:
         "radio": m.radio_name,
         "faults": list(m.faults.available),
         "world": world(m),
+        "connections": connections(m),
+        "tcp_server": tcp_server(m),
+        "passthrough": passthrough(m),
     }
+
+
+def connections(module: Module) -> list[dict[str, Any]]:
+    """The data plane's links as the link table holds them now: ID, type, remote, state
+    (``open``, or ``closing`` while unread data holds back a remote's close), whether a
+    server accepted it or passthrough mode owns it, and the bytes each way."""
+    links = module.links
+    owner = module.passthrough.link if module.passthrough.active else None
+    return [
+        {
+            "id": link.id,
+            "type": link.kind,
+            "remote_ip": link.remote_ip,
+            "remote_port": link.remote_port,
+            "local_port": link.local_port,
+            "server": link.server,
+            "state": "closing" if link.remote_closed else "open",
+            "passthrough": link is owner,
+            "sent": link.sent,
+            "received": link.received,
+            "unread": len(link.buffer) + len(link.backlog),
+        }
+        for link in links.open_links()
+    ]
+
+
+def tcp_server(module: Module) -> dict[str, Any] | None:
+    """The AT+CIPSERVER listener, ``None`` when none listens."""
+    servers = module.servers
+    config = servers.config
+    if config is None:
+        return None
+    clients = sum(1 for link in module.links.open_links() if link.server)
+    return {
+        "port": config.port,
+        "type": config.kind,
+        "clients": clients,
+        "max_conn": servers.max_conn,
+        "timeout": servers.timeout,
+    }
+
+
+def passthrough(module: Module) -> dict[str, Any] | None:
+    """Passthrough mode while it is on: its link, ``None`` while it connects again."""
+    mode = module.passthrough
+    if not mode.active:
+        return None
+    link = mode.link
+    held = link is not None and module.links.get(link.id) is link
+    return {"link": link.id if held and link is not None else None}
 
 
 def world(module: Module) -> dict[str, Any] | None:

@@ -97,10 +97,13 @@
           if (done) break;
           buffer += value;
           let end;
+          let fresh = false; // a new state came: drawn once for all the messages read
           while ((end = buffer.indexOf("\n\n")) >= 0) {
-            message(buffer.slice(0, end));
+            fresh = message(buffer.slice(0, end)) || fresh;
             buffer = buffer.slice(end + 2);
           }
+          flushLines();
+          if (fresh) render();
         }
       } catch (_) { /* the module went away: try again below */ }
       live = false;
@@ -109,6 +112,7 @@
     }
   }
 
+  // One message of the stream; true when it was a new state.
   function message(text) {
     let name = "message";
     let data = "";
@@ -119,12 +123,13 @@
     const value = JSON.parse(data);
     if (name === "state") {
       state = value;
-      render();
+      return true;
     } else if (name === "events") {
       for (const event of value) onEvent(event);
     } else if (name === "skipped") {
       skippedLine(value.count);
     }
+    return false;
   }
 
   // ------------------------------------------------------------------ AT traffic
@@ -154,10 +159,24 @@
     return Number(value).toFixed(3);
   }
 
-  function keepBottom(list, follow, add) {
-    add();
-    while (list.children.length > KEEP) list.firstChild.remove();
-    if (follow) list.scrollTop = list.scrollHeight;
+  // Lines wait here until the message that brought them is read, then go in at once: one
+  // layout per message, not one per line (a flood brings hundreds in each).
+  const queued = new Map(); // list → its new lines
+
+  function queueLine(list, item) {
+    if (!queued.has(list)) queued.set(list, []);
+    queued.get(list).push(item);
+  }
+
+  function flushLines() {
+    for (const [list, items] of queued) {
+      list.append(...items.slice(-KEEP));
+      const extra = list.children.length - KEEP;
+      for (let i = 0; i < extra; i++) list.firstChild.remove();
+      const follow = list === $("at-log") ? $("at-follow").checked : true;
+      if (follow) list.scrollTop = list.scrollHeight;
+    }
+    queued.clear();
   }
 
   function matches(node, filter) {
@@ -171,7 +190,7 @@
       el("span", { class: "dir" }, arrows[dir]),
       el("span", { class: "text" }, text));
     item.hidden = !matches(item, $("at-filter").value.trim().toLowerCase());
-    keepBottom($("at-log"), $("at-follow").checked, () => $("at-log").append(item));
+    queueLine($("at-log"), item);
   }
 
   function answer(line, isUrc) {
@@ -213,7 +232,7 @@
       el("span", { class: "kind" }, event.kind),
       el("span", { class: "what" }, describe(event)));
     item.hidden = !matches(item, $("tl-filter").value.trim().toLowerCase());
-    keepBottom($("timeline"), true, () => $("timeline").append(item));
+    queueLine($("timeline"), item);
   }
 
   function skippedLine(count) {
@@ -221,7 +240,7 @@
       el("span", { class: "t" }, "…"),
       el("span", { class: "kind" }, "…"),
       el("span", { class: "what" }, t("skipped", { count })));
-    keepBottom($("timeline"), true, () => $("timeline").append(item));
+    queueLine($("timeline"), item);
   }
 
   function refilter(list, input) {
@@ -269,20 +288,23 @@
     $("module").replaceChildren(...facts);
   }
 
-  function table(columns, rows) {
+  // rowProps(i): the attributes of row i (to find it again)
+  function table(columns, rows, rowProps) {
     return el("table", {},
       el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {}, t(c))))),
-      el("tbody", {}, ...rows.map((cells) => el("tr", {}, ...cells.map((c) => el("td", {}, c))))));
+      el("tbody", {}, ...rows.map((cells, i) => el("tr", rowProps ? rowProps(i) : {},
+        ...cells.map((c) => el("td", {}, c))))));
   }
 
   function renderWorld() {
     const w = state.world;
     if (!w) {
-      $("world").replaceChildren(el("p", { class: "note" }, state.radio));
+      $("world").replaceChildren(el("p", { class: "note" }, state.radio), connectionsGroup());
       return;
     }
     const apState = (ap) => t(!ap.present ? "absent" : ap.joined ? "joined" : "present");
     $("world").replaceChildren(
+      connectionsGroup(),
       el("div", { class: "group" }, el("h3", {}, t("aps")),
         table(["col_ssid", "col_ch", "col_rssi", "col_auth", "col_state"],
           w.aps.map((ap) => [ap.ssid || "(hidden)", String(ap.channel), String(ap.rssi), ap.auth, apState(ap)]))),
@@ -290,6 +312,34 @@
         table(["col_mac", "col_name"], w.phones.map((p) => [p.mac, p.hostname ?? ""]))),
       el("div", { class: "group" }, el("h3", {}, t("routes")),
         table(["col_device", "col_host"], w.routes.map((r) => [r.device, r.host]))));
+  }
+
+  function linkState(c) {
+    const words = [t(c.state === "closing" ? "link_closing" : "link_open")];
+    if (c.passthrough) words.push(t("passthrough"));
+    if (c.unread) words.push(t("link_unread", { n: c.unread }));
+    return words.join(" · ");
+  }
+
+  function connectionsGroup() {
+    const links = state.connections;
+    const notes = [];
+    const server = state.tcp_server;
+    if (server) {
+      notes.push(el("p", { class: "note", id: "tcp-server" }, t("tcp_server", {
+        port: server.port, type: server.type, clients: server.clients, max: server.max_conn, timeout: server.timeout,
+      })));
+    }
+    if (state.passthrough && state.passthrough.link === null) {
+      notes.push(el("p", { class: "note" }, t("passthrough_again")));
+    }
+    const body = links.length
+      ? table(["col_id", "col_type", "col_remote", "col_state", "col_sent", "col_received"],
+        links.map((c) => [String(c.id), c.type + (c.server ? " " + t("accepted") : ""),
+          c.remote_ip + ":" + c.remote_port, linkState(c), String(c.sent), String(c.received)]),
+        (i) => ({ "data-link": String(links[i].id) }))
+      : el("p", { class: "note" }, t("no_connections"));
+    return el("div", { class: "group scroll", id: "connections" }, el("h3", {}, t("connections")), ...notes, body);
   }
 
   // ------------------------------------------------------------------ faults
