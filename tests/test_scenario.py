@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -704,3 +705,16 @@ def test_the_readme_scenario_example_parses() -> None:
     text = section[section.index("```toml\n") + 8 : section.index("```\n", 10)]
     scenario = parse_scenario(text, "README.md")
     assert scenario.aps[0].wps and scenario.phones[0].smartconfig == "esptouch_v2"
+
+
+def test_every_scenario_file_the_readme_writes_parses_and_has_its_world() -> None:
+    """The walkthroughs write scenario files with ``cat > X.toml <<'TOML'``: each parses,
+    and each that a walkthrough joins through names an access point (without one, the
+    "Moving data" walkthrough's join failed with ``+CWJAP:3``)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    files = re.findall(r"cat > (\S+\.toml) <<'TOML'\n(.*?)\nTOML\n", readme, re.S)
+    assert files, "the README writes no scenario file any more"
+    for name, text in files:
+        scenario = parse_scenario(text, f"README.md ({name})")
+        if scenario.net.routes:
+            assert [ap.ssid for ap in scenario.aps] == ["HomeNet"], name
