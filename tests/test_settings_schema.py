@@ -88,6 +88,11 @@ CASES: list[tuple[dict[str, SettingValue], str, bytes]] = [
     ({"cwbandwidth": "2,3"}, "AT+CWBANDWIDTH?", b"+CWBANDWIDTH:0,2,0\r\n"),
     ({"cwproto": "5,7"}, "AT+CWSTAPROTO?", b"+CWSTAPROTO:7\r\n"),  # no such protocol set
     ({"cwconfig": "5,6"}, "AT+CWCONFIG?", b"+CWCONFIG:300,6,3\r\n"),
+    ({W + "sta.phybw": U8(3)}, "AT+CWBANDWIDTH?", b"+CWBANDWIDTH:0,2,0\r\n"),
+    ({W + "ap.phybw": U8(0), W + "opmode": U8(2)}, "AT+CWBANDWIDTH?", b"+CWBANDWIDTH:1,2,0\r\n"),
+    ({W + "sta.phym": U8(7)}, "AT+CWSTAPROTO?", b"+CWSTAPROTO:7\r\n"),  # a bitmap, not a mode
+    ({W + "ap.phym": U8(0), W + "opmode": U8(2)}, "AT+CWAPPROTO?", b"+CWAPPROTO:7\r\n"),
+    ({"cwproto_lr": "7,0"}, "AT+CWSTAPROTO?", b"+CWSTAPROTO:7\r\n"),  # a set without LR
 ]  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from nvs_gen import STATION_CSV, generate, splice
 from esp_at_sim.cli.main import main
 from esp_at_sim.core.settings import U8, U16
 from esp_at_sim.flash import FlashImage
+from esp_at_sim.flash.flashfile import load_layout
 from esp_at_sim.flash.nvs import ItemType
 from esp_at_sim.flash.nvs_read import read_items
 from esp_at_sim.testing import AtHarness, assert_no_tasks_left, start_module
@@ -221,3 +222,126 @@ async def test_flash_info_masks_passwords_and_pmks(
         assert f"  nvs.net80211.{key} = *** (BLOB)\n" in out, out
     assert b"sunflower42".hex() not in out and "opmode = 3 (U8)" in out
     assert "  nvs.net80211.sta.ssid = <36 bytes> 07000000486f6d654e6574" in out
+
+
+# -- the radio settings: phy mode and bandwidth where the driver keeps them ---------------------
+W = "nvs.net80211."
+PHY_QUERIES = ["AT+CWSTAPROTO?", "AT+CWAPPROTO?", "AT+CWBANDWIDTH?"]
+
+
+def _stored(path: Path) -> dict[str, tuple[ItemType, int | str | bytes]]:
+    return {f"{i.namespace}.{i.key}": (i.type, i.value) for i in read_items(nvs_of(path))}
+
+
+async def test_generated_phy_modes_and_bandwidths_are_the_modules(tmp_path: Path) -> None:
+    csv = (
+        "key,type,encoding,value\nnvs.net80211,namespace,,\nopmode,data,u8,3\n"
+        "sta.phym,data,u8,2\nsta.phybw,data,u8,1\nap.phym,data,u8,1\nap.phybw,data,u8,1\n"
+    )
+    path = tmp_path / "m.flash"
+    splice(path, generate(csv, tmp_path))
+    module, at = await start_module(flash=path)
+    try:
+        assert [await at.cmd(q) for q in PHY_QUERIES] == [
+            b"AT+CWSTAPROTO?\r\n+CWSTAPROTO:3\r\n\r\nOK\r\n",
+            b"AT+CWAPPROTO?\r\n+CWAPPROTO:1\r\n\r\nOK\r\n",
+            b"AT+CWBANDWIDTH?\r\n+CWBANDWIDTH:0,1,0\r\n+CWBANDWIDTH:1,1,0\r\n\r\nOK\r\n",
+        ]
+    finally:
+        await module.close()
+    await assert_no_tasks_left()
+
+
+async def test_phy_settings_round_trip_as_the_driver_stores_them(tmp_path: Path) -> None:
+    """b/g/n as phy mode 3, b/g as 2, 802.11b as 1 and the bandwidth as wifi_bandwidth_t, all
+    U8 in nvs.net80211 and equal to what esp-idf-nvs-partition-gen writes; a set with LR
+    keeps its LR part in ours (an LR-only interface has no phy mode)."""
+    path = tmp_path / "m.flash"
+    module, at = await start_module(flash=path)
+    try:
+        for line in ("AT+CWMODE=3", "AT+CWSTAPROTO=3", "AT+CWAPPROTO=7", "AT+CWBANDWIDTH=1,1"):
+            assert (await at.cmd(line)).endswith(b"OK\r\n"), line
+        before = [await at.cmd(q) for q in PHY_QUERIES]
+    finally:
+        await module.close()
+    stored = _stored(path)
+    driver = {k: v for k, v in stored.items() if k.endswith((".phym", ".phybw"))}
+    assert driver == {
+        "nvs.net80211.sta.phym": (ItemType.U8, 2),
+        "nvs.net80211.ap.phym": (ItemType.U8, 3),
+        "nvs.net80211.sta.phybw": (ItemType.U8, 1),  # b/g has no 40 MHz
+        "nvs.net80211.ap.phybw": (ItemType.U8, 1),
+    }
+    assert not {"esp_at_sim.cwproto", "esp_at_sim.cwbandwidth", "esp_at_sim.cwproto_lr"} & set(
+        stored
+    )
+    csv = "key,type,encoding,value\nnvs.net80211,namespace,,\n" + "".join(
+        f"{k.removeprefix(W)},data,u8,{v[1]}\n" for k, v in driver.items()
+    )
+    theirs = {(i.key, i.type, i.value) for i in read_items(generate(csv, tmp_path, "theirs"))}
+    assert theirs == {(k.removeprefix(W), t, v) for k, (t, v) in driver.items()}
+    module, at = await start_module(flash=path)
+    try:
+        assert [await at.cmd(q) for q in PHY_QUERIES] == before
+        assert b"+CWSTAPROTO:3\r\n" in before[0] and b"+CWBANDWIDTH:1,1,0\r\n" in before[2]
+        await at.cmd("AT+CWSTAPROTO=11")
+        await at.cmd("AT+CWAPPROTO=8")
+    finally:
+        await module.close()
+    stored = _stored(path)
+    assert stored["nvs.net80211.sta.phym"] == (ItemType.U8, 2)
+    assert "nvs.net80211.ap.phym" not in stored
+    assert stored["esp_at_sim.cwproto_lr"] == (ItemType.SZ, "11,8")
+    module, at = await start_module(flash=path)
+    try:
+        assert b"+CWSTAPROTO:11\r\n" in await at.cmd("AT+CWSTAPROTO?")
+        assert b"+CWAPPROTO:8\r\n" in await at.cmd("AT+CWAPPROTO?")
+        await at.cmd("AT+CWSTAPROTO=1")
+    finally:
+        await module.close()
+    stored = _stored(path)
+    assert stored["nvs.net80211.sta.phym"] == (ItemType.U8, 1)
+    assert stored["esp_at_sim.cwproto_lr"] == (ItemType.SZ, "0,8")
+    await assert_no_tasks_left()
+
+
+async def test_a_phy_mode_changed_by_a_tool_wins_over_our_lr_note(tmp_path: Path) -> None:
+    path = tmp_path / "m.flash"
+    with FlashImage.open(path, load_layout("esp32")) as flash:
+        flash.settings().save({"nvs.net80211:sta.phym": U8(3), "cwproto_lr": "11,0"})
+    module, at = await start_module(flash=path)
+    try:
+        assert b"+CWSTAPROTO:7\r\n" in await at.cmd("AT+CWSTAPROTO?")
+    finally:
+        await module.close()
+    await assert_no_tasks_left()
+
+
+async def test_old_phy_settings_are_read_and_rewritten_at_the_next_save(tmp_path: Path) -> None:
+    """Our earlier form kept the bandwidths and protocol sets in esp_at_sim (``cwbandwidth``,
+    ``cwproto``): read as they were, moved where the driver keeps them at the first save."""
+    path = tmp_path / "m.flash"
+    with FlashImage.open(path, load_layout("esp32")) as flash:
+        flash.settings().save({"cwbandwidth": "1,2", "cwproto": "3,15", "cwmode": 3})
+    module, at = await start_module(flash=path)
+    try:
+        before = [await at.cmd(q) for q in PHY_QUERIES]
+        assert b"+CWSTAPROTO:3\r\n" in before[0] and b"+CWAPPROTO:15\r\n" in before[1]
+        assert b"+CWBANDWIDTH:0,1,0\r\n+CWBANDWIDTH:1,2,0\r\n" in before[2]
+        assert "esp_at_sim.cwproto" in _stored(path)  # nothing written yet
+        await at.cmd("AT+SYSMSG=1")  # any save
+    finally:
+        await module.close()
+    stored = _stored(path)
+    assert not {"esp_at_sim.cwproto", "esp_at_sim.cwbandwidth", "esp_at_sim.cwmode"} & set(stored)
+    assert stored["nvs.net80211.sta.phym"] == (ItemType.U8, 2)
+    assert stored["nvs.net80211.ap.phym"] == (ItemType.U8, 3)
+    assert stored["nvs.net80211.sta.phybw"] == (ItemType.U8, 1)
+    assert stored["nvs.net80211.ap.phybw"] == (ItemType.U8, 2)
+    assert stored["esp_at_sim.cwproto_lr"] == (ItemType.SZ, "0,15")
+    module, at = await start_module(flash=path)
+    try:
+        assert [await at.cmd(q) for q in PHY_QUERIES] == before
+    finally:
+        await module.close()
+    await assert_no_tasks_left()

@@ -34,7 +34,10 @@ from .phy import (
     AP_INACTIVE_DEFAULT,
     BW_20,
     BW_40,
+    PROTO_B,
     PROTO_BGN,
+    PROTO_G,
+    PROTO_LR,
     STA_INACTIVE_DEFAULT,
     VALID_PROTOCOLS,
 )
@@ -412,6 +415,35 @@ def _decode_listen(raw: SettingValue) -> int:
     return value or 3  # 0: the driver's default
 
 
+# A phy mode as the driver stores it (sta.phym, ap.phym) and the protocol set it stands for:
+# 3 is the driver's own default (it writes 3 while its default set is b/g/n); 1 and 2 follow
+# Espressif's numbering of the phy modes (802.11b 1, 802.11g 2, 802.11n 3).
+_PHY_MODES = {1: PROTO_B, 2: PROTO_B | PROTO_G, 3: PROTO_BGN}
+_PHY_MODE_OF = {protocols: mode for mode, protocols in _PHY_MODES.items()}
+
+
+def phy_mode(key: str) -> Setting[int]:
+    """An interface's 802.11 protocol set without LR (1, 3 or 7), as a u8 phy mode."""
+
+    def decode(raw: SettingValue) -> int:
+        value = _int_of(raw)
+        _need(value in _PHY_MODES, f"{value} is not a phy mode (1, 2 or 3)")
+        return _PHY_MODES[value]
+
+    def encode(protocols: int) -> SettingValue:
+        return U8(_PHY_MODE_OF.get(protocols, 0))
+
+    form = "a u8 phy mode: 1 (802.11b), 2 (b/g) or 3 (b/g/n)"
+    return Setting(key, form, PROTO_BGN, encode, decode)
+
+
+def _decode_lr_protocols(raw: SettingValue) -> Numbers:
+    values = _numbers(_text_of(raw), ((0, 15), (0, 15)))
+    with_lr = all(v == 0 or (v in VALID_PROTOCOLS and v & PROTO_LR) for v in values)
+    _need(with_lr, "not 0 or a protocol set with LR")
+    return values
+
+
 # -- the settings -----------------------------------------------------------------------------
 # Where ESP-IDF's Wi-Fi driver keeps its configuration, with its keys and types.
 WIFI = f"{WIFI_NAMESPACE}{NAMESPACE_SEP}"
@@ -460,16 +492,21 @@ AP_IP = _address("ap_ip")
 DHCPS = Setting("dhcps", "lease,start,end", None, _encode_pool, _decode_pool)
 STA_MAC = mac("sta_mac")
 AP_MAC = mac("ap_mac")
-# station, SoftAP: bandwidth (1 20 MHz, 2 40 MHz; AT+CWBANDWIDTH), protocol sets
-# (AT+CWSTAPROTO, AT+CWAPPROTO); SoftAP and station inactive times (AT+CWCONFIG)
-CW_BANDWIDTH = record("cwbandwidth", ((BW_20, BW_40), (BW_20, BW_40)), (BW_40, BW_40))
-CW_PROTO: Setting[Numbers] = Setting(
-    "cwproto",
-    "2 protocol sets (1, 3, 7, 8, 9, 11 or 15) joined by ','",
-    (PROTO_BGN, PROTO_BGN),
+# The radio settings: the driver keeps each interface's bandwidth (wifi_bandwidth_t: 1 20 MHz,
+# 2 40 MHz; AT+CWBANDWIDTH) and its 802.11 mode (AT+CWSTAPROTO, AT+CWAPPROTO) as a phy
+# mode; what a phy mode cannot say (Espressif's long-range mode) is kept in ours.
+STA_PHYBW = u8(WIFI + "sta.phybw", BW_20, BW_40, BW_40)
+AP_PHYBW = u8(WIFI + "ap.phybw", BW_20, BW_40, BW_40)
+STA_PHYM = phy_mode(WIFI + "sta.phym")
+AP_PHYM = phy_mode(WIFI + "ap.phym")
+CW_PROTO_LR: Setting[Numbers] = Setting(
+    "cwproto_lr",
+    "2 numbers (station, SoftAP), each 0 or a protocol set with LR (8, 9, 11, 15)",
+    (0, 0),
     lambda v: ",".join(str(x) for x in v),
-    _decode_protocols,
+    _decode_lr_protocols,
 )
+# SoftAP and station inactive times (AT+CWCONFIG)
 CW_CONFIG = record("cwconfig", ((10, 3600), (3, 600)), (AP_INACTIVE_DEFAULT, STA_INACTIVE_DEFAULT))
 
 SCHEMA: dict[str, Setting[Any]] = {
@@ -479,7 +516,7 @@ SCHEMA: dict[str, Setting[Any]] = {
         STA_APINFO, STA_PMK, STA_APSW, AP_SSID, AP_PASSWD, AP_CHAN, AP_AUTHMODE, AP_HIDDEN,
         AP_MAX_CONN, AP_PMK_INFO, SYSMSG, UART_DEF, RECONN_INTV, SNTP_CFG, CIPDNS, TCP_OPT,
         SSL_CCONF, SAVE_TRANS, AUTOCONN, STA_OPTS, RECONN_CFG, DHCP, STA_IP, AP_IP, DHCPS,
-        STA_MAC, AP_MAC, CW_BANDWIDTH, CW_PROTO, CW_CONFIG,
+        STA_MAC, AP_MAC, STA_PHYBW, AP_PHYBW, STA_PHYM, AP_PHYM, CW_PROTO_LR, CW_CONFIG,
     )
 }  # fmt: skip
 
@@ -492,11 +529,19 @@ _OLD_STA_CFG = record("sta_cfg", ((0, 16), (1, 100), (0, 1), (3, 600), (0, 3)), 
 _OLD_SAP_SSID = blob("sap_ssid", 32)
 _OLD_SAP_PWD = blob("sap_pwd", 64)
 _OLD_SAP_CFG = record("sap_cfg", ((1, 14), (0, 4), (1, 10), (0, 1)), (1, 0, 4, 0))
+_OLD_CW_BANDWIDTH = record("cwbandwidth", ((BW_20, BW_40), (BW_20, BW_40)), (BW_40, BW_40))
+_OLD_CW_PROTO: Setting[Numbers] = Setting(
+    "cwproto",
+    "2 protocol sets (1, 3, 7, 8, 9, 11 or 15) joined by ','",
+    (PROTO_BGN, PROTO_BGN),
+    lambda v: ",".join(str(x) for x in v),
+    _decode_protocols,
+)
 OLD_SCHEMA: dict[str, Setting[Any]] = {
     s.key: s
     for s in (
         _OLD_MODE, _OLD_STA_SSID, _OLD_STA_PWD, _OLD_STA_BSSID, _OLD_STA_CFG, _OLD_SAP_SSID,
-        _OLD_SAP_PWD, _OLD_SAP_CFG,
+        _OLD_SAP_PWD, _OLD_SAP_CFG, _OLD_CW_BANDWIDTH, _OLD_CW_PROTO,
     )
 }  # fmt: skip
 
@@ -563,6 +608,49 @@ def softap_entries(ssid: bytes, password: bytes, numbers: Numbers) -> list[Entry
     ]
 
 
+Pair = tuple[int, int]  # station, SoftAP
+
+
+def phy_entries(bandwidth: Pair, protocols: Pair) -> list[Entry]:
+    """Each interface's bandwidth and protocol set as stored: the driver's phy bandwidth
+    and phy mode in nvs.net80211, and in ours the sets with LR (none: no entry); an
+    LR-only interface has no phy mode."""
+    lr = (
+        protocols[0] if protocols[0] & PROTO_LR else 0,
+        protocols[1] if protocols[1] & PROTO_LR else 0,
+    )
+    out = [STA_PHYBW.entry(bandwidth[0]), AP_PHYBW.entry(bandwidth[1])]
+    for setting, protocol in ((STA_PHYM, protocols[0]), (AP_PHYM, protocols[1])):
+        base = protocol & PROTO_BGN
+        out.append(setting.entry(base) if base else setting.cleared())
+    out.append(CW_PROTO_LR.entry(lr) if any(lr) else CW_PROTO_LR.cleared())
+    return out
+
+
+def phy_settings(saved: Mapping[str, SettingValue]) -> tuple[Pair, Pair]:
+    """Each interface's bandwidth and protocol set as stored. A stored set with LR counts
+    while the driver's phy mode still matches its b/g/n part (a tool that changed the phy
+    mode since wins)."""
+    lr = CW_PROTO_LR.read(saved)
+    found = []
+    for index, setting in enumerate((STA_PHYM, AP_PHYM)):
+        base = setting.stored(saved)
+        if lr[index] and lr[index] & PROTO_BGN == (base or 0):
+            found.append(lr[index])
+        else:
+            found.append(PROTO_BGN if base is None else base)
+    return (STA_PHYBW.read(saved), AP_PHYBW.read(saved)), (found[0], found[1])
+
+
+def _old_phy(saved: Mapping[str, SettingValue]) -> list[Entry]:
+    bandwidth, protocols = _OLD_CW_BANDWIDTH.stored(saved), _OLD_CW_PROTO.stored(saved)
+    if bandwidth is None and protocols is None:
+        return []
+    bandwidth = bandwidth or _OLD_CW_BANDWIDTH.default
+    protocols = protocols or _OLD_CW_PROTO.default
+    return phy_entries((bandwidth[0], bandwidth[1]), (protocols[0], protocols[1]))
+
+
 def _old_station(saved: Mapping[str, SettingValue]) -> list[Entry]:
     ssid, pwd = _OLD_STA_SSID.stored(saved), _OLD_STA_PWD.stored(saved)
     numbers = _OLD_STA_CFG.stored(saved)
@@ -594,7 +682,7 @@ def migration(saved: Mapping[str, SettingValue]) -> dict[str, SettingValue | Non
     )
     mode = _OLD_MODE.stored(saved)
     moved = [OPMODE.entry(mode)] if mode is not None else []
-    moved += _old_station(saved) + _old_softap(saved)
+    moved += _old_station(saved) + _old_softap(saved) + _old_phy(saved)
     updates.update((key, value) for key, value in moved if key not in saved)
     return updates
 

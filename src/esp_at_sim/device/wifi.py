@@ -89,9 +89,10 @@ class Wifi:
         self.autoconn = S.AUTOCONN.read(saved)
         self.sta_mac = S.STA_MAC.read(saved) or self.sta_mac
         self.ap_mac = S.AP_MAC.read(saved) or self.ap_mac
+        bandwidth, protocols = S.phy_settings(saved)
         self.phy.load(
-            S.CW_BANDWIDTH.read(saved),
-            S.CW_PROTO.read(saved),
+            bandwidth,
+            protocols,
             S.CW_CONFIG.read(saved),
             self.module.identity.chip,
         )
@@ -273,8 +274,7 @@ class Wifi:
         """Store the radio settings (and the station's listen interval, AT+CWCONFIG's)."""
         phy = self.phy
         self.persist(
-            S.CW_BANDWIDTH.entry(phy.bandwidth),
-            S.CW_PROTO.entry(phy.protocol),
+            *S.phy_entries(phy.bandwidth, phy.protocol),
             S.CW_CONFIG.entry((phy.ap_inactive, phy.sta_inactive)),
             *S.station_options(self._sta_numbers()),
         )
