@@ -90,6 +90,7 @@ def run_child(
                 out, err = proc.communicate(input, timeout=min(1.0, deadline.remaining()))
                 break
             except subprocess.TimeoutExpired:
+                input = None  # handed over already: a second communicate() may not repeat it
                 if deadline.expired():
                     proc.kill()
                     out, err = proc.communicate()
