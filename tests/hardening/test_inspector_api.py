@@ -7,20 +7,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
 
+from esp_at_sim.device.module import Module
 from esp_at_sim.radio.network import RouteControl, network_of
-from esp_at_sim.testing import AtHarness
+from esp_at_sim.testing import AtHarness, start_module
+from esp_at_sim.web.control import FleetControlServer
 from esp_at_sim.web.inspector import LINE_LIMIT, STREAM_BATCH, snapshot
 from tls.conftest import API, Pki, TlsServer, pki, server, ssl_module
 
+from .conftest import no_tasks_left
 from .test_control_api import AUTH, JSON, TOKEN, Control, control
 
 # the fixtures, shared with the control API's and the TLS tests
 __all__ = ["control", "pki", "server"]
+
+
+class Messages:
+    """The messages of a stream of server-sent events, one by one."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+        self.name = ""
+
+    async def next(self) -> tuple[str, Any]:
+        while True:
+            text = (await asyncio.wait_for(self.response.content.readline(), 5)).decode()
+            if text.startswith("event: "):
+                self.name = text[7:].strip()
+            elif text.startswith("data: "):
+                return self.name, json.loads(text[6:])
 
 
 async def test_the_page_is_served_without_the_token_and_nothing_else_is(control: Control) -> None:
@@ -98,15 +118,11 @@ async def test_the_stream_sends_events_and_state_and_ends_with_the_server(
     async with aiohttp.ClientSession(headers=AUTH) as session, session.get(url) as response:
         assert response.content_type == "text/event-stream"
         seen: dict[str, object] = {}
-        name = ""
+        messages = Messages(response)
         control.module.feed(b"AT+GMR\r\n")
         while "events" not in seen or "GMR" not in json.dumps(seen["events"]):
-            line = await asyncio.wait_for(response.content.readline(), 5)
-            text = line.decode()
-            if text.startswith("event: "):
-                name = text[7:].strip()
-            elif text.startswith("data: "):
-                seen[name] = json.loads(text[6:])
+            name, data = await messages.next()
+            seen[name] = data
         assert isinstance(seen["state"], dict) and seen["state"]["booted"] is True
         await control.server.close()
         rest = await asyncio.wait_for(response.content.read(), 5)
@@ -121,20 +137,13 @@ async def test_a_flood_reaches_the_page_as_its_newest_events_and_a_count(
     stays live instead of drowning."""
     url = control.server.base + "/stream?after=0"
     async with aiohttp.ClientSession(headers=AUTH) as session, session.get(url) as response:
-        messages: list[tuple[str, object]] = []
-        name = ""
+        messages = Messages(response)
 
-        async def until(kind: str, test: Callable[[object], bool] | None = None) -> object:
-            nonlocal name
+        async def until(kind: str) -> object:
             while True:
-                text = (await asyncio.wait_for(response.content.readline(), 5)).decode()
-                if text.startswith("event: "):
-                    name = text[7:].strip()
-                elif text.startswith("data: "):
-                    data = json.loads(text[6:])
-                    messages.append((name, data))
-                    if name == kind and (test is None or test(data)):
-                        return data
+                name, data = await messages.next()
+                if name == kind:
+                    return data
 
         await until("state")  # the stream has caught up with what happened before
         flood = STREAM_BATCH * 3 + 7
@@ -284,3 +293,123 @@ async def test_an_ssl_link_shows_as_ssl(pki: Pki, server: TlsServer) -> None:
         assert (link["type"], link["remote_ip"], link["remote_port"]) == ("SSL", API, 443)
     finally:
         await module.close()
+
+
+# ---------------------------------------------------------------------- a fleet's inspector
+class Fleet:
+    """Two modules at time scale 0 (0 and 2) and a failed one (1), with the fleet's
+    control server on loopback."""
+
+    def __init__(self, modules: list[Module], ats: list[AtHarness], server: FleetControlServer):
+        self.modules, self.ats, self.server = modules, ats, server
+        self.session = aiohttp.ClientSession()
+
+    async def call(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> tuple[int, Any]:
+        async with self.session.request(
+            method, self.server.base + path, headers=headers, **kwargs
+        ) as response:
+            if response.content_type == "application/json":
+                return response.status, await response.json()
+            return response.status, await response.text()
+
+
+@pytest.fixture
+async def fleet() -> AsyncIterator[Fleet]:
+    first, first_at = await start_module()
+    third, third_at = await start_module()
+    server = FleetControlServer([first, None, third], TOKEN)
+    server.failed(1, "a script line failed: AT+NOSUCH")
+    await server.start("127.0.0.1", 0)
+    made = Fleet([first, third], [first_at, third_at], server)
+    try:
+        yield made
+    finally:
+        await made.session.close()
+        await server.close()
+        for module in (first, third):
+            await module.close()
+        await no_tasks_left()
+
+
+async def test_the_fleets_pages_are_served_without_the_token(fleet: Fleet) -> None:
+    for path, title in (("/", "esp-at-sim fleet"), ("/modules/2/", "esp-at-sim inspector")):
+        status, body = await fleet.call("GET", path)
+        assert status == 200 and f"<title>{title}</title>" in body and TOKEN not in body
+    for name in ("page.js", "fleet.js"):
+        status, body = await fleet.call("GET", f"/inspector/{name}")
+        assert status == 200 and "http://" not in body and "https://" not in body
+    for method, path in (
+        ("GET", "/modules/stream"),
+        ("GET", "/modules/0/state"),
+        ("GET", "/modules/0/flash"),
+        ("GET", "/modules/0/stream"),
+        ("POST", "/modules/0/at"),
+        ("GET", "/modules/x/"),
+    ):
+        status, answer = await fleet.call(method, path, json={"line": "AT"})
+        assert status == 401 and answer["ok"] is False, path
+
+
+async def test_each_modules_inspector_is_under_its_index(fleet: Fleet) -> None:
+    # Nothing is made for a module before its page asks.
+    assert all(w is None or w.inspector is None for w in fleet.server._watched)
+    await fleet.ats[1].cmd('AT+CWJAP="HomeNet","sunflower42"')
+    status, state = await fleet.call("GET", "/modules/2/state", headers=AUTH)
+    assert status == 200 and state == json.loads(json.dumps(snapshot(fleet.modules[1])))
+    assert state["station"]["ip"] == "192.168.1.23"
+    status, state = await fleet.call("GET", "/modules/0/state", headers=AUTH)
+    assert status == 200 and state["station"]["ip"] is None
+    status, answer = await fleet.call(
+        "POST", "/modules/0/at", headers=AUTH, json={"line": "AT+CWMODE?"}
+    )
+    assert status == 200 and answer == {"ok": True}
+    await fleet.ats[0].wait_for(b"+CWMODE:1\r\n\r\nOK\r\n")
+    assert b"CWMODE" not in fleet.ats[1].received
+    status, answer = await fleet.call("GET", "/modules/0/flash", headers=AUTH)
+    assert status == 200 and answer is None  # this module runs without a flash
+    assert fleet.server._watched[2] is not None and fleet.server._watched[2].inspector is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/modules/3/state", "no module '3': the fleet has modules 0..2"),
+        ("/modules/x/stream", "no module 'x'"),
+        ("/modules/1/state", "module 1 failed: a script line failed: AT+NOSUCH"),
+        ("/modules/1/flash", "module 1 failed"),
+    ],
+)
+async def test_a_bad_index_is_404(fleet: Fleet, path: str, error: str) -> None:
+    status, answer = await fleet.call("GET", path, headers=AUTH)
+    assert status == 404 and answer["ok"] is False and error in answer["error"]
+    status, answer = await fleet.call("POST", "/modules/1/at", headers=AUTH, json={"line": "AT"})
+    assert status == 404 and "module 1 failed" in answer["error"]
+
+
+async def test_the_list_streams_the_whole_fleet_then_what_changed(fleet: Fleet) -> None:
+    url = fleet.server.base + "/modules/stream"
+    async with aiohttp.ClientSession(headers=AUTH) as session, session.get(url) as response:
+        assert response.content_type == "text/event-stream"
+        message = Messages(response).next
+        kind, listing = await message()
+        assert kind == "modules" and [m["index"] for m in listing] == [0, 1, 2]
+        assert [m["state"] for m in listing] == ["running", "failed", "running"]
+        assert listing[1]["error"] == "a script line failed: AT+NOSUCH"
+        assert listing[0]["station_ip"] is None and listing[0]["firmware"] is None
+        await fleet.ats[1].cmd('AT+CWJAP="HomeNet","sunflower42"')
+        changed: dict[int, Any] = {}
+        while changed.get(2, {}).get("station_ip") != "192.168.1.23":
+            kind, entries = await message()
+            assert kind == "changed"
+            changed.update((m["index"], m) for m in entries)
+        assert set(changed) == {2}  # module 0 did nothing
+        fleet.server.failed(0, "lost")
+        while changed.get(0, {}).get("state") != "failed":
+            kind, entries = await message()
+            changed.update((m["index"], m) for m in entries)
+        assert changed[0] == {"index": 0, "state": "failed", "error": "lost"}
+        await fleet.server.close()
+        rest = await asyncio.wait_for(response.content.read(), 5)  # the stream ends
+        assert rest.endswith(b"\n\n") or rest in (b"", b"\n")

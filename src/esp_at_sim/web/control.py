@@ -9,19 +9,24 @@ the module from a test that drives it from outside the process.
   (the last 10,000 are kept).
 
 A fleet (``esp-at-sim fleet --control``) has ``GET /modules``, the state of each module,
-and each module's endpoints under ``/modules/<i>/`` (:class:`FleetControlServer`).
+``GET /modules/stream``, the same as server-sent events (``modules``: the whole list,
+then ``changed``: the modules that changed since the last message, at most one message
+per ``LIST_INTERVAL``), and each module's endpoints and inspector under ``/modules/<i>/``
+(:class:`FleetControlServer`).
 
 Every request needs ``Authorization: Bearer TOKEN`` (401 otherwise); one that carries
 an ``Origin`` other than the server's own is refused (403), so that no web page can
 use it; arguments are checked against the fault's signature. Every refusal is a JSON
 ``{"ok": false, "error": "…"}`` (:mod:`.control_checks`).
 
-``GET /`` is the inspector, a live page of the module (:mod:`.inspector`): the page and
-its files are the only things served without the token.
+``GET /`` is the inspector, a live page of the module (:mod:`.inspector`); a fleet's is
+the list of its modules, each opening its inspector at ``/modules/<i>/``. The pages and
+their files are the only things served without the token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -40,12 +45,20 @@ from .control_checks import (
     json_response,
     url_host,
 )
-from .inspector import Inspector, is_public
+from .inspector import (
+    Inspector,
+    add_page_routes,
+    is_public,
+    next_turn,
+    open_stream,
+    sse_message,
+)
 
 if TYPE_CHECKING:
     from ..device.module import Module
 
 EVENTS_KEPT = 10_000
+LIST_INTERVAL = 0.25  # seconds between two messages of the fleet's list stream, at least
 
 
 def new_token() -> str:
@@ -61,6 +74,7 @@ class _Watched:
         self.events: deque[tuple[int, Event]] = deque(maxlen=EVENTS_KEPT)
         self.count = 0
         self.on_event: Callable[[], None] | None = None  # told after each event is kept
+        self.inspector: Inspector | None = None  # the page's API, once it is asked for
         self.unsubscribe = module.bus.subscribe(self._keep)
 
     def _keep(self, event: Event) -> None:
@@ -90,14 +104,13 @@ class _Watched:
 class ControlServer:
     """An aiohttp server on the side of one module, for the holder of ``token``."""
 
-    inspector: Inspector | None  # the live page (a single module's server only)
-
     def __init__(self, module: Module, token: str) -> None:
         self.module = module
         self._setup(token, [module])
         watched = self._watched[0]
         assert watched is not None
         inspector = Inspector(module, lambda: watched.events)
+        watched.inspector = inspector
         watched.on_event = inspector.happened
         self.inspector = inspector
 
@@ -110,7 +123,6 @@ class ControlServer:
         self._watched: list[_Watched | None] = [
             _Watched(m) if m is not None else None for m in modules
         ]
-        self.inspector = None
 
     @property
     def url(self) -> str:
@@ -120,8 +132,8 @@ class ControlServer:
     def app(self) -> web.Application:
         app = web.Application(middlewares=self._guard.middlewares(), client_max_size=BODY_LIMIT)
         self._add_routes(app, "")
-        if self.inspector is not None:
-            self.inspector.add_routes(app)
+        Inspector.add_routes(app, "", lambda request: self.inspector)
+        add_page_routes(app, {"/": "index.html"})
         return app
 
     def _add_routes(self, app: web.Application, prefix: str) -> None:
@@ -152,9 +164,9 @@ class ControlServer:
         for watched in self._watched:
             if watched is not None:
                 watched.unsubscribe()
+                if watched.inspector is not None:
+                    watched.inspector.close()
         self._watched = [None] * len(self._watched)
-        if self.inspector is not None:
-            self.inspector.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -186,26 +198,59 @@ class ControlServer:
         return json_response({"ok": True, "events": items, "last": watched.count})
 
 
+class _ListWatch:
+    """One open stream of the fleet's list: the modules changed since its last message."""
+
+    def __init__(self) -> None:
+        self.changed: set[int] = set()
+        self.wake = asyncio.Event()
+
+
 class FleetControlServer(ControlServer):
     """The control API of a fleet: ``GET /modules`` lists the modules, and each has the
-    endpoints of :class:`ControlServer` under ``/modules/<i>``. A module that could not
-    be made (``None`` in ``modules``) or failed later (:meth:`failed`) is listed with
-    its error; its endpoints answer 404 with it."""
+    endpoints of :class:`ControlServer` and the inspector under ``/modules/<i>``. A module
+    that could not be made (``None`` in ``modules``) or failed later (:meth:`failed`) is
+    listed with its error; its endpoints answer 404 with it.
+
+    Nothing is done for a module nobody looks at: its inspector is made when first asked
+    for, and an event only marks it changed for the list streams open (one for a page)."""
 
     def __init__(self, modules: Sequence[Module | None], token: str) -> None:
         self._setup(token, modules)
         self._errors: dict[int, str] = {
             i: "the module could not be made" for i, m in enumerate(modules) if m is None
         }
+        self._lists: set[_ListWatch] = set()
+        self._closing = False
+        for index, watched in enumerate(self._watched):
+            if watched is not None:
+                watched.on_event = self._happened(index, watched)
+
+    def _happened(self, index: int, watched: _Watched) -> Callable[[], None]:
+        def told() -> None:
+            if watched.inspector is not None:
+                watched.inspector.happened()
+            self._changed(index)
+
+        return told
+
+    def _changed(self, index: int) -> None:
+        for watch in self._lists:
+            watch.changed.add(index)
+            watch.wake.set()
 
     def failed(self, index: int, error: str) -> None:
         """Module ``index`` failed (its flash file, a script line): list it so."""
         self._errors[index] = error
+        self._changed(index)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=self._guard.middlewares(), client_max_size=BODY_LIMIT)
         app.router.add_get("/modules", self._list_modules)
+        app.router.add_get("/modules/stream", self._stream_modules)
         self._add_routes(app, "/modules/{index}")
+        Inspector.add_routes(app, "/modules/{index}", self._inspector)
+        add_page_routes(app, {"/": "fleet.html", "/modules/{index:[0-9]+}/": "index.html"})
         return app
 
     def _target(self, request: web.Request) -> _Watched:
@@ -219,14 +264,51 @@ class FleetControlServer(ControlServer):
             raise Refused(404, f"module {index} failed: {self._errors.get(index, 'closed')}")
         return watched
 
+    def _inspector(self, request: web.Request) -> Inspector:
+        watched = self._target(request)
+        if watched.inspector is None:
+            watched.inspector = Inspector(
+                watched.module, lambda: watched.events, flash_since="opened"
+            )
+        return watched.inspector
+
+    def _entry(self, index: int) -> dict[str, object]:
+        """What the list says of module ``index``."""
+        watched = self._watched[index]
+        if index in self._errors or watched is None:
+            error = self._errors.get(index, "closed")
+            return {"index": index, "state": "failed", "error": error}
+        status = watched.status()
+        state = "running" if status["booted"] else "starting"
+        return {"index": index, "state": state, **status}
+
     async def _list_modules(self, request: web.Request) -> web.Response:
-        listing: list[dict[str, object]] = []
-        for index, watched in enumerate(self._watched):
-            if index in self._errors or watched is None:
-                error = self._errors.get(index, "closed")
-                listing.append({"index": index, "state": "failed", "error": error})
-                continue
-            status = watched.status()
-            state = "running" if status["booted"] else "starting"
-            listing.append({"index": index, "state": state, **status})
+        listing = [self._entry(index) for index in range(len(self._watched))]
         return json_response({"ok": True, "modules": listing})
+
+    async def _stream_modules(self, request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        watch = _ListWatch()
+        self._lists.add(watch)
+        try:
+            everything = [self._entry(index) for index in range(len(self._watched))]
+            await response.write(sse_message("modules", everything))
+            while True:
+                await next_turn(watch.wake, LIST_INTERVAL)
+                if self._closing:
+                    break
+                watch.wake.clear()
+                changed, watch.changed = sorted(watch.changed), set()
+                await response.write(sse_message("changed", [self._entry(i) for i in changed]))
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the page went away
+        finally:
+            self._lists.discard(watch)
+        return response
+
+    async def close(self) -> None:
+        self._closing = True
+        for watch in self._lists:
+            watch.wake.set()
+        await super().close()

@@ -1,9 +1,12 @@
-"""The inspector: a live page of one module served by the control API (``run --control``).
+"""The inspector: a live page of one module served by the control API (``run --control``,
+and for each module of ``fleet --control`` under ``/modules/<i>/``, whose ``/`` is the
+fleet's list, see :mod:`.control`).
 
-``GET /`` is the page and ``GET /inspector/<file>`` its script and style (``static_inspector``
-next to this module); they carry nothing secret, so they are served without the token,
-which the page reads from its URL fragment (``#token=…``, never sent to any server) and
-sends as a bearer token with every call below:
+``GET /`` (a fleet's module: ``GET /modules/<i>/``) is the page and ``GET /inspector/<file>``
+its scripts and style (``static_inspector`` next to this module); they carry nothing
+secret, so they are served without the token, which the page reads from its URL fragment
+(``#token=…``, never sent to any server) and sends as a bearer token with every call below
+(a fleet's module: each under ``/modules/<i>``, where the page takes its API base from):
 
 - ``GET /state`` — the module as the page shows it (:func:`snapshot`).
 - ``GET /flash?secrets=0|1`` — the flash map (:mod:`.inspector_flash`), ``null`` without
@@ -21,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +40,9 @@ if TYPE_CHECKING:
     from ..device.module import Module
 
 STATIC_DIR = Path(__file__).resolve().parent / "static_inspector"
-PAGE_FILES = ("inspector.js", "inspector.css", "i18n.js")
+PAGE_FILES = ("inspector.js", "inspector.css", "i18n.js", "page.js", "fleet.js")
+# The pages: the module's (at / or a fleet's /modules/<i>/) and the fleet's list (at /).
+PAGE_PATHS = re.compile(r"/(modules/[0-9]{1,9}/)?")
 LINE_LIMIT = 2048  # characters in a line typed on the page
 STREAM_BATCH = 500  # events sent at most per message (older ones are counted, not sent)
 STREAM_INTERVAL = 0.05  # seconds between two messages of a stream, at least
@@ -52,7 +58,7 @@ def is_public(request: web.Request) -> bool:
     if request.method not in ("GET", "HEAD"):
         return False
     path = request.path
-    return path == "/" or path.removeprefix("/inspector/") in PAGE_FILES
+    return PAGE_PATHS.fullmatch(path) is not None or path.removeprefix("/inspector/") in PAGE_FILES
 
 
 def snapshot(module: Module) -> dict[str, Any]:
@@ -208,23 +214,92 @@ def whole_number(text: str, what: str) -> int:
     return int(text)
 
 
-class Inspector:
-    """The page's routes on a control server: ``events`` gives the numbered events kept."""
+def send_file(name: str) -> web.Response:
+    """One of the page files, with the page's policy."""
+    kind = {".css": "text/css", ".js": "text/javascript"}.get(Path(name).suffix, "text/html")
+    return web.Response(
+        body=(STATIC_DIR / name).read_bytes(),
+        content_type=kind,
+        charset="utf-8",
+        headers={
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": PAGE_POLICY,
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
-    def __init__(self, module: Module, events: Callable[[], Iterable[tuple[int, Event]]]) -> None:
+
+def add_page_routes(app: web.Application, pages: Mapping[str, str]) -> None:
+    """The pages (route → file of ``static_inspector``) and the files they load."""
+
+    def page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return send_file(name)
+
+        return handler
+
+    async def page_file(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in PAGE_FILES:
+            raise web.HTTPNotFound()
+        return send_file(name)
+
+    for route, name in pages.items():
+        app.router.add_get(route, page(name))
+    app.router.add_get("/inspector/{name}", page_file)
+
+
+async def open_stream(request: web.Request) -> web.StreamResponse:
+    """A response of server-sent events, its head sent."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    return response
+
+
+class Inspector:
+    """The page's API for one module: ``events`` gives the numbered events kept;
+    ``flash_since`` says from when the flash map counts the sectors written (``start``:
+    the server's; ``opened``: a fleet's module, whose inspector is made when first asked)."""
+
+    def __init__(
+        self,
+        module: Module,
+        events: Callable[[], Iterable[tuple[int, Event]]],
+        *,
+        flash_since: str = "start",
+    ) -> None:
         self.module = module
         self._events = events
         self._flash = FlashWatch(module.firmware)
+        self._flash_since = flash_since
         self._wakes: set[asyncio.Event] = set()  # one for each open stream
         self._closing = False
 
-    def add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/", self._page)
-        app.router.add_get("/inspector/{name}", self._file)
-        app.router.add_get("/state", self._state)
-        app.router.add_get("/flash", self._flash_map)
-        app.router.add_get("/stream", self._stream)
-        app.router.add_post("/at", self._at)
+    @staticmethod
+    def add_routes(
+        app: web.Application, prefix: str, find: Callable[[web.Request], Inspector]
+    ) -> None:
+        """The API under ``prefix``; ``find`` gives the inspector a request is about."""
+
+        def via(
+            action: Callable[[Inspector, web.Request], Awaitable[web.StreamResponse]],
+        ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+            async def handler(request: web.Request) -> web.StreamResponse:
+                return await action(find(request), request)
+
+            return handler
+
+        app.router.add_get(f"{prefix}/state", via(Inspector.state))
+        app.router.add_get(f"{prefix}/flash", via(Inspector.flash_map))
+        app.router.add_get(f"{prefix}/stream", via(Inspector.stream))
+        app.router.add_post(f"{prefix}/at", via(Inspector.at))
 
     def happened(self) -> None:
         """Something happened on the module: wake the streams."""
@@ -236,40 +311,19 @@ class Inspector:
         self._closing = True
         self.happened()
 
-    async def _page(self, request: web.Request) -> web.StreamResponse:
-        return self._send(STATIC_DIR / "index.html", "text/html")
-
-    async def _file(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        if name not in PAGE_FILES:
-            raise web.HTTPNotFound()
-        kind = "text/css" if name.endswith(".css") else "text/javascript"
-        return self._send(STATIC_DIR / name, kind)
-
-    @staticmethod
-    def _send(path: Path, kind: str) -> web.Response:
-        return web.Response(
-            body=path.read_bytes(),
-            content_type=kind,
-            charset="utf-8",
-            headers={
-                "Cache-Control": "no-cache",
-                "Content-Security-Policy": PAGE_POLICY,
-                "Referrer-Policy": "no-referrer",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
-
-    async def _state(self, request: web.Request) -> web.Response:
+    async def state(self, request: web.Request) -> web.StreamResponse:
         return json_response(snapshot(self.module))
 
-    async def _flash_map(self, request: web.Request) -> web.Response:
+    async def flash_map(self, request: web.Request) -> web.StreamResponse:
         show = request.query.get("secrets", "0")
         if show not in ("0", "1"):
             raise Refused(400, "secrets must be 0 or 1")
-        return json_response(self._flash.map(show_secrets=show == "1"))
+        drawn = self._flash.map(show_secrets=show == "1")
+        if drawn is not None:
+            drawn["since"] = self._flash_since
+        return json_response(drawn)
 
-    async def _at(self, request: web.Request) -> web.Response:
+    async def at(self, request: web.Request) -> web.StreamResponse:
         if request.content_type != "application/json":
             raise Refused(415, "the body must be JSON (Content-Type: application/json)")
         try:
@@ -290,16 +344,9 @@ class Inspector:
         self.module.feed(data + b"\r\n")
         return json_response({"ok": True})
 
-    async def _stream(self, request: web.Request) -> web.StreamResponse:
+    async def stream(self, request: web.Request) -> web.StreamResponse:
         after = whole_number(request.query.get("after", "0"), "after")
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream",
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",
-            }
-        )
-        await response.prepare(request)
+        response = await open_stream(request)
         wake = asyncio.Event()
         self._wakes.add(wake)
         try:
@@ -320,17 +367,23 @@ class Inspector:
                 # so that a flood (a reconnect loop at time scale 0) never buries it.
                 skipped = len(items) - STREAM_BATCH
                 items = items[skipped:]
-                await response.write(_message("skipped", {"count": skipped}))
+                await response.write(sse_message("skipped", {"count": skipped}))
             if items:
                 after = items[-1]["n"]
-                await response.write(_message("events", items))
-            await response.write(_message("state", snapshot(self.module)))
-            # A beat every 10 s keeps the connection (and its state) fresh.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), 10)
-            # At most one message per interval: a burst goes out as one.
-            await asyncio.sleep(STREAM_INTERVAL)
+                await response.write(sse_message("events", items))
+            await response.write(sse_message("state", snapshot(self.module)))
+            await next_turn(wake, STREAM_INTERVAL)
 
 
-def _message(name: str, data: object) -> bytes:
+async def next_turn(wake: asyncio.Event, interval: float) -> None:
+    """Until ``wake`` is set, or for 10 s (a beat that keeps the connection and what it
+    shows fresh), then ``interval`` more: at most one message per interval, a burst of
+    changes goes out as one."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), 10)
+    await asyncio.sleep(interval)
+
+
+def sse_message(name: str, data: object) -> bytes:
+    """One message of a stream of server-sent events."""
     return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n".encode()

@@ -1,135 +1,42 @@
 // The inspector: reads the module's state and events from the control API (a stream of
-// server-sent events read with fetch, so that the token travels in a header) and sends
-// faults and AT lines back. The token comes from the URL fragment, which no server sees.
+// server-sent events) and sends faults and AT lines back, all under the API base that
+// page.js takes from the URL ("" for `run --control`, /modules/<i> for a fleet's module).
 "use strict";
 (() => {
-  const STRINGS = window.INSPECTOR_STRINGS;
+  const P = window.InspectorPage; // the token, the API base and what the fleet page shares
+  const { $, t, el, api, post } = P;
   const KEEP = 2000; // lines kept in each log
   const FINAL = /^(OK|ERROR|SEND OK|SEND FAIL|SET OK)$/;
-  const $ = (id) => document.getElementById(id);
-  const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
-  let lang = pickLanguage();
   let state = null;
   let last = 0; // the number of the newest event seen
   let faultShape = "";
   const pendingUrcs = []; // URC lines announced, not yet seen in the output
   let awaiting = null; // the page's own AT line, while its answer comes
+  let fresh = false; // a new state came, not drawn yet
 
-  function pickLanguage() {
-    try {
-      const saved = localStorage.getItem("inspector-lang");
-      if (saved && STRINGS[saved]) return saved;
-    } catch (_) { /* storage may be off */ }
-    for (const code of navigator.languages || [navigator.language || "en"]) {
-      const low = String(code).toLowerCase();
-      if (low.startsWith("zh")) return "zh";
-      if (low.startsWith("en")) return "en";
-    }
-    return "en";
-  }
-
-  function t(key, vars) {
-    const text = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
-    if (typeof text !== "string") return text;
-    return text.replace(/\{(\w+)\}/g, (_, name) => (vars && name in vars ? String(vars[name]) : ""));
-  }
-
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (key === "class") node.className = value;
-      else if (key.startsWith("data-")) node.setAttribute(key, value);
-      else if (key === "onclick") node.addEventListener("click", value);
-      else node[key] = value;
-    }
-    for (const child of children) {
-      if (child !== null && child !== undefined) node.append(child);
-    }
-    return node;
-  }
-
-  function applyLanguage() {
-    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    document.title = t("title");
-    for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
-    $("lang").textContent = t("other_lang");
-    $("lang").lang = lang === "zh" ? "en" : "zh-CN";
-    renderLink();
+  function redraw() {
     faultShape = "";
     render();
     renderFlash();
   }
 
-  // ------------------------------------------------------------------ the server
-  function api(path, options) {
-    const headers = Object.assign({ Authorization: "Bearer " + token }, (options || {}).headers);
-    return fetch(path, Object.assign({}, options, { headers, cache: "no-store" }));
-  }
-
-  async function post(path, body) {
-    const response = await api(path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const answer = await response.json().catch(() => ({ ok: false, error: response.statusText }));
-    if (!response.ok || !answer.ok) throw new Error(answer.error || response.statusText);
-    return answer;
-  }
-
-  let live = false;
-  function renderLink() {
-    $("link").dataset.state = live ? "live" : "off";
-    $("link").textContent = t(live ? "live" : "offline");
-  }
-
-  async function stream() {
-    for (;;) {
-      try {
-        const response = await api("/stream?after=" + last);
-        if (!response.ok || !response.body) throw new Error(String(response.status));
-        live = true;
-        renderLink();
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += value;
-          let end;
-          let fresh = false; // a new state came: drawn once for all the messages read
-          while ((end = buffer.indexOf("\n\n")) >= 0) {
-            fresh = message(buffer.slice(0, end)) || fresh;
-            buffer = buffer.slice(end + 2);
-          }
-          flushLines();
-          if (fresh) render();
-        }
-      } catch (_) { /* the module went away: try again below */ }
-      live = false;
-      renderLink();
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-
-  // One message of the stream; true when it was a new state.
-  function message(text) {
-    let name = "message";
-    let data = "";
-    for (const line of text.split("\n")) {
-      if (line.startsWith("event: ")) name = line.slice(7);
-      else if (line.startsWith("data: ")) data += line.slice(6);
-    }
-    const value = JSON.parse(data);
+  // One message of the stream.
+  function message(name, value) {
     if (name === "state") {
       state = value;
-      return true;
+      fresh = true;
     } else if (name === "events") {
       for (const event of value) onEvent(event);
     } else if (name === "skipped") {
       skippedLine(value.count);
     }
-    return false;
+  }
+
+  // After the messages of one read: their lines go in at once, the newest state is drawn.
+  function messagesRead() {
+    flushLines();
+    if (fresh) render();
+    fresh = false;
   }
 
   // ------------------------------------------------------------------ AT traffic
@@ -359,7 +266,7 @@
   function renderFaults() {
     const has = new Set(state.faults);
     const w = state.world || { aps: [], phones: [], routes: [] };
-    const shape = JSON.stringify([lang, state.faults, w.aps.map((a) => a.ssid), w.phones, w.routes]);
+    const shape = JSON.stringify([P.lang, state.faults, w.aps.map((a) => a.ssid), w.phones, w.routes]);
     if (shape === faultShape) return; // keep the buttons under the pointer
     faultShape = shape;
     const groups = [];
@@ -470,7 +377,8 @@
     $("flash-bar").replaceChildren(...parts, ...written);
     $("flash-bar").setAttribute("aria-label", t("flash") + ": " + flash.partitions.map((p) => p.name).join(", "));
     $("flash-legend").replaceChildren(el("span", { class: "swatch" }),
-      t("written_count", { n: flash.written.length, total: size(flash.size) }));
+      t(flash.since === "opened" ? "written_count_opened" : "written_count",
+        { n: flash.written.length, total: size(flash.size) }));
     const box = (title, node) => el("div", { class: "group scroll" }, el("h3", {}, title), node);
     $("flash-tables").replaceChildren(
       box(t("partitions"), table(["col_name", "col_type", "col_offset", "col_size"],
@@ -486,11 +394,6 @@
 
   // ------------------------------------------------------------------ start
   function start() {
-    $("lang").addEventListener("click", () => {
-      lang = lang === "zh" ? "en" : "zh";
-      try { localStorage.setItem("inspector-lang", lang); } catch (_) { /* storage may be off */ }
-      applyLanguage();
-    });
     $("at-form").addEventListener("submit", sendLine);
     $("at-filter").addEventListener("input", () => refilter($("at-log"), $("at-filter")));
     $("tl-filter").addEventListener("input", () => refilter($("timeline"), $("tl-filter")));
@@ -505,12 +408,18 @@
     for (const kind of ["wheel", "touchmove", "keydown"]) {
       $("at-log").addEventListener(kind, () => { $("at-log").dataset.user = "1"; }, { passive: true });
     }
-    applyLanguage();
-    if (!token) {
+    if (P.base) {
+      // One module of a fleet: which one, and the way back to the list.
+      $("which").textContent = "#" + P.base.split("/").pop();
+      $("fleet-link").href = "/#token=" + encodeURIComponent(P.token);
+      $("fleet-link").hidden = false;
+    }
+    P.setLanguage(redraw);
+    if (!P.token) {
       $("no-token").hidden = false;
       return;
     }
-    stream();
+    P.follow(() => "/stream?after=" + last, message, messagesRead);
     loadFlash();
   }
 
