@@ -9,7 +9,7 @@ import pytest
 
 from esp_at_sim.cli.main import main
 from esp_at_sim.core.events import Event
-from esp_at_sim.core.settings import U8, MemorySettingsStore, SettingValue
+from esp_at_sim.core.settings import I8, U8, MemorySettingsStore, SettingValue
 from esp_at_sim.device import settings_schema as S
 from esp_at_sim.factory import create_module
 from esp_at_sim.flash import FlashImage
@@ -18,6 +18,21 @@ from esp_at_sim.testing import AtHarness, assert_no_tasks_left
 
 # (stored settings, with one corrupt value first; a query; what it answers by default)
 W = "nvs.net80211:"
+# AT+UART_DEF=9600,7,2,1,3 as ESP-AT stores it (parity 1, odd, is ESP-IDF's 3)
+UART_OK: dict[str, SettingValue] = {
+    "UART:rate": 9600,
+    "UART:databits": I8(2),
+    "UART:stopbits": I8(2),
+    "UART:parity": I8(3),
+    "UART:flow_ctrl": I8(3),
+}
+
+
+def _uart(key: str, value: SettingValue) -> dict[str, SettingValue]:
+    """The stored UART configuration with ``key`` (first) holding ``value``."""
+    return {key: value, **{k: v for k, v in UART_OK.items() if k != key}}
+
+
 SSID = b"\x03\0\0\0lab" + bytes(29)  # the driver's form: u32 length, 32 bytes
 
 CASES: list[tuple[dict[str, SettingValue], str, bytes]] = [
@@ -26,6 +41,12 @@ CASES: list[tuple[dict[str, SettingValue], str, bytes]] = [
     ({"uart_def": "115200,8,1"}, "AT+UART_DEF?", b"+UART_DEF:115200,8,1,0,0\r\n"),
     ({"uart_def": "9600,9,1,0,0"}, "AT+UART_DEF?", b"+UART_DEF:115200,8,1,0,0\r\n"),
     ({"uart_def": b"9600,8,1,0,0"}, "AT+UART_DEF?", b"+UART_DEF:115200,8,1,0,0\r\n"),
+    # ESP-AT's UART namespace: a value out of range keeps its own default, the rest counts
+    (_uart("UART:rate", 50), "AT+UART_DEF?", b"+UART_DEF:115200,7,2,1,3\r\n"),
+    (_uart("UART:databits", I8(4)), "AT+UART_DEF?", b"+UART_DEF:9600,8,2,1,3\r\n"),
+    (_uart("UART:stopbits", I8(0)), "AT+UART_DEF?", b"+UART_DEF:9600,7,1,1,3\r\n"),
+    (_uart("UART:parity", I8(1)), "AT+UART_DEF?", b"+UART_DEF:9600,7,2,0,3\r\n"),
+    (_uart("UART:flow_ctrl", I8(4)), "AT+UART_DEF?", b"+UART_DEF:9600,7,2,1,0\r\n"),
     ({"reconnintv": 0}, "AT+CIPRECONNINTV?", b"+CIPRECONNINTV:1\r\n"),
     ({"sntpcfg": "1;99;time.example.com"}, "AT+CIPSNTPCFG?", b'+CIPSNTPCFG:0,8,"cn.ntp'),
     ({"sntpcfg": "2;8;"}, "AT+CIPSNTPCFG?", b'+CIPSNTPCFG:0,8,"cn.ntp'),
@@ -142,7 +163,7 @@ def test_entry_refuses_a_value_that_could_not_be_read_back() -> None:
     with pytest.raises(S.BadSetting):
         S.OPMODE.entry(4)
     with pytest.raises(S.BadSetting):
-        S.UART_DEF.entry((115200, 9, 1, 0, 0))
+        S.UART_DATABITS.entry(9)
     with pytest.raises(S.BadSetting):
         S.STA_SSID.entry(b"x" * 33)
     assert S.DHCPS.cleared() == ("dhcps", None)
@@ -184,3 +205,28 @@ def test_flash_info_lists_bad_settings(tmp_path: Path, capsys: pytest.CaptureFix
 def test_a_password_with_a_zero_byte_comes_back_cut_there() -> None:
     _key, raw = S.STA_PSWD.entry(b"ab\0cd")
     assert raw == b"ab\0cd".ljust(64, b"\0") and S.STA_PSWD.decode(raw) == b"ab"
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        ({}, b"+UART_DEF:57600,8,1,0,0\r\n"),  # nothing stored: the factory rate
+        (UART_OK, b"+UART_DEF:9600,7,2,1,3\r\n"),  # stored: the factory rate steps aside
+        (_uart("UART:rate", 50), b"+UART_DEF:57600,7,2,1,3\r\n"),  # a bad rate: the factory's
+        ({"UART:rate": 9600}, b"+UART_DEF:57600,8,1,0,0\r\n"),  # incomplete: none stored
+    ],
+    ids=["nothing", "stored", "bad-rate", "incomplete"],
+)
+async def test_the_factory_rate_stands_in_for_a_missing_stored_rate(
+    stored: dict[str, SettingValue], expected: bytes
+) -> None:
+    store = MemorySettingsStore(stored)
+    module = create_module(time_scale=0, store=store, with_flash=False, baud=57600)
+    harness = AtHarness(module)
+    await module.start()
+    try:
+        assert harness.take() == b"\r\nready\r\n"
+        assert expected in await harness.cmd("AT+UART_DEF?")
+    finally:
+        await module.close()
+    await assert_no_tasks_left()

@@ -15,6 +15,7 @@ from .core.clock import Clock
 from .core.settings import SettingsStore
 from .device.firmware import FactoryFirmware, Firmware
 from .device.module import Module
+from .device.settings_schema import UART_RATE, uart_stored
 from .device.system import UartConfig
 from .radio.addresses import offset_mac
 from .radio.fields import softap_mac_for
@@ -108,9 +109,11 @@ def create_module(
         factory = replace(UartConfig(), baudrate=baud)
 
         def apply_factory_uart() -> None:
-            if "uart_def" not in module.saved:
-                module.system.uart_default = factory
-                module.system.uart_current = factory
+            # the factory rate stands in for a stored rate that is missing or unusable
+            if not uart_stored(module.saved) or UART_RATE.stored(module.saved) is None:
+                config = replace(module.system.uart_default, baudrate=factory.baudrate)
+                module.system.uart_default = config
+                module.system.uart_current = config
 
         module.on_boot(apply_factory_uart)
     return module

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..at.errors import exec_fail, para_invalid
 from ..at.table import Args, Command, IntParam, Result
-from ..device.settings_schema import SYSMSG, UART_DEF
+from ..device.settings_schema import SYSMSG, uart_entries
 from ..device.system import UartConfig
 from . import basic_hw, basic_msg
 
@@ -128,7 +128,7 @@ def _uart_def_query(module: Module, args: Args) -> list[str]:
 
 def _uart_def_set(module: Module, args: Args) -> None:
     config = _uart_args(args)
-    module.persist(UART_DEF.entry(config.numbers()), always=True)
+    module.persist(*uart_entries(config.numbers()), always=True)
     module.system.uart_default = config
     _apply_uart_later(module, config)
 

@@ -1,8 +1,8 @@
 """Persistent settings: what ESP-AT keeps in NVS, behind a small interface.
 
-Settings are a flat mapping from a key to an ``int`` (stored as I32, or as U8 or U16 when
-it is a :class:`U8` or :class:`U16`), a ``str`` (UTF-8 text) or ``bytes`` (a blob). A key
-is an NVS key (at most 15 ASCII bytes) in the store's own namespace, or
+Settings are a flat mapping from a key to an ``int`` (stored as I32, or as U8, U16 or I8
+when it is a :class:`U8`, :class:`U16` or :class:`I8`), a ``str`` (UTF-8 text) or
+``bytes`` (a blob). A key is an NVS key (at most 15 ASCII bytes) in the store's own namespace, or
 ``namespace:key`` in another one (``nvs.net80211:opmode``, where ESP-IDF's Wi-Fi driver
 keeps its configuration). The module reads
 them once at boot and writes them when a command stores a setting (``AT+SYSSTORE=1``).
@@ -28,6 +28,10 @@ class U8(int):
 
 class U16(int):
     """An integer stored as NVS type U16."""
+
+
+class I8(int):
+    """An integer stored as NVS type I8 (as ESP-AT stores its UART configuration)."""
 
 
 class SettingsStore(ABC):

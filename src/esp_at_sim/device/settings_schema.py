@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..core.settings import NAMESPACE_SEP, U8, U16, SettingValue, split_key
-from ..flash.nvs_store import DEFAULT_NAMESPACE, WIFI_NAMESPACE
+from ..core.settings import I8, NAMESPACE_SEP, U8, U16, SettingValue, split_key
+from ..flash.nvs_store import DEFAULT_NAMESPACE, UART_NAMESPACE, WIFI_NAMESPACE
 from ..radio.addresses import MAX_LEASE_MINUTES, DhcpPool, parse_ipv4, parse_mac
 from ..radio.base import IpInfo
 from .phy import (
@@ -415,6 +415,22 @@ def _decode_listen(raw: SettingValue) -> int:
     return value or 3  # 0: the driver's default
 
 
+def coded_i8(key: str, coding: Mapping[int, int], default: int) -> Setting[int]:
+    """An AT number stored as NVS I8 in another numbering (``coding``: AT number to
+    stored value)."""
+    decoding = {stored: number for number, stored in coding.items()}
+
+    def decode(raw: SettingValue) -> int:
+        value = _int_of(raw)
+        _need(value in decoding, f"{value} is not one of {sorted(decoding)}")
+        return decoding[value]
+
+    def encode(number: int) -> SettingValue:
+        return I8(coding.get(number, -128))
+
+    return Setting(key, f"an i8, one of {sorted(decoding)}", default, encode, decode)
+
+
 # A phy mode as the driver stores it (sta.phym, ap.phym) and the protocol set it stands for:
 # 3 is the driver's own default (it writes 3 while its default set is b/g/n); 1 and 2 follow
 # Espressif's numbering of the phy modes (802.11b 1, 802.11g 2, 802.11n 3).
@@ -469,9 +485,16 @@ AP_MAX_CONN = u8(WIFI + "ap.max.conn", 1, 10, 4)
 AP_PMK_INFO = fixed(WIFI + "ap.pmk_info", 132)  # 100 zero bytes, then the SoftAP's PMK
 # What ESP-AT adds (its own keys could not be established: kept in our namespace).
 SYSMSG = integer("sysmsg", 0, 7, 0)
-UART_DEF = record(
-    "uart_def", ((80, 5_000_000), (5, 8), (1, 3), (0, 2), (0, 3)), (115200, 8, 1, 0, 0)
-)
+# ESP-AT's UART configuration (AT+UART_DEF) as its at_uart_api.c keeps it: the rate as I32,
+# the rest as I8 in ESP-IDF's numbering (data bits 0..3 for 5..8, stop bits 1..3, parity
+# 0 none / 3 odd / 2 even, flow control 0..3).
+UART = f"{UART_NAMESPACE}{NAMESPACE_SEP}"
+UART_RATE = integer(UART + "rate", 80, 5_000_000, 115200)
+UART_DATABITS = coded_i8(UART + "databits", {bits: bits - 5 for bits in range(5, 9)}, 8)
+UART_STOPBITS = coded_i8(UART + "stopbits", {n: n for n in (1, 2, 3)}, 1)
+UART_PARITY = coded_i8(UART + "parity", {0: 0, 1: 3, 2: 2}, 0)
+UART_FLOW = coded_i8(UART + "flow_ctrl", {n: n for n in range(4)}, 0)
+UART_FIELDS = (UART_RATE, UART_DATABITS, UART_STOPBITS, UART_PARITY, UART_FLOW)
 RECONN_INTV = integer("reconnintv", 1, 36000, 1)
 SNTP_OFF: SntpSetting = (False, 8, ())  # ESP-AT's default: off, UTC+8, default servers
 SNTP_CFG = Setting("sntpcfg", "'E;ZONE;server,...'", SNTP_OFF, _encode_sntp, _decode_sntp)
@@ -514,7 +537,7 @@ SCHEMA: dict[str, Setting[Any]] = {
     for s in (
         OPMODE, STA_SSID, STA_PSWD, BSSID_SET, STA_BSSID, STA_LISTEN, STA_MINAUTH, STA_PMF_R,
         STA_APINFO, STA_PMK, STA_APSW, AP_SSID, AP_PASSWD, AP_CHAN, AP_AUTHMODE, AP_HIDDEN,
-        AP_MAX_CONN, AP_PMK_INFO, SYSMSG, UART_DEF, RECONN_INTV, SNTP_CFG, CIPDNS, TCP_OPT,
+        AP_MAX_CONN, AP_PMK_INFO, SYSMSG, *UART_FIELDS, RECONN_INTV, SNTP_CFG, CIPDNS, TCP_OPT,
         SSL_CCONF, SAVE_TRANS, AUTOCONN, STA_OPTS, RECONN_CFG, DHCP, STA_IP, AP_IP, DHCPS,
         STA_MAC, AP_MAC, STA_PHYBW, AP_PHYBW, STA_PHYM, AP_PHYM, CW_PROTO_LR, CW_CONFIG,
     )
@@ -529,6 +552,9 @@ _OLD_STA_CFG = record("sta_cfg", ((0, 16), (1, 100), (0, 1), (3, 600), (0, 3)), 
 _OLD_SAP_SSID = blob("sap_ssid", 32)
 _OLD_SAP_PWD = blob("sap_pwd", 64)
 _OLD_SAP_CFG = record("sap_cfg", ((1, 14), (0, 4), (1, 10), (0, 1)), (1, 0, 4, 0))
+_OLD_UART_DEF = record(
+    "uart_def", ((80, 5_000_000), (5, 8), (1, 3), (0, 2), (0, 3)), (115200, 8, 1, 0, 0)
+)
 _OLD_CW_BANDWIDTH = record("cwbandwidth", ((BW_20, BW_40), (BW_20, BW_40)), (BW_40, BW_40))
 _OLD_CW_PROTO: Setting[Numbers] = Setting(
     "cwproto",
@@ -541,7 +567,7 @@ OLD_SCHEMA: dict[str, Setting[Any]] = {
     s.key: s
     for s in (
         _OLD_MODE, _OLD_STA_SSID, _OLD_STA_PWD, _OLD_STA_BSSID, _OLD_STA_CFG, _OLD_SAP_SSID,
-        _OLD_SAP_PWD, _OLD_SAP_CFG, _OLD_CW_BANDWIDTH, _OLD_CW_PROTO,
+        _OLD_SAP_PWD, _OLD_SAP_CFG, _OLD_CW_BANDWIDTH, _OLD_CW_PROTO, _OLD_UART_DEF,
     )
 }  # fmt: skip
 
@@ -642,6 +668,32 @@ def phy_settings(saved: Mapping[str, SettingValue]) -> tuple[Pair, Pair]:
     return (STA_PHYBW.read(saved), AP_PHYBW.read(saved)), (found[0], found[1])
 
 
+UartNumbers = tuple[int, int, int, int, int]
+
+
+def uart_entries(numbers: UartNumbers) -> list[Entry]:
+    """AT+UART_DEF's rate, data bits, stop bits, parity and flow control as stored."""
+    return [setting.entry(number) for setting, number in zip(UART_FIELDS, numbers, strict=True)]
+
+
+def uart_stored(saved: Mapping[str, SettingValue]) -> bool:
+    """Whether a UART configuration is stored: ESP-AT takes it only when all five keys
+    are there (else its defaults)."""
+    return all(setting.key in saved for setting in UART_FIELDS)
+
+
+def uart_numbers(saved: Mapping[str, SettingValue], default: UartNumbers) -> UartNumbers:
+    """The stored UART configuration; a value out of its range keeps its default, as
+    ESP-AT reads it."""
+    if not uart_stored(saved):
+        return default
+    rate, data, stop, parity, flow = (
+        value if (value := setting.stored(saved)) is not None else fallback
+        for setting, fallback in zip(UART_FIELDS, default, strict=True)
+    )
+    return rate, data, stop, parity, flow
+
+
 def _old_phy(saved: Mapping[str, SettingValue]) -> list[Entry]:
     bandwidth, protocols = _OLD_CW_BANDWIDTH.stored(saved), _OLD_CW_PROTO.stored(saved)
     if bandwidth is None and protocols is None:
@@ -683,6 +735,9 @@ def migration(saved: Mapping[str, SettingValue]) -> dict[str, SettingValue | Non
     mode = _OLD_MODE.stored(saved)
     moved = [OPMODE.entry(mode)] if mode is not None else []
     moved += _old_station(saved) + _old_softap(saved) + _old_phy(saved)
+    uart = _OLD_UART_DEF.stored(saved)
+    if uart is not None:
+        moved += uart_entries((uart[0], uart[1], uart[2], uart[3], uart[4]))
     updates.update((key, value) for key, value in moved if key not in saved)
     return updates
 

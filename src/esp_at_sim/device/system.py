@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ..core.settings import Settings
 from .msgfilter import MessageFilters
-from .settings_schema import SYSMSG, UART_DEF
+from .settings_schema import SYSMSG, uart_numbers
 
 # ESP32 UART: APB clock 80 MHz, divider with a 4-bit fraction.
 _UART_CLOCK = 80_000_000
@@ -26,8 +26,7 @@ class UartConfig:
         return (_UART_CLOCK * 16) // divider
 
     def numbers(self) -> tuple[int, int, int, int, int]:
-        """Rate, data bits, stop bits, parity, flow control: as AT+UART_DEF? prints them
-        and as the setting ``uart_def`` stores them."""
+        """Rate, data bits, stop bits, parity, flow control, as AT+UART_DEF? prints them."""
         return (self.baudrate, self.databits, self.stopbits, self.parity, self.flow_control)
 
     def text(self) -> str:
@@ -62,7 +61,7 @@ class SystemState:
         """Apply stored settings at boot (everything else returns to its default)."""
         self.store_mode = True
         self.sysmsg = SYSMSG.read(saved)
-        self.uart_default = UartConfig(*UART_DEF.read(saved))
+        self.uart_default = UartConfig(*uart_numbers(saved, UartConfig().numbers()))
         self.uart_current = self.uart_default
         self.sleep_mode = 1
         self.heap_minimum = 0

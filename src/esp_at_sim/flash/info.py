@@ -27,6 +27,7 @@ from esp_at_sim.flash.image import (
 )
 from esp_at_sim.flash.mfg import MFG_PARTITION, MfgNvs
 from esp_at_sim.flash.nvs import NvsItem
+from esp_at_sim.flash.nvs_store import NAMESPACE_NOTES, OTHER_NAMESPACE
 from esp_at_sim.flash.otadata import OtaEntry, state_name
 from esp_at_sim.flash.partitions import PartitionTable
 
@@ -177,6 +178,10 @@ def _settings_lines(
     ]
     if not items:
         lines.append("  (none)")
+    namespaces = sorted({i.namespace for i in items}, key=lambda n: (n not in NAMESPACE_NOTES, n))
+    if namespaces:
+        lines.append("Namespaces (docs/nvs-settings.md names each setting's key and source):")
+        lines += [f"  {n}: {NAMESPACE_NOTES.get(n, OTHER_NAMESPACE)}" for n in namespaces]
     bad = list(check(store.load())) if check is not None else []
     if bad:
         lines.append("Bad settings (the module ignores them and uses the default):")

@@ -1,9 +1,9 @@
 """Stored settings in the NVS partition, saved atomically: :class:`NvsSettingsStore`.
 
 Settings live in the store's own NVS namespace (default ``esp_at_sim``) and in the
-namespaces the firmware shares with ESP-IDF (:data:`MODULE_NAMESPACES`: ``nvs.net80211``,
-where the Wi-Fi driver keeps its configuration), named ``namespace:key``: ``int`` as
-``I32`` (``U8``/``U16`` for :class:`~esp_at_sim.core.settings.U8`/``U16``), ``str`` as
+namespaces of the firmware (:data:`MODULE_NAMESPACES`: ``nvs.net80211``, where the Wi-Fi
+driver keeps its configuration, and ``UART``, ESP-AT's), named ``namespace:key``: ``int``
+as ``I32`` (``U8``/``U16``/``I8`` for :class:`~esp_at_sim.core.settings.U8`/...), ``str`` as
 ``SZ`` and ``bytes`` as a blob. Other namespaces in the partition (PHY calibration, ...)
 are kept as they are, even by :meth:`NvsSettingsStore.erase`.
 
@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from esp_at_sim.core.settings import (
+    I8,
     NAMESPACE_SEP,
     U8,
     U16,
@@ -66,9 +67,18 @@ from esp_at_sim.flash.nvs_read import Damage, NvsReadout, PageInfo, page_headers
 DEFAULT_NAMESPACE = "esp_at_sim"
 # ESP-IDF's Wi-Fi driver keeps its configuration here (read at esp_wifi_init()).
 WIFI_NAMESPACE = "nvs.net80211"
-MODULE_NAMESPACES = (WIFI_NAMESPACE,)
-_SIZED = {U8: ItemType.U8, U16: ItemType.U16}
-_TYPED = {ItemType.U8: U8, ItemType.U16: U16}
+# ESP-AT keeps its UART configuration (AT+UART_DEF) here.
+UART_NAMESPACE = "UART"
+MODULE_NAMESPACES = (WIFI_NAMESPACE, UART_NAMESPACE)
+# Who keeps what in each namespace (for ``flash info``).
+NAMESPACE_NOTES = {
+    WIFI_NAMESPACE: "ESP-IDF's Wi-Fi driver, with its keys and types, as on a module",
+    UART_NAMESPACE: "ESP-AT's UART configuration (AT+UART_DEF), as on a module",
+    DEFAULT_NAMESPACE: "esp-at-sim's own, for what ESP-AT keeps under keys not established",
+}
+OTHER_NAMESPACE = "not a setting of the module's; kept as it is"
+_SIZED = {U8: ItemType.U8, U16: ItemType.U16, I8: ItemType.I8}
+_TYPED = {ItemType.U8: U8, ItemType.U16: U16, ItemType.I8: I8}
 
 
 def current_generation(headers: list[PageInfo]) -> list[PageInfo]:
