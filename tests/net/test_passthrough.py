@@ -247,6 +247,50 @@ async def test_server_passthrough_as_in_the_manual(pt: tuple[Module, AtHarness])
     await at.wait_for(b"0,CLOSED\r\n")
 
 
+async def test_cipclose_without_link_id_closes_the_passthrough_server_client(
+    pt: tuple[Module, AtHarness],
+) -> None:
+    """The manual's server passthrough walkthrough ends with AT+CIPCLOSE at AT+CIPMUX=1:
+    it closes the server's one client and answers CLOSED; with other links it is ERROR."""
+    module, at = pt
+    module.servers.expose("127.0.0.1", lambda port: 0, None)
+    await at.cmd("AT+CIPMUX=1")
+    assert (await at.cmd("AT+CIPCLOSE")).endswith(b"\r\nERROR\r\n")  # no link at all
+    await at.cmd("AT+CIPSERVERMAXCONN=1")
+    await at.cmd("AT+CIPSERVER=1,8080")
+    address = module.servers.address
+    assert address is not None
+    reader, writer = await asyncio.open_connection(*address)
+    await at.wait_for(b"0,CONNECT\r\n")
+    await enter(at)
+    await leave(module, at)
+    assert await at.cmd("AT+CIPMODE=0") == b"AT+CIPMODE=0\r\n\r\nOK\r\n"
+    assert await at.cmd("AT+CIPCLOSE") == b"AT+CIPCLOSE\r\nCLOSED\r\n\r\nOK\r\n"
+    assert await asyncio.wait_for(reader.read(1), 10) == b""  # the client sees the end
+    assert await at.cmd("AT+CIPSTATE?") == b"AT+CIPSTATE?\r\n\r\nOK\r\n"
+    assert (await at.cmd("AT+CIPCLOSE")).endswith(b"\r\nERROR\r\n")  # nothing left
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_cipclose_without_link_id_needs_a_server_limited_to_one_client(
+    pt: tuple[Module, AtHarness],
+) -> None:
+    module, at = pt
+    module.servers.expose("127.0.0.1", lambda port: 0, None)
+    await at.cmd("AT+CIPMUX=1")
+    await at.cmd("AT+CIPSERVER=1,8080")  # up to five clients
+    address = module.servers.address
+    assert address is not None
+    _, writer = await asyncio.open_connection(*address)
+    await at.wait_for(b"0,CONNECT\r\n")
+    await at.cmd('AT+CIPSTART=1,"TCP","api.example.com",80')
+    assert (await at.cmd("AT+CIPCLOSE")).endswith(b"\r\nERROR\r\n")
+    assert (await at.cmd("AT+CIPSTATE?")).count(b"+CIPSTATE:") == 2  # both still open
+    writer.close()
+    await writer.wait_closed()
+
+
 async def test_savetranslink_client_at_power_up(
     pt: tuple[Module, AtHarness], servers: Servers
 ) -> None:

@@ -291,7 +291,16 @@ def _cipclose_set(module: Module, args: Args) -> list[str]:
 
 
 def _cipclose(module: Module, args: Args) -> list[str]:
-    if module.net.mux or not module.links.close(0):
+    """The single connection's link; in multiple connections mode the one client of a
+    server limited to one (the link passthrough uses), as the manual's server passthrough
+    walkthrough closes it, answered as there with ``CLOSED``."""
+    link_id = 0
+    if module.net.mux:
+        link = module.passthrough.candidate()
+        if link is None:
+            raise exec_fail(reason="multiple connections close with AT+CIPCLOSE=<link ID>")
+        link_id = link.id
+    if not module.links.close(link_id):
         raise exec_fail(reason="no connection")
     return ["CLOSED"]
 
