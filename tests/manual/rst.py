@@ -11,6 +11,8 @@ from pathlib import Path
 
 MANUAL = Path(os.environ.get("ESP_AT_MANUAL", "/work/shared/reference/esp-at"))
 CHAPTERS = ("AT_Command_Set_Basic_AT_Commands.rst", "AT_Command_Set_Wi-Fi_AT_Commands.rst")
+TCPIP = "AT_Command_Set_TCP-IP_AT_Commands.rst"
+TCPIP_EXAMPLES = "AT_Command_Examples_TCP-IP_AT_Examples.rst"
 TARGETS = ("esp32", "esp32c2", "esp32c3", "esp32c5", "esp32c6", "esp32c61", "esp32s2")
 
 _TITLE = re.compile(r"^:ref:`((?:AT\+)?[A-Z0-9_]+|ATE) <[A-Za-z-]+>`")
@@ -20,8 +22,8 @@ _COMMENT = re.compile(r"\s+//.*$")
 _COMMAND = re.compile(r"^AT(\+[A-Z0-9_]+|E[01])?([=?]|$)")
 
 
-def available() -> bool:
-    return all((MANUAL / chapter).is_file() for chapter in CHAPTERS)
+def available(*chapters: str) -> bool:
+    return all((MANUAL / chapter).is_file() for chapter in chapters or CHAPTERS)
 
 
 def _applies(expression: str, target: str) -> bool:
@@ -56,6 +58,9 @@ class Step:
 
     line: str
     shown: list[str] = field(default_factory=list)
+    # the line follows a blank line, a comment or an "or": the start of a new scenario
+    # when an example block holds several
+    new_paragraph: bool = False
 
 
 @dataclass
@@ -133,11 +138,111 @@ def _literal_block(lines: list[str], i: int) -> tuple[list[str], int]:
 
 def _steps(block: list[str]) -> list[Step]:
     steps: list[Step] = []
+    gap = True
     for text in block:
-        if not text or text.startswith("//"):
+        if not text or text.startswith("//") or text == "or":
+            gap = True
             continue
         if _COMMAND.match(text):
-            steps.append(Step(_COMMENT.sub("", text)))
+            steps.append(Step(_COMMENT.sub("", text), new_paragraph=gap))
         elif steps:
             steps[-1].shown.append(text)
+        gap = False
     return steps
+
+
+_FORMS = {"Set Command": "set", "Query Command": "query", "Execute Command": "execute"}
+
+
+def responses(chapter: str, target: str = "esp32") -> dict[tuple[str, str], list[list[str]]]:
+    """Each command's documented responses by form (``set``, ``query``, ``execute``): every
+    literal block after its ``**Response:**``, one alternative each (single and multiple
+    connections, success and failure), with comments and blank lines left out."""
+    lines = target_lines((MANUAL / chapter).read_text(encoding="utf-8"), target)
+    found: dict[tuple[str, str], list[list[str]]] = {}
+    command, form, in_response = "", "", False
+    i = 0
+    while i < len(lines):
+        text = lines[i].strip()
+        nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        heading = bool(text) and len(nxt) >= 3 and set(nxt) <= set('^"-=')
+        title = _TITLE.match(text)
+        if heading:
+            form, in_response = _FORMS.get(text, ""), False
+            if title:
+                command = title.group(1)
+        elif text.startswith("**"):
+            in_response = text == "**Response:**"
+        elif in_response and form and text.endswith("::"):
+            block, i = _literal_block(lines, i + 1)
+            kept = [_COMMENT.sub("", x) for x in block if x and not x.startswith("//")]
+            if kept:
+                found.setdefault((command, form), []).append(kept)
+            continue
+        i += 1
+    return found
+
+
+def template(line: str) -> re.Pattern[str]:
+    """A documented response line as a pattern: ``<name>`` any value (a quoted string or
+    text up to a comma), ``[...]`` optional, ``[...]`` alone any repetition."""
+    out = ""
+    for token in re.findall(r"\[\.\.\.\]|<[^>]*>|\[|\]|[^<\[\]]+", line):
+        if token == "[...]":
+            out += ".*"
+        elif token.startswith("<"):
+            out += r'(?:"[^"]*"|[^,]*)'
+        elif token == "[":
+            out += "(?:"
+        elif token == "]":
+            out += ")?"
+        else:
+            out += re.escape(token)
+    return re.compile(out)
+
+
+@dataclass
+class Item:
+    """One numbered step of a walkthrough: its text (directives and blocks left out) and
+    each code block with the sentence that introduces it (``Command:``, ``Response:``,
+    ``Input 4 bytes, for example, ``test``, ...``)."""
+
+    text: str
+    blocks: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class Walkthrough:
+    title: str
+    items: list[Item]
+
+
+def walkthroughs(document: str, target: str = "esp32") -> list[Walkthrough]:
+    """The sections of an examples document, each a list of its numbered steps."""
+    lines = target_lines((MANUAL / document).read_text(encoding="utf-8"), target)
+    found: list[Walkthrough] = []
+    label = ""
+    i = 0
+    while i < len(lines):
+        text = lines[i].strip()
+        nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if text and len(nxt) >= 3 and set(nxt) <= set("-") and not text.startswith(".."):
+            found.append(Walkthrough(text.replace("{IDF_TARGET_NAME}", target.upper()), []))
+            i += 2
+            continue
+        if not found:
+            i += 1
+            continue
+        items = found[-1].items
+        if text.startswith("#. "):
+            items.append(Item(text[3:]))
+            label = ""
+        elif text.startswith(".. code-block::") and items:
+            block, i = _literal_block(lines, i + 1)
+            items[-1].blocks.append((label, [x for x in block if x]))
+            continue
+        elif text and not text.startswith("..") and items:
+            items[-1].text += " " + text
+            label = text if not text.startswith("-") else label
+        i += 1
+    return found
