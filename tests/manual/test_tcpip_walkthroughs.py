@@ -258,9 +258,11 @@ class Walk:
     async def command(self, line: str, blocks: list[tuple[str, list[str]]]) -> None:
         shown = next((b for label, b in blocks if label == "Response:"), ["OK"])
         entered = next(((label, b) for label, b in blocks if label.startswith("Input")), None)
+        if line == "AT+CIPSNTPTIME?":  # "Once the AT command output shows +TIME_UPDATED"
+            await self.at.wait_for(b"+TIME_UPDATED\r\n")
         self.at.take()
-        self.at.port.feed(line.encode() + b"\r\n")
         echo = line.encode() + b"\r\n"
+        self.at.port.feed(echo)
         if shown[-1] == ">":
             out = await self.at.wait_for(b">", b"\r\nERROR\r\n")
             _compare(self.title, line, out[len(echo) :], shown)
@@ -276,10 +278,6 @@ class Walk:
             _compare(self.title, line, out, after)
             await self.pc.got(data)
             return
-        if line == "AT+CIPSNTPTIME?":
-            await self.at.wait_for(b"+TIME_UPDATED\r\n")
-            self.at.take()
-            self.at.port.feed(echo)
         out = await self.at.wait_for(b"\r\nOK\r\n", b"\r\nERROR\r\n")
         assert out.startswith(echo), out
         _compare(self.title, line, out[len(echo) :], shown)
