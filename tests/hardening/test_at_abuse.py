@@ -20,8 +20,10 @@ from esp_at_sim.core.events import Event
 from esp_at_sim.factory import create_module
 from esp_at_sim.testing import start_module
 from esp_at_sim.transport import TcpTransport
+from esp_at_sim.transport.bridge import LINES_PER_TURN
 from esp_at_sim.transport.tcp import MAX_BUFFERED
 
+from .conftest import start_web_module
 from .simproc import SimProcess
 
 OK = b"\r\nOK\r\n"
@@ -183,3 +185,62 @@ async def test_a_client_that_never_reads_gets_its_surplus_dropped() -> None:
         client.close()
         await transport.close()
         await module.close()
+
+
+async def _get_stainfo(port: int) -> bytes:
+    """One ``GET /getstainfo`` on a new connection; the whole answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"GET /getstainfo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        return await asyncio.wait_for(reader.read(), TIMEOUT)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_an_at_flood_leaves_turns_to_the_web_server() -> None:
+    """A host that pipelines ``AT`` without pause gets at most LINES_PER_TURN lines handled
+    per turn of the loop the web server shares: each ``GET /getstainfo`` made in
+    mid-flood is answered within a few hundred of the flood's lines (about 120 today),
+    not after the whole flood. (A bridge that handled all it had read in one go takes
+    thousands.)"""
+    web = await start_web_module()
+    transport = TcpTransport("127.0.0.1", 0)
+    await transport.start(web.module)
+    handled: list[Event] = []
+    web.module.bus.subscribe(handled.append, kinds=("at.cmd",))
+    loop = asyncio.get_running_loop()
+    client = socket.socket()
+    client.setblocking(False)
+    lines = 50_000
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await loop.sock_connect(client, transport.address)
+        await transport.wait_connected()
+
+        async def read_answers() -> None:
+            while await loop.sock_recv(client, 1 << 16):
+                pass
+
+        tasks.append(loop.create_task(loop.sock_sendall(client, b"AT\r\n" * lines)))
+        tasks.append(loop.create_task(read_answers()))
+        for _ in range(lines):  # bounded: the flood gets under way
+            if len(handled) >= 1000:
+                break
+            await asyncio.sleep(0)
+        requests, before = 5, len(handled)
+        for _ in range(requests):
+            answer = await _get_stainfo(web.port)
+            assert answer.startswith(b"HTTP/1.1 200 ") and b'"state"' in answer
+        during = len(handled) - before
+        # 40 turns a request is generous (15 today); each turn takes up to LINES_PER_TURN
+        assert during <= requests * 40 * 8, during
+        assert LINES_PER_TURN <= 8
+        assert len(handled) < lines
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        client.close()
+        await transport.close()
+        await web.module.close()

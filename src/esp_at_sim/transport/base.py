@@ -59,10 +59,15 @@ class Transport(ABC):
         write: Callable[[bytes], None],
         on_config: Callable[[UartConfig], None] | None = None,
         flow: Callable[[bool], None] | None = None,
+        write_parts: Callable[[list[bytes]], None] | None = None,
     ) -> PortBridge:
         """Create the bridge (not yet attached: call ``attach()`` once listening).
-        ``flow(True)`` asks the transport to stop reading, ``flow(False)`` to read again."""
-        self._bridge = PortBridge(module, write, paced=self.paced, on_config=on_config, flow=flow)
+        ``flow(True)`` asks the transport to stop reading, ``flow(False)`` to read again.
+        ``write_parts`` writes several answers at once (default: ``write`` of them
+        joined)."""
+        self._bridge = PortBridge(
+            module, write, paced=self.paced, on_config=on_config, flow=flow, write_parts=write_parts
+        )
         return self._bridge
 
     async def _close_bridge(self) -> None:

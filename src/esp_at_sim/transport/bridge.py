@@ -23,7 +23,10 @@ per turn of the event loop: the module shares its loop with the web server and t
 captive DNS, and a client that pipelines commands as fast as it can must not starve
 them. Lines beyond that wait in the bridge; while more than :data:`MAX_BACKLOG` bytes
 wait, the transport stops reading (``flow``), so a flooding TCP client is held back by
-TCP's own flow control instead of filling memory.
+TCP's own flow control instead of filling memory. Unpaced, what the module answers to
+the lines of one turn leaves in one write (a system call per turn, not per line); the
+transport still judges each answer on its own (``write_parts``), so a client that does
+not read loses the same whole answers as before.
 """
 
 from __future__ import annotations
@@ -180,9 +183,12 @@ class PortBridge:
         paced: bool = False,
         on_config: Callable[[UartConfig], None] | None = None,
         flow: Callable[[bool], None] | None = None,
+        write_parts: Callable[[list[bytes]], None] | None = None,
     ) -> None:
         self.module = module
         self._flow = flow
+        self._write_parts = write_parts or (lambda parts: write(b"".join(parts)))
+        self._turn_out: list[bytes] | None = None  # output of the turn being fed
         self._backlog = bytearray()
         self._paused = False
         self._turn: asyncio.Handle | None = None
@@ -243,7 +249,7 @@ class PortBridge:
     def _feed(self, data: bytes) -> None:
         self._backlog += data
         self._drained.clear()
-        if self._turn is None:
+        if self._turn is None and self._turn_out is None:  # (not from inside a turn)
             self._feed_turn()
 
     def _feed_turn(self) -> None:
@@ -252,18 +258,24 @@ class PortBridge:
         not look like lines piling up in the buffer."""
         self._turn = None
         backlog = self._backlog
-        for _ in range(LINES_PER_TURN):
-            if not backlog:
-                break
-            end = backlog.find(b"\n") + 1 or len(backlog)
-            line = bytes(backlog[:end])
-            del backlog[:end]
-            self._latched = self.module.system.uart_current
-            self._feeding = True
-            try:
-                self.module.feed(line)
-            finally:
-                self._feeding = False
+        out = self._turn_out = [] if self._tx is None else None
+        try:
+            for _ in range(LINES_PER_TURN):
+                if not backlog:
+                    break
+                end = backlog.find(b"\n") + 1 or len(backlog)
+                line = bytes(backlog[:end])
+                del backlog[:end]
+                self._latched = self.module.system.uart_current
+                self._feeding = True
+                try:
+                    self.module.feed(line)
+                finally:
+                    self._feeding = False
+        finally:
+            self._turn_out = None
+            if out:
+                self._write_parts(out)
         if backlog:
             self._turn = asyncio.get_running_loop().call_soon(self._feed_turn)
         else:
@@ -291,7 +303,10 @@ class PortBridge:
 
     def _on_output(self, data: bytes) -> None:
         if self._tx is None:
-            self._write(data)
+            if self._turn_out is not None:
+                self._turn_out.append(data)  # written at the end of the turn
+            else:
+                self._write(data)
             return
         if self._feeding:  # the answer to a line: it starts when the line had arrived
             self._tx.put(data, self._latched, self._wire_time)

@@ -66,6 +66,20 @@ class _Client(asyncio.Protocol):
             return  # the client is not reading: the bytes are lost, as on an overrun
         self.transport.write(data)
 
+    def write_parts(self, parts: list[bytes]) -> None:
+        """Several answers in one write; each is kept or lost as :meth:`write` would."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        held = self.transport.get_write_buffer_size()
+        kept = 0
+        for part in parts:
+            if held > MAX_BUFFERED:
+                break  # the client is not reading: this answer and the rest are lost
+            held += len(part)
+            kept += 1
+        if kept:
+            self.transport.write(b"".join(parts[:kept]) if kept > 1 else parts[0])
+
 
 class TcpTransport(Transport):
     """``tcp:HOST:PORT``: a listening socket for one AT client."""
@@ -89,7 +103,9 @@ class TcpTransport(Transport):
         return self.host, self.port
 
     async def start(self, module: Module) -> None:
-        bridge = self._make_bridge(module, self._write, flow=self._flow)
+        bridge = self._make_bridge(
+            module, self._write, flow=self._flow, write_parts=self._write_parts
+        )
         try:
             sock = listen(self.host, self.port)
         except OSError as exc:
@@ -108,6 +124,10 @@ class TcpTransport(Transport):
     def _write(self, data: bytes) -> None:
         if self._client is not None:
             self._client.write(data)
+
+    def _write_parts(self, parts: list[bytes]) -> None:
+        if self._client is not None:
+            self._client.write_parts(parts)
 
     def _flow(self, paused: bool) -> None:
         client = self._client
