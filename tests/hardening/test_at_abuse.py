@@ -22,6 +22,7 @@ from esp_at_sim.testing import start_module
 from esp_at_sim.transport import TcpTransport
 from esp_at_sim.transport.bridge import LINES_PER_TURN
 from esp_at_sim.transport.tcp import MAX_BUFFERED
+from esp_at_sim.web.server import REQUESTS_PER_TURN
 
 from .conftest import start_web_module
 from .simproc import SimProcess
@@ -241,6 +242,55 @@ async def test_an_at_flood_leaves_turns_to_the_web_server() -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        client.close()
+        await transport.close()
+        await web.module.close()
+
+
+async def test_an_at_line_waits_for_a_few_requests_not_for_a_crowd() -> None:
+    """Forty HTTP clients send a request each at once; an AT line that arrives while
+    their handlers are queued is handled after at most REQUESTS_PER_TURN of them (one
+    turn's worth), not after all forty."""
+    web = await start_web_module()
+    transport = TcpTransport("127.0.0.1", 0)
+    await transport.start(web.module)
+    served: list[Event] = []
+    web.module.bus.subscribe(served.append, kinds=("http",))
+    seen_at: list[int] = []
+    web.module.bus.subscribe(lambda _: seen_at.append(len(served)), kinds=("at.cmd",))
+    loop = asyncio.get_running_loop()
+    client = socket.socket()
+    client.setblocking(False)
+    crowd: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    request = b"GET /getstainfo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    try:
+        await loop.sock_connect(client, transport.address)
+        await transport.wait_connected()
+        for _ in range(40):
+            crowd.append(await asyncio.open_connection("127.0.0.1", web.port))
+        for reader, writer in crowd:  # every connection accepted and served once
+            writer.write(request)
+            assert (await reader.readuntil(b"}")).startswith(b"HTTP/1.1 200 ")
+        served.clear()
+        for _, writer in crowd:
+            writer.write(request)
+        # one turn reads the forty requests and queues their handlers; the line comes next
+        for _ in range(2):
+            await asyncio.sleep(0)
+        client.send(b"AT\r\n")
+        for reader, _ in crowd:
+            assert (await asyncio.wait_for(reader.readuntil(b"}"), TIMEOUT)).startswith(
+                b"HTTP/1.1 200 "
+            )
+        assert len(served) == 40
+        assert len(seen_at) == 1 and seen_at[0] <= min(REQUESTS_PER_TURN, 20), seen_at
+        answer = b""
+        while not answer.endswith(OK):  # after the phones' +STA_CONNECTED URCs
+            answer += await asyncio.wait_for(loop.sock_recv(client, 4096), TIMEOUT)
+        assert answer.endswith(b"AT\r\n" + OK)
+    finally:
+        for _, writer in crowd:
+            writer.close()
         client.close()
         await transport.close()
         await web.module.close()

@@ -28,6 +28,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler as AppHandler
 
 from ..core.acceptor import Acceptor, listen
+from ..core.turns import TurnBudget
 from .config import DNS_PORT, WebConfig, http_url, url_host
 from .connections import ConnectionPool, LimitedConnection
 from .dns import start_dns
@@ -75,6 +76,9 @@ _OPTIONS: dict[str, Any] = {"access_log": None, "auto_decompress": False, "max_l
 SHUTDOWN_TIMEOUT = 1.0  # real seconds a stopping server gives requests in flight
 DRAIN_MAX = 8 * 1024 * 1024  # unread body bytes dropped after an early answer
 DRAIN_SECONDS = 10.0  # real seconds a client gets to finish sending such a body
+# Requests that start per turn of the event loop; the rest wait for the next turns, so a
+# crowd of clients never holds a line on the AT port back for more than a few requests.
+REQUESTS_PER_TURN = 8
 
 
 class WebStartError(OSError):
@@ -95,6 +99,7 @@ class WebServer:
         self._phones: dict[str, str] = {}  # client address → phone MAC
         # --strict-httpd: one request at a time, as the firmware's single httpd task
         self._single_task = asyncio.Lock() if config.strict_httpd else None
+        self._turns = TurnBudget(REQUESTS_PER_TURN)
         self.provisioning = Provisioning(module, config, self._phones, self._single_task)
         self.context = WebContext(
             module,
@@ -207,6 +212,7 @@ class WebServer:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
+        await self._turns.admit()
         if self._single_task is None:
             return await self._serve(request, handler)
         async with self._single_task:

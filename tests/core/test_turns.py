@@ -1,0 +1,60 @@
+"""TurnBudget: at most so many admissions per turn of the loop, first come first served."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from esp_at_sim.core.turns import TurnBudget
+
+
+class TurnCounter:
+    """Counts turns of the running loop (a callback that queues itself again)."""
+
+    def __init__(self) -> None:
+        self.turn = 0
+        self._handle = asyncio.get_running_loop().call_soon(self._tick)
+
+    def _tick(self) -> None:
+        self.turn += 1
+        self._handle = asyncio.get_running_loop().call_soon(self._tick)
+
+    def stop(self) -> None:
+        self._handle.cancel()
+
+
+async def test_admissions_are_spread_over_turns_in_order() -> None:
+    budget = TurnBudget(4)
+    counter = TurnCounter()
+    admitted: list[tuple[int, int]] = []  # (caller, turn)
+
+    async def caller(index: int) -> None:
+        await budget.admit()
+        admitted.append((index, counter.turn))
+
+    try:
+        await asyncio.gather(*(caller(i) for i in range(18)))
+    finally:
+        counter.stop()
+    assert [index for index, _ in admitted] == list(range(18))  # first come first served
+    per_turn: dict[int, int] = {}
+    for _, turn in admitted:
+        per_turn[turn] = per_turn.get(turn, 0) + 1
+    assert max(per_turn.values()) <= 4
+    assert len(per_turn) >= 5  # 18 callers at 4 a turn
+
+
+async def test_a_cancelled_waiter_gives_its_place_up() -> None:
+    budget = TurnBudget(1)
+    admitted, first, second = (asyncio.ensure_future(budget.admit()) for _ in range(3))
+    await asyncio.sleep(0)  # one turn: the first caller is let in, two wait
+    assert admitted.done() and not first.done() and not second.done()
+    first.cancel()
+    await asyncio.wait_for(second, 1.0)
+    assert first.cancelled()
+
+
+def test_a_budget_needs_room_for_one() -> None:
+    with pytest.raises(ValueError):
+        TurnBudget(0)
