@@ -54,7 +54,7 @@ def test_readme_fleet_example_passes(pytester: pytest.Pytester) -> None:
     text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     example = next(block for block in blocks if "esp_fleet" in block)
-    pytester.makepyfile(test_fleet_example="import pytest\n\n" + example)
+    pytester.makepyfile(test_fleet_example=example)
     result = pytester.runpytest(
         "-p", "no:cacheprovider", "-o", "asyncio_mode=auto",
         "-o", "asyncio_default_fixture_loop_scope=function",
