@@ -67,7 +67,7 @@ def test_each_walkthrough_starts_a_flash_file_of_its_own() -> None:
 
 async def test_the_host_drivers_day_session_is_what_a_fresh_module_answers() -> None:
     text = section("## Walkthrough: a host driver's day")
-    session = block_after(text, "Connect (`nc 127.0.0.1 3333`")
+    session = block_after(text, "talk to it as to the real module")
     module, at = await start_module(with_flash=True)  # a new flash file: factory firmware
     try:
         assert await replay(at, session) == as_sent(session)

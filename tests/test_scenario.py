@@ -707,6 +707,21 @@ def test_the_readme_scenario_example_parses() -> None:
     assert scenario.aps[0].wps and scenario.phones[0].smartconfig == "esptouch_v2"
 
 
+def test_the_readme_quotes_the_error_its_example_gives_with_a_bad_channel() -> None:
+    """The README quotes the error for channel 14 in its example file (``lab.toml``):
+    that file with its channel set to 14 gives that error, line number included."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Scenario file") :]
+    text = section[section.index("```toml\n") + 8 : section.index("```\n", 10)]
+    quoted = re.search(r"`(lab\.toml:\d+: ap\[0\]\.channel: [^`]*)`", section)
+    assert quoted, "the scenario section quotes no channel error"
+    bad = re.sub(r"(?m)^channel = 6\b", "channel = 14", text, count=1)
+    assert bad != text
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(bad, "lab.toml")
+    assert str(info.value) == quoted.group(1)
+
+
 def test_every_scenario_file_the_readme_writes_parses_and_has_its_world() -> None:
     """The walkthroughs write scenario files with ``cat > X.toml <<'TOML'``: each parses,
     and each that a walkthrough joins through names an access point (without one, the

@@ -171,19 +171,22 @@ def test_sized_ints_keep_their_type() -> None:
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def readme_csv_walkthrough() -> list[str]:
+def readme_csv_walkthrough() -> tuple[list[str], str]:
     """The README's shell lines that make a station configuration from a CSV and put it
-    into a flash file (the last line, which runs the module, is left to the test)."""
+    into a flash file (the last line, which runs the module, is left to the test), and
+    the name of that file."""
     text = README.read_text(encoding="utf-8")
     section = text[text.index("### A real module's flash, in and out") :]
     blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
     lines = blocks[1].replace("\\\n", "").splitlines()
-    assert lines[-1].startswith("esp-at-sim run --flash m.flash")
-    return lines[:-1]
+    last = re.match(r"esp-at-sim run --flash (\S+)", lines[-1])
+    assert last, lines[-1]
+    return lines[:-1], last.group(1)
 
 
 async def test_readme_csv_walkthrough_boots_and_joins(tmp_path: Path) -> None:
-    script = "\n".join(readme_csv_walkthrough()).replace("python -m", f"{sys.executable} -m")
+    lines, flash_file = readme_csv_walkthrough()
+    script = "\n".join(lines).replace("python -m", f"{sys.executable} -m")
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
     done = subprocess.run(
@@ -196,7 +199,7 @@ async def test_readme_csv_walkthrough_boots_and_joins(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    module, at = await start_module(flash=tmp_path / "m.flash")
+    module, at = await start_module(flash=tmp_path / flash_file)
     try:
         assert b"WIFI GOT IP\r\n" in await settle_joined(at)
         assert b'+CWSTATE:2,"HomeNet"' in await at.cmd("AT+CWSTATE?")
