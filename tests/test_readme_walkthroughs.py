@@ -138,3 +138,58 @@ def test_the_sntp_example_answers_only_requests() -> None:
     assert int.from_bytes(answer[44:48], "big") == 2**30  # a quarter second
     assert example.reply(b"\x24" + bytes(47), 0) is None  # a server's packet: no answer
     assert example.reply(b"\x23", 0) is None  # too short
+
+
+async def test_the_moving_data_session_is_what_the_module_prints() -> None:
+    """The HTTP fetch of "Moving data", against a server that sends the README's answer
+    in the README's two pieces: the module prints the README's bytes (CR LF shown as a
+    line break; the page's body ends in a bare LF), +IPD lengths included."""
+    text = section("## Walkthrough: a host driver's day")
+    net_toml = re.search(r"cat > net\.toml <<'TOML'\n(.*?)\nTOML\n", text, re.S)
+    assert net_toml, "the walkthrough writes no net.toml"
+    session = block_after(text, "reads the answer in")
+    request = b"GET /index.html HTTP/1.0\r\nHost: api.example.com\r\n\r\n"
+    assert f"AT+CIPSEND={len(request)}" in session
+    # The answer's pieces as the README shows them: a head (CR LF lines), then the body.
+    pieces = re.findall(r"\+IPD,\d+:(.*?)(?=\n\+IPD,|CLOSED\n)", session, re.S)
+    assert len(pieces) == 2, pieces
+    head = pieces[0].replace("\n", "\r\n").encode()
+    body = pieces[1].encode()
+    assert head.startswith(b"HTTP/1.0 200 OK\r\n") and head.endswith(b"\r\n\r\n")
+
+    requests: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        requests.append(await reader.readexactly(len(request)))
+        writer.write(head)
+        await writer.drain()
+        for _ in range(2000):  # once the module has reported the head, the body
+            if head in at.received:
+                break
+            await asyncio.sleep(0.005)
+        writer.write(body)
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    scenario = parse_scenario(net_toml.group(1), "net.toml")
+    route = {"203.0.113.10:80": f"127.0.0.1:{port}"}
+    scenario = replace(scenario, net=scenario.net.with_routes(route))
+    module, at = await start_module(scenario, with_flash=True)
+    try:
+        joined = await at.cmd('AT+CWJAP="HomeNet","sunflower42"')
+        assert joined.endswith(b"WIFI GOT IP\r\n\r\nOK\r\n")
+        out = await at.cmd('AT+CIPSTART="TCP","api.example.com",80')
+        at.port.feed(b"AT+CIPSEND=51\r\n")
+        out += await at.wait_for(b">")
+        at.port.feed(request)
+        out += await at.wait_for(b"SEND OK\r\n")
+        out += await at.wait_for(b"CLOSED\r\n")
+        assert requests == [request]
+        assert out.replace(b"\r\n", b"\n").decode() == session
+    finally:
+        await module.close()
+        server.close()
+        await server.wait_closed()
