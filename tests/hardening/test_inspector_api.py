@@ -16,7 +16,7 @@ import pytest
 from esp_at_sim.device.module import Module
 from esp_at_sim.radio.network import RouteControl, network_of
 from esp_at_sim.testing import AtHarness, start_module
-from esp_at_sim.web.control import FleetControlServer
+from esp_at_sim.web.control import GLANCE, FleetControlServer
 from esp_at_sim.web.inspector import LINE_LIMIT, STREAM_BATCH, snapshot
 from tls.conftest import API, Pki, TlsServer, pki, server, ssl_module
 
@@ -398,6 +398,7 @@ async def test_the_list_streams_the_whole_fleet_then_what_changed(fleet: Fleet) 
         assert [m["state"] for m in listing] == ["running", "failed", "running"]
         assert listing[1]["error"] == "a script line failed: AT+NOSUCH"
         assert listing[0]["station_ip"] is None and listing[0]["firmware"] is None
+        assert set(listing[0]) <= GLANCE and "faults" not in listing[0]
         await fleet.ats[1].cmd('AT+CWJAP="HomeNet","sunflower42"')
         changed: dict[int, Any] = {}
         while changed.get(2, {}).get("station_ip") != "192.168.1.23":

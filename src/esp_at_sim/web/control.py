@@ -9,10 +9,10 @@ the module from a test that drives it from outside the process.
   (the last 10,000 are kept).
 
 A fleet (``esp-at-sim fleet --control``) has ``GET /modules``, the state of each module,
-``GET /modules/stream``, the same as server-sent events (``modules``: the whole list,
-then ``changed``: the modules that changed since the last message, at most one message
-per ``LIST_INTERVAL``), and each module's endpoints and inspector under ``/modules/<i>/``
-(:class:`FleetControlServer`).
+``GET /modules/stream``, what the list page shows of each module (``GLANCE``) as
+server-sent events (``modules``: the whole list, then ``changed``: the modules that
+changed since the last message, at most one message per ``LIST_INTERVAL``), and each
+module's endpoints and inspector under ``/modules/<i>/`` (:class:`FleetControlServer`).
 
 Every request needs ``Authorization: Bearer TOKEN`` (401 otherwise); one that carries
 an ``Origin`` other than the server's own is refused (403), so that no web page can
@@ -59,6 +59,10 @@ if TYPE_CHECKING:
 
 EVENTS_KEPT = 10_000
 LIST_INTERVAL = 0.25  # seconds between two messages of the fleet's list stream, at least
+# What the fleet's list stream says of each module.
+GLANCE = frozenset(
+    ("index", "state", "error", "firmware", "wifi_mode", "station_ip", "softap_stations", "web_url")
+)
 
 
 def new_token() -> str:
@@ -282,6 +286,12 @@ class FleetControlServer(ControlServer):
         state = "running" if status["booted"] else "starting"
         return {"index": index, "state": state, **status}
 
+    def _glance(self, index: int) -> dict[str, object]:
+        """What the list page shows of module ``index`` (the entry without what it does
+        not show, such as the faults, which make up most of an entry)."""
+        entry = self._entry(index)
+        return {key: value for key, value in entry.items() if key in GLANCE}
+
     async def _list_modules(self, request: web.Request) -> web.Response:
         listing = [self._entry(index) for index in range(len(self._watched))]
         return json_response({"ok": True, "modules": listing})
@@ -291,7 +301,7 @@ class FleetControlServer(ControlServer):
         watch = _ListWatch()
         self._lists.add(watch)
         try:
-            everything = [self._entry(index) for index in range(len(self._watched))]
+            everything = [self._glance(index) for index in range(len(self._watched))]
             await response.write(sse_message("modules", everything))
             while True:
                 await next_turn(watch.wake, LIST_INTERVAL)
@@ -299,7 +309,7 @@ class FleetControlServer(ControlServer):
                     break
                 watch.wake.clear()
                 changed, watch.changed = sorted(watch.changed), set()
-                await response.write(sse_message("changed", [self._entry(i) for i in changed]))
+                await response.write(sse_message("changed", [self._glance(i) for i in changed]))
             await response.write_eof()
         except ConnectionError:
             pass  # the page went away
