@@ -56,7 +56,7 @@ async def test_the_module_panel_follows_the_module(
     inspected: Inspected, open_page: OpenPage, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    page = await open_page(inspected.url, **SHOOTING)
+    page = await open_page(inspected.url)
     panel = page.locator("#module")
     await expect(page.locator("#link")).to_have_attribute("data-state", "live")
     await expect(panel.locator("[data-k=chip]")).to_contain_text("esp32")
@@ -85,7 +85,6 @@ async def test_the_module_panel_follows_the_module(
     await expect(page.locator("#flash-tables")).to_contain_text("sunflower42")
     await page.uncheck("#show-secrets")
     await expect(page.locator("#flash-tables")).not_to_contain_text("sunflower42")
-    await screenshot(page, "inspector", full_page=True)
     # The token is in no log line of the server.
     assert all(TOKEN not in record.getMessage() for record in caplog.records)
 
@@ -166,7 +165,7 @@ async def test_the_data_planes_connections_show_live(
         assert isinstance(network, RouteControl)
         address = network.add_route("api.example.com", 8080, ("127.0.0.1", port))
         await at.cmd('AT+CWJAP="HomeNet","sunflower42"')
-        page = await open_page(inspected.url)
+        page = await open_page(inspected.url, **SHOOTING)
         connections = page.locator("#connections")
         await expect(connections).to_contain_text("No connections.")
         start = 'AT+CIPSTART="TCP","api.example.com",8080'
@@ -177,6 +176,7 @@ async def test_the_data_planes_connections_show_live(
         await at.wait_for(b"+IPD,6:pong!!")
         row = connections.locator("tr[data-link='0'] td")
         await expect(row).to_have_text(["0", "TCP", f"{address}:8080", "open", "4", "6"])
+        await screenshot(page, "inspector", full_page=True)
         # The same in Chinese.
         await page.click("#lang")
         await expect(connections.locator("h3")).to_have_text("连接")

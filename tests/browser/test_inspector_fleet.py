@@ -116,3 +116,14 @@ async def test_a_failed_modules_page_says_so(fleet: Fleet, open_page: OpenPage) 
     await expect(page.locator("#which")).to_have_text("#1")
     await expect(page.locator("#link")).to_have_attribute("data-state", "off")
     await expect(page.locator("#problem")).to_contain_text(FAILED)
+
+
+async def test_the_list_on_a_phone(fleet: Fleet, open_page: OpenPage) -> None:
+    page = await open_page(
+        fleet.control.url, locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    await expect(page.locator("h1")).to_have_text("模组集群")
+    await expect(page.locator("#fleet-rows tr")).to_have_count(3)
+    # The table scrolls inside its panel; the page itself never sideways.
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390

@@ -119,7 +119,7 @@ def add_parser(sub: Subcommands) -> None:
         "--control",
         metavar="[HOST:]PORT",
         type=run_options.control_spec,
-        help="serve the control API of every module (/modules/<i>/...)",
+        help="serve the control API and the inspector of every module (/modules/<i>/...)",
     )
     fleet.add_argument(
         "--control-token",
