@@ -73,6 +73,9 @@ CASES: list[tuple[dict[str, SettingValue], str, bytes]] = [
     ({W + "sta.minauth": 17}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
     ({W + "sta.pmf_r": 3}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
     ({"sta_opts": "0,2,1"}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),  # jap_timeout < 3
+    ({"jap_timeout": 601}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "sta.scan_method": U8(2)}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
+    ({W + "sta.pmf_e": U8(2)}, "AT+CWSTATE?", b'+CWSTATE:0,""\r\n'),
     ({"reconncfg": "a,b"}, "AT+CWRECONNCFG?", b"+CWRECONNCFG:0,0\r\n"),
     ({"dhcp": 4}, "AT+CWDHCP?", b"+CWDHCP:3\r\n"),
     ({"sta_ip": "192.168.1.9,192.168.1.1"}, "AT+CWDHCP?", b"+CWDHCP:3\r\n"),

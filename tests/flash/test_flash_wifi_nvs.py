@@ -149,7 +149,9 @@ async def test_old_flash_files_are_read_and_rewritten_at_the_next_save(tmp_path:
     assert stored["nvs.net80211.sta.bssid"] == (ItemType.BLOB, bytes.fromhex("a42bb05e1101"))
     assert stored["nvs.net80211.sta.lis_intval"] == (ItemType.U16, 5)
     assert stored["nvs.net80211.sta.pmf_r"] == (ItemType.U8, 1)
-    assert stored["esp_at_sim.sta_opts"] == (ItemType.SZ, "0,20,1")
+    assert stored["nvs.net80211.sta.scan_method"] == (ItemType.U8, 0)
+    assert stored["nvs.net80211.sta.pmf_e"] == (ItemType.U8, 1)
+    assert stored["esp_at_sim.jap_timeout"] == (ItemType.I32, 20)
     assert stored["nvs.net80211.ap.max.conn"] == (ItemType.U8, 3)
     module, at = await start_module(flash=path)
     try:
@@ -345,6 +347,38 @@ async def test_old_phy_settings_are_read_and_rewritten_at_the_next_save(tmp_path
     module, at = await start_module(flash=path)
     try:
         assert [await at.cmd(q) for q in PHY_QUERIES] == before
+    finally:
+        await module.close()
+    await assert_no_tasks_left()
+
+
+async def test_scan_mode_and_pmf_capable_move_to_the_driver_at_the_next_save(
+    tmp_path: Path,
+) -> None:
+    """Our form before this one kept AT+CWJAP's scan mode, timeout and PMF-capable bit in
+    ``esp_at_sim.sta_opts``: the driver keeps the scan method and PMF-capable flag
+    (``sta.scan_method``, ``sta.pmf_e``, u8), ESP-AT's timeout stays ours."""
+    path = tmp_path / "m.flash"
+    splice(path, generate(STATION_CSV, tmp_path))
+    with FlashImage.open(path) as flash:
+        flash.settings().save({"sta_opts": "1,30,0"})
+    module, at = await start_module(flash=path)
+    try:
+        await settle_joined(at)
+        before = await at.cmd("AT+CWJAP?")
+        assert before.endswith(b",1,0\r\n\r\nOK\r\n"), before  # <scan_mode> 1, <pmf> 0
+        await at.cmd("AT+SYSMSG=1")  # any save
+    finally:
+        await module.close()
+    stored = _stored(path)
+    assert "esp_at_sim.sta_opts" not in stored
+    assert stored[W + "sta.scan_method"] == (ItemType.U8, 1)
+    assert stored[W + "sta.pmf_e"] == (ItemType.U8, 0)
+    assert stored["esp_at_sim.jap_timeout"] == (ItemType.I32, 30)
+    module, at = await start_module(flash=path)
+    try:
+        await settle_joined(at)
+        assert await at.cmd("AT+CWJAP?") == before
     finally:
         await module.close()
     await assert_no_tasks_left()

@@ -471,6 +471,8 @@ STA_BSSID = Setting(WIFI + "sta.bssid", "a blob of 6 bytes", None, _encode_raw_m
 STA_LISTEN = Setting(WIFI + "sta.lis_intval", "a u16 0..100", 3, U16, _decode_listen)
 STA_MINAUTH = u8(WIFI + "sta.minauth", 0, 16, 0)  # AT+CWJAP <pci_en>: the weakest auth mode
 STA_PMF_R = u8_flag(WIFI + "sta.pmf_r", False)  # AT+CWJAP <pmf> bit 1: PMF required
+STA_PMF_E = u8_flag(WIFI + "sta.pmf_e", True)  # AT+CWJAP <pmf> bit 0: PMF capable
+STA_SCAN = u8(WIFI + "sta.scan_method", 0, 1, 0)  # AT+CWJAP <scan_mode>: 0 fast, 1 all channels
 # Written with the station configuration, as the driver keeps them: no AP details cached
 # yet (all 0xFF), no PMK computed yet (zeros), and a 2-byte word of zeros.
 STA_APINFO = fixed(WIFI + "sta.apinfo", 140)
@@ -506,8 +508,7 @@ SAVE_TRANS: Setting[str | None] = Setting(
     "savetranslink", "mode,type,port,extra,netif,host", None, str, _decode_saved_link
 )
 AUTOCONN = flag("autoconn", True)
-# AT+CWJAP's <scan_mode>, <jap_timeout> and <pmf> bit 0 (PMF capable)
-STA_OPTS = record("sta_opts", ((0, 1), (3, 600), (0, 1)), (0, 15, 1))
+JAP_TIMEOUT = integer("jap_timeout", 3, 600, 15)  # AT+CWJAP's <jap_timeout>
 RECONN_CFG = record("reconncfg", ((0, 7200), (0, 1000)), (0, 0))  # AT+CWRECONNCFG
 DHCP = integer("dhcp", 0, 3, 3)  # bit 0 station DHCP client, bit 1 SoftAP DHCP server
 STA_IP = _address("sta_ip")
@@ -538,8 +539,9 @@ SCHEMA: dict[str, Setting[Any]] = {
         OPMODE, STA_SSID, STA_PSWD, BSSID_SET, STA_BSSID, STA_LISTEN, STA_MINAUTH, STA_PMF_R,
         STA_APINFO, STA_PMK, STA_APSW, AP_SSID, AP_PASSWD, AP_CHAN, AP_AUTHMODE, AP_HIDDEN,
         AP_MAX_CONN, AP_PMK_INFO, SYSMSG, *UART_FIELDS, RECONN_INTV, SNTP_CFG, CIPDNS, TCP_OPT,
-        SSL_CCONF, SAVE_TRANS, AUTOCONN, STA_OPTS, RECONN_CFG, DHCP, STA_IP, AP_IP, DHCPS,
-        STA_MAC, AP_MAC, STA_PHYBW, AP_PHYBW, STA_PHYM, AP_PHYM, CW_PROTO_LR, CW_CONFIG,
+        SSL_CCONF, SAVE_TRANS, AUTOCONN, JAP_TIMEOUT, RECONN_CFG, DHCP, STA_IP, AP_IP, DHCPS,
+        STA_MAC, AP_MAC, STA_PMF_E, STA_SCAN, STA_PHYBW, AP_PHYBW, STA_PHYM, AP_PHYM,
+        CW_PROTO_LR, CW_CONFIG,
     )
 }  # fmt: skip
 
@@ -552,6 +554,7 @@ _OLD_STA_CFG = record("sta_cfg", ((0, 16), (1, 100), (0, 1), (3, 600), (0, 3)), 
 _OLD_SAP_SSID = blob("sap_ssid", 32)
 _OLD_SAP_PWD = blob("sap_pwd", 64)
 _OLD_SAP_CFG = record("sap_cfg", ((1, 14), (0, 4), (1, 10), (0, 1)), (1, 0, 4, 0))
+_OLD_STA_OPTS = record("sta_opts", ((0, 1), (3, 600), (0, 1)), (0, 15, 1))
 _OLD_UART_DEF = record(
     "uart_def", ((80, 5_000_000), (5, 8), (1, 3), (0, 2), (0, 3)), (115200, 8, 1, 0, 0)
 )
@@ -568,6 +571,7 @@ OLD_SCHEMA: dict[str, Setting[Any]] = {
     for s in (
         _OLD_MODE, _OLD_STA_SSID, _OLD_STA_PWD, _OLD_STA_BSSID, _OLD_STA_CFG, _OLD_SAP_SSID,
         _OLD_SAP_PWD, _OLD_SAP_CFG, _OLD_CW_BANDWIDTH, _OLD_CW_PROTO, _OLD_UART_DEF,
+        _OLD_STA_OPTS,
     )
 }  # fmt: skip
 
@@ -607,14 +611,16 @@ def station_options(numbers: Numbers) -> list[Entry]:
         STA_LISTEN.entry(listen),
         STA_MINAUTH.entry(auth),
         STA_PMF_R.entry(bool(pmf & 2)),
-        STA_OPTS.entry((scan, timeout, pmf & 1)),
+        STA_PMF_E.entry(bool(pmf & 1)),
+        STA_SCAN.entry(scan),
+        JAP_TIMEOUT.entry(timeout),
     ]
 
 
 def station_numbers(saved: Mapping[str, SettingValue]) -> Numbers:
     """AT+CWJAP's authmode, listen interval, scan mode, timeout and PMF as stored."""
-    scan, timeout, capable = STA_OPTS.read(saved)
-    pmf = capable | int(STA_PMF_R.read(saved)) << 1
+    pmf = int(STA_PMF_E.read(saved)) | int(STA_PMF_R.read(saved)) << 1
+    scan, timeout = STA_SCAN.read(saved), JAP_TIMEOUT.read(saved)
     return STA_MINAUTH.read(saved), STA_LISTEN.read(saved), scan, timeout, pmf
 
 
@@ -735,6 +741,10 @@ def migration(saved: Mapping[str, SettingValue]) -> dict[str, SettingValue | Non
     mode = _OLD_MODE.stored(saved)
     moved = [OPMODE.entry(mode)] if mode is not None else []
     moved += _old_station(saved) + _old_softap(saved) + _old_phy(saved)
+    opts = _OLD_STA_OPTS.stored(saved)
+    if opts is not None:
+        scan, timeout, capable = opts
+        moved += [STA_SCAN.entry(scan), JAP_TIMEOUT.entry(timeout), STA_PMF_E.entry(bool(capable))]
     uart = _OLD_UART_DEF.stored(saved)
     if uart is not None:
         moved += uart_entries((uart[0], uart[1], uart[2], uart[3], uart[4]))
