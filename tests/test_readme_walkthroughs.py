@@ -100,7 +100,7 @@ async def test_the_sntp_walkthrough_with_its_example_server() -> None:
     text = section("## Walkthrough: a host driver's day")
     net_toml = re.search(r"cat > net\.toml <<'TOML'\n(.*?)\nTOML\n", text, re.S)
     assert net_toml, "the walkthrough writes no net.toml"
-    commands = block_after(text, "examples/sntp_server.py` is one")
+    commands = next(block for block in blocks(text) if "examples/sntp_server.py" in block)
     server_line = next(line for line in commands.splitlines() if "sntp_server.py" in line)
     fixed_time = float(shlex.split(server_line.split("&")[0])[-1])
     route = re.search(r"--route (\S+)=127\.0\.0\.1:(\d+)", commands)
