@@ -184,14 +184,17 @@ def responses(chapter: str, target: str = "esp32") -> dict[tuple[str, str], list
 
 
 def template(line: str) -> re.Pattern[str]:
-    """A documented response line as a pattern: ``<name>`` any value (a quoted string or
-    text up to a comma), ``[...]`` optional, ``[...]`` alone any repetition."""
+    """A documented response line as a pattern: ``<"name">`` a quoted value, ``<name>`` a
+    bare one (no quote, no comma; empty too), ``[`` ... ``]`` optional, ``[...]`` alone
+    any repetition."""
     out = ""
     for token in re.findall(r"\[\.\.\.\]|<[^>]*>|\[|\]|[^<\[\]]+", line):
         if token == "[...]":
             out += ".*"
+        elif token.startswith('<"'):
+            out += '"[^"]*"'
         elif token.startswith("<"):
-            out += r'(?:"[^"]*"|[^,]*)'
+            out += '[^",]*'
         elif token == "[":
             out += "(?:"
         elif token == "]":
