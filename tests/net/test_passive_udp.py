@@ -101,3 +101,22 @@ async def test_recvdata_needs_passive_mode(net: AtHarness) -> None:
     assert (await net.cmd("AT+CIPRECVDATA=4")).endswith(b"\r\nERROR\r\n")
     await net.cmd("AT+CIPMUX=0")
     assert (await net.cmd("AT+CIPRECVTYPE=2")).endswith(b"\r\nERROR\r\n")
+
+
+async def test_udp_mode_1_follows_the_first_other_sender_only(net: AtHarness) -> None:
+    """<mode> 1: the first datagram from an address other than the one AT+CIPSTART gave
+    moves the link's remote there, once; <mode> 0 never moves it."""
+    at = net
+    await at.cmd("AT+CIPMUX=1")
+    await at.cmd("AT+CIPDINFO=1")
+    await at.cmd(f'AT+CIPSTART=0,"UDP","{UDP}",8080,1113,1')
+    await at.cmd(f'AT+CIPSTART=1,"UDP","{UDP}",8080,1114,0')
+    for link, port, data in ((0, 9090, b"abc"), (0, 9191, b"def"), (1, 9090, b"ghi")):
+        out = await send(at, f'AT+CIPSEND={link},3,"{UDP}",{port}', data)
+        assert out.endswith(b"SEND OK\r\n")
+        # the echo answers from the port it was sent to
+        expected = f'\r\n+IPD,{link},3,"{UDP}",{port}:'.encode() + data
+        assert await at.wait_for(b":" + data) == expected
+    state = await at.cmd("AT+CIPSTATE?")
+    assert f'+CIPSTATE:0,"UDP","{UDP}",9090,1113,0'.encode() in state  # moved once
+    assert f'+CIPSTATE:1,"UDP","{UDP}",8080,1114,0'.encode() in state  # never moved

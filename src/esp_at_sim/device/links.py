@@ -41,6 +41,7 @@ class Link:
     stream: Stream | None = None
     datagram: Datagram | None = None
     udp_mode: int = 0
+    udp_moved: bool = False  # <mode> 1: the remote has moved to another sender once
     buffer: bytearray = field(default_factory=bytearray)  # passive: the receive window
     backlog: bytearray = field(default_factory=bytearray)  # passive TCP: beyond the window
     notified: bool = False  # passive: +IPD reported, not read since
@@ -71,7 +72,9 @@ class _Events:
 
     def on_datagram(self, data: bytes, ip: str, port: int) -> None:
         link = self._link
-        if link.udp_mode == 2 or (link.udp_mode == 1 and not link.notified):
+        other = (ip, port) != (link.remote_ip, link.remote_port)
+        if link.udp_mode == 2 or (link.udp_mode == 1 and other and not link.udp_moved):
+            link.udp_moved = link.udp_moved or other
             link.remote_ip, link.remote_port = ip, port
         self._links.received(link, data, (ip, port))
 
