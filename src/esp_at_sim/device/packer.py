@@ -121,4 +121,9 @@ class Packer:
     async def _flush_later(self) -> None:
         await host_sleep(self.module.clock, self.interval_ms / 1000)
         self._flush_timer = None
-        self.flush()
+        # The data that waited goes; pluses still within their guard time stay pluses
+        # (with AT+TRANSINTVL longer than the guard, the interval may end between a
+        # "+++" and the silence after it).
+        if self._pending:
+            self._on_packet(bytes(self._pending))
+            self._pending.clear()
