@@ -274,13 +274,21 @@ if HAVE_PYTEST_ASYNCIO:
     @pytest_asyncio.fixture
     async def esp_serve(esp_module: Module) -> AsyncIterator[Serve]:
         """``await esp_serve(handler, name, port)``: a loopback TCP server the module
-        reaches as ``name:port``; closed after the test."""
+        reaches as ``name:port``; closed after the test, with every connection it took
+        that the handler left open (else Python 3.12's ``wait_closed`` waits for them,
+        and their transports would be left unclosed)."""
         import asyncio
+        import contextlib
 
         servers: list[asyncio.Server] = []
+        writers: set[asyncio.StreamWriter] = set()
 
         async def serve(handler: Handler, dest: str, port: int) -> asyncio.Server:
-            server = await asyncio.start_server(handler, "127.0.0.1", 0)
+            async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                writers.add(writer)
+                await handler(reader, writer)
+
+            server = await asyncio.start_server(tracked, "127.0.0.1", 0)
             servers.append(server)
             _route(esp_module, dest, port, ("127.0.0.1", server.sockets[0].getsockname()[1]))
             return server
@@ -290,6 +298,11 @@ if HAVE_PYTEST_ASYNCIO:
         finally:
             for server in servers:
                 server.close()
+            for writer in writers:
+                writer.close()
+                with contextlib.suppress(OSError, TimeoutError):
+                    await asyncio.wait_for(writer.wait_closed(), 5)
+            for server in servers:
                 await server.wait_closed()
 
     @pytest.fixture
