@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esp_at_sim.core.settings import U8, U16, SettingValue
+from esp_at_sim.core.settings import I8, U8, U16, SettingValue
 from esp_at_sim.flash import FlashImage, FlashLayout, NvsError
 from esp_at_sim.flash.nvs import (
     ItemType,
@@ -59,20 +59,29 @@ def test_first_save_is_what_the_generator_writes(flash: FlashImage) -> None:
     assert _nvs_bytes(flash) == encode_partition(items, flash.nvs.size)
 
 
-def test_the_wifi_drivers_namespace_is_the_modules_and_others_survive(flash: FlashImage) -> None:
+def test_the_firmwares_namespaces_are_the_modules_and_others_survive(flash: FlashImage) -> None:
     wifi = NvsItem("nvs.net80211", "sta.ssid", ItemType.BLOB, b"\x03\x00\x00\x00Lab")
     phy = NvsItem("phy", "cal_version", ItemType.U32, 4)
     flash.device.program(flash.nvs.offset, encode_partition([wifi, phy], flash.nvs.size))
     store = flash.settings()
     assert store.load() == {"nvs.net80211:sta.ssid": b"\x03\x00\x00\x00Lab"}
-    store.save({"a": 1, "nvs.net80211:opmode": U8(2), "nvs.net80211:sta.lis_intval": U16(3)})
+    store.save(
+        {
+            "a": 1,
+            "nvs.net80211:opmode": U8(2),
+            "nvs.net80211:sta.lis_intval": U16(3),
+            "UART:parity": I8(3),
+        }
+    )
     loaded = store.load()
+    assert loaded["UART:parity"] == 3 and type(loaded["UART:parity"]) is I8
     assert loaded["nvs.net80211:opmode"] == 2 and type(loaded["nvs.net80211:opmode"]) is U8
     assert type(loaded["nvs.net80211:sta.lis_intval"]) is U16 and type(loaded["a"]) is int
     types = {(i.namespace, i.key): i.type for i in store.items()}
     assert types["nvs.net80211", "opmode"] == ItemType.U8
     assert types["nvs.net80211", "sta.lis_intval"] == ItemType.U16
     assert types["esp_at_sim", "a"] == ItemType.I32
+    assert types["UART", "parity"] == ItemType.I8
     store.erase()  # AT+RESTORE: the module's settings go, PHY calibration stays
     assert store.load() == {}
     assert flash.settings("phy").load() == {"cal_version": 4}
