@@ -4,6 +4,7 @@ input handed to the module a few lines per turn of the event loop."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -258,3 +259,19 @@ async def test_boot_baud_is_what_the_module_reports() -> None:
     finally:
         await transport.close()
         await module.close()
+
+
+async def test_the_pacers_thread_ends_with_the_port() -> None:
+    """The last millisecond before a slice is slept by a thread (the loop's timer rounds
+    it up to a whole millisecond); that thread goes with the transport."""
+    module = create_module(time_scale=0, baud=115200)
+    transport = MemoryTransport(paced=True)
+    await _booted(module, transport)
+    try:
+        transport.take()
+        transport.send(b"AT+GMR\r\n")  # some 300 bytes back: a few slices to wait for
+        assert (await transport.read_until(OK)).endswith(b"\r\n" + OK)
+    finally:
+        await transport.close()
+        await module.close()
+    assert not any(t.name.startswith("uart-pacer") for t in threading.enumerate())

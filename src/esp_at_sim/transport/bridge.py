@@ -9,10 +9,11 @@ one character time (start bit, data bits, parity, stop bits, from
 :meth:`UartConfig.char_time`) after the previous one. Rather than sleeping per byte, the
 bridge computes a schedule (:func:`slice_schedule`): each burst is cut into slices of a
 few milliseconds of wire time, and each slice is handed over when its last byte has
-arrived, never before (:func:`sleep_until`). Wire time is kept as deadlines: the answer
-to a line starts on the wire when the line's last byte arrived on it, however late the
-event loop handed the line over, so a slow wake-up does not add up from one round trip
-to the next. The rate is the module's current UART configuration
+arrived, never before (:func:`sleep_until`: the loop's timer, then a thread's sleep for
+the last millisecond, which the loop's timer cannot resolve). Wire time is kept as
+deadlines: the answer to a line starts on the wire when the line's last byte arrived on
+it, however late the event loop handed the line over, so a slow wake-up does not add up
+from one round trip to the next. The rate is the module's current UART configuration
 (``module.system.uart_current``). Output produced while a received line is being
 processed keeps the rate that was in force before the line arrived, so the ``OK`` of
 ``AT+UART_CUR`` still leaves at the old rate and everything after it at the new one,
@@ -32,6 +33,7 @@ not read loses the same whole answers as before.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import time
 from collections import deque
@@ -51,8 +53,13 @@ log = logging.getLogger(__name__)
 SLICE_TIME = 0.005
 
 # The event loop's selector sleeps in whole milliseconds, so a timer overshoots by up to
-# one: deadlines closer than this are awaited by yielding to the loop instead.
+# one: the last SPIN of a wait is slept by a thread instead (the kernel's timers are
+# precise to tens of microseconds), and the final WAKE_MARGIN, what waking the loop from
+# that thread may take, by turns of the loop. Spinning through the whole last millisecond
+# would keep the process busy, and a busy process on a loaded machine is preempted for
+# milliseconds at a time.
 SPIN = 0.0011
+WAKE_MARGIN = 0.00015
 
 # Lines handed to the module per event-loop turn before the bridge lets others run.
 LINES_PER_TURN = 8
@@ -68,12 +75,20 @@ now = time.monotonic
 Deliver = Callable[[bytes, UartConfig, float], None]
 
 
-async def sleep_until(when: float) -> None:
+async def sleep_until(when: float, sleeper: concurrent.futures.Executor | None = None) -> None:
     """Return once the loop's clock has reached ``when``, never before: the loop's timer
-    for all but the last millisecond or so, then turns of the loop (other callbacks run
+    for all but the last millisecond or so, then a thread of ``sleeper`` (when given)
+    for all but the last WAKE_MARGIN, then turns of the loop (other callbacks run
     meanwhile)."""
     while (delay := when - now()) > 0:
-        await asyncio.sleep(delay - SPIN if delay > SPIN else 0)
+        if delay > SPIN:
+            await asyncio.sleep(delay - SPIN)
+        elif sleeper is not None and delay > WAKE_MARGIN:
+            await asyncio.get_running_loop().run_in_executor(
+                sleeper, time.sleep, delay - WAKE_MARGIN
+            )
+        else:
+            await asyncio.sleep(0)
 
 
 def slice_schedule(
@@ -107,6 +122,7 @@ class Pipe:
         self._free_at = 0.0
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._sleeper: concurrent.futures.ThreadPoolExecutor | None = None  # made at need
 
     @property
     def free_at(self) -> float:
@@ -137,7 +153,11 @@ class Pipe:
         while self._queue:
             when = self._queue[0][0]
             if when > now():
-                await sleep_until(when)
+                if self._sleeper is None:
+                    self._sleeper = concurrent.futures.ThreadPoolExecutor(
+                        1, thread_name_prefix="uart-pacer"
+                    )
+                await sleep_until(when, self._sleeper)
                 continue
             # Hand over everything that is due, as one write.
             when, chunk, config = self._queue.popleft()
@@ -164,6 +184,9 @@ class Pipe:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        sleeper, self._sleeper = self._sleeper, None
+        if sleeper is not None:
+            sleeper.shutdown()  # its thread sleeps a millisecond at most
 
 
 class PortBridge:
