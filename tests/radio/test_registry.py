@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from importlib.metadata import entry_points
+import time
+from importlib.metadata import EntryPoints, entry_points
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +17,7 @@ from esp_at_sim.core.clock import Clock
 from esp_at_sim.core.events import Event
 from esp_at_sim.device.faults import Faults, FaultUnsupported
 from esp_at_sim.factory import create_module
+from esp_at_sim.radio import registry
 from esp_at_sim.radio.base import DhcpServerControl, FaultControl
 from esp_at_sim.radio.registry import (
     ENTRY_POINT_GROUP,
@@ -156,3 +158,33 @@ async def test_the_control_api_says_what_the_backend_takes(toy_site: Path) -> No
 async def test_the_plugin_runs_a_chosen_backend(toy_site: Path, esp_faults: Faults) -> None:
     with pytest.raises(FaultUnsupported, match="radio backend 'toy'"):
         esp_faults.vanish("ToyNet")
+
+
+def test_entry_points_are_read_again_when_the_path_changes(
+    toy_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading every package's metadata is slow, so a reading is kept while ``sys.path``
+    and its directories stay as they were; installing a package changes its directory,
+    and a directory changed within the last moments is read again every time."""
+    settled = time.time() - 10
+    os.utime(toy_site, (settled, settled))
+    monkeypatch.setattr(sys, "path", [str(toy_site)])
+    reads: list[str] = []
+
+    def counted(*, group: str) -> EntryPoints:
+        reads.append(group)
+        return entry_points(group=group)
+
+    monkeypatch.setattr(registry, "entry_points", counted)
+    assert backend_names() == ["broken", "toy"]
+    assert backend_names() == ["broken", "toy"]
+    assert len(reads) == 1  # the second answer is the kept reading
+    info = toy_site / "esp_more_radio-1.0.dist-info"  # another package installed
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: esp-more-radio\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\nmore = esp_toy_radio:ToyRadio\n"
+    )
+    assert backend_names() == ["broken", "more", "toy"]
+    assert backend_names() == ["broken", "more", "toy"]
+    assert len(reads) == 3  # changed just now: read again each time
