@@ -89,7 +89,7 @@ def main() -> None:
             repeats, pty_window(sim, paths[0], seconds), pty_window(blocking, paths[1], seconds)
         )
     report("AT round trips over a PTY", ours, "/s", "blocking echo loop", loop)
-    # 8N1: 10 bits a byte, 4 bytes out and 11 back per round trip
+    # 8N1: 10 bits a byte, 4 bytes out and 10 back per round trip
     goals = {9600: Goal(">=", 0.97, ceiling=1.0), 115200: Goal(">=", 0.9, ceiling=1.0),
              921600: Goal("<=", 1.0)}  # fmt: skip
     for baud, goal in goals.items():
