@@ -91,6 +91,26 @@ async def test_cipsendex_escapes_and_early_end(net: AtHarness, servers: Servers)
     assert bytes(servers.received) == b"a\\b,c"
 
 
+async def test_local_ip_must_be_an_address(net: AtHarness) -> None:
+    """<"local IP"> binds the connection: an IPv4 address or empty; anything else is
+    ERROR and opens nothing."""
+    at = net
+    for bad in (
+        'AT+CIPSTART="TCP","api.example.com",80,,"junk"',
+        'AT+CIPSTART="SSL","api.example.com",80,,"1.2.3"',
+        'AT+CIPSTART="UDP","time.example.com",123,,,"300.1.1.1"',
+        'AT+CIPSTART="UDP","time.example.com",123,1112,0,"fe80::1"',  # no IPv6
+    ):
+        assert (await at.cmd(bad)).endswith(b"\r\nERROR\r\n"), bad
+        assert await at.cmd("AT+CIPSTATE?") == b"AT+CIPSTATE?\r\n\r\nOK\r\n", bad
+    for good in (
+        'AT+CIPSTART="TCP","api.example.com",80,,""',
+        'AT+CIPSTART="UDP","time.example.com",123,,,"192.168.1.23"',
+    ):
+        assert (await at.cmd(good)).endswith(b"CONNECT\r\n\r\nOK\r\n"), good
+        assert (await at.cmd("AT+CIPCLOSE")).endswith(b"CLOSED\r\n\r\nOK\r\n")
+
+
 async def test_bad_input_changes_nothing(net: AtHarness) -> None:
     at = net
     assert (await at.cmd("AT+CIPSEND=4")).endswith(b"link is not valid\r\n\r\nERROR\r\n")

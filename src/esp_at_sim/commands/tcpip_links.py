@@ -110,6 +110,21 @@ async def resolve(module: Module, host: bytes) -> str:
 
 
 # -- AT+CIPSTART -------------------------------------------------------------------------
+def _local_ip(args: Args, index: int) -> None:
+    """``<"local IP">``: empty or an IPv4 address (the connection leaves from the module's
+    own address whatever it names; see the README)."""
+    raw = str_param(args, index, HOST_MAX, optional=True)
+    if not raw:
+        return
+    text = raw.decode("utf-8", "replace")
+    if ":" in text:
+        raise exec_fail(reason="IPv6 is not enabled (AT+CIPV6)")
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        raise para_invalid(index, f"local IP {text!r} is not an IPv4 address") from None
+
+
 def _start(module: Module, args: Args, link_id: int, first: int) -> Awaitable[Result]:
     kind_raw = str_param(args, first, 8)
     assert kind_raw is not None
@@ -127,14 +142,14 @@ def _start(module: Module, args: Args, link_id: int, first: int) -> Awaitable[Re
             raise para_num(rest + 4, len(args))
         local_port = opt_int(args, rest, 0, 65535, 0)
         mode = opt_int(args, rest + 1, 0, 2, 0)
-        str_param(args, rest + 2, HOST_MAX, optional=True)
+        _local_ip(args, rest + 2)
         timeout_ms = opt_int(args, rest + 3, 0, 60000, 0)
         keep_alive = 0
     else:
         if len(args) > rest + 3:
             raise para_num(rest + 3, len(args))
         keep_alive = opt_int(args, rest, 0, 7200, -1)
-        str_param(args, rest + 1, HOST_MAX, optional=True)
+        _local_ip(args, rest + 1)
         timeout_ms = opt_int(args, rest + 2, 0, 60000, 0)
         local_port = mode = 0
     if module.links.get(link_id) is not None:
