@@ -1,13 +1,18 @@
 """The inspector's side of the control API: the page and its files are the only things
 served without the token (and carry no state); ``/state``, ``/stream`` and ``/at`` need
-it; a bad line for ``/at`` is refused with a JSON error and never reaches the AT port."""
+it; a bad line for ``/at`` is refused with a JSON error and never reaches the AT port.
+``/state`` holds the data plane's connections as the link table has them. A fleet's
+control server lists its modules (one stream for all) and serves each module's inspector
+under ``/modules/<i>/``, 404 for an index that is not a running module."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,13 +23,14 @@ from esp_at_sim.radio.network import RouteControl, network_of
 from esp_at_sim.testing import AtHarness, start_module
 from esp_at_sim.web.control import GLANCE, FleetControlServer
 from esp_at_sim.web.inspector import LINE_LIMIT, STREAM_BATCH, snapshot
+from fleet.test_fleet_cli import FleetProc, fleets
 from tls.conftest import API, Pki, TlsServer, pki, server, ssl_module
 
 from .conftest import no_tasks_left
 from .test_control_api import AUTH, JSON, TOKEN, Control, control
 
 # the fixtures, shared with the control API's and the TLS tests
-__all__ = ["control", "pki", "server"]
+__all__ = ["control", "fleets", "pki", "server"]
 
 
 class Messages:
@@ -414,3 +420,31 @@ async def test_the_list_streams_the_whole_fleet_then_what_changed(fleet: Fleet) 
         await fleet.server.close()
         rest = await asyncio.wait_for(response.content.read(), 5)  # the stream ends
         assert rest.endswith(b"\n\n") or rest in (b"", b"\n")
+
+
+async def test_the_fleet_command_serves_its_list_at_its_control_url(
+    fleets: list[FleetProc], tmp_path: Path
+) -> None:
+    flash_dir = tmp_path / "flashes"
+    flash_dir.mkdir()
+    (flash_dir / "module-1.flash").write_bytes(b"\xff" * 100)
+    fleet = FleetProc(
+        "--count", "2", "--time-scale", "0", "--control", "0", "--flash-dir", flash_dir
+    )  # fmt: skip
+    fleets.append(fleet)
+    url = fleet.read_until(re.compile(r"Control: (\S+)"))[0][1]
+    fleet.at_ports(1)  # module 0 answers
+    base, _, token = url.partition("/#token=")
+    auth = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(base + "/") as response:
+            assert "<title>esp-at-sim fleet</title>" in await response.text()
+        async with session.get(base + "/modules/0/") as response:
+            assert "<title>esp-at-sim inspector</title>" in await response.text()
+        async with session.get(base + "/modules/0/state", headers=auth) as response:
+            assert response.status == 200 and (await response.json())["booted"] is True
+        async with session.get(base + "/modules/stream", headers=auth) as response:
+            kind, listing = await Messages(response).next()
+    assert kind == "modules" and [m["state"] for m in listing] == ["running", "failed"]
+    assert "cannot use the flash file" in listing[1]["error"]
+    assert fleet.stop()[0] == 1
