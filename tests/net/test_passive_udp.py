@@ -3,6 +3,8 @@ AT+CIPRECVLEN), byte for byte."""
 
 from __future__ import annotations
 
+import asyncio
+
 from esp_at_sim.testing import AtHarness
 
 from .conftest import UDP, Servers
@@ -120,3 +122,45 @@ async def test_udp_mode_1_follows_the_first_other_sender_only(net: AtHarness) ->
     state = await at.cmd("AT+CIPSTATE?")
     assert f'+CIPSTATE:0,"UDP","{UDP}",9090,1113,0'.encode() in state  # moved once
     assert f'+CIPSTATE:1,"UDP","{UDP}",8080,1114,0'.encode() in state  # never moved
+
+
+async def _buffered(at: AtHarness, size: int) -> None:
+    """Wait (bounded) until link 0 holds ``size`` unread bytes."""
+    for _ in range(5000):
+        link = at.module.links.get(0)
+        if link is not None and len(link.buffer) >= size:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the datagrams did not arrive")
+
+
+async def test_passive_udp_keeps_its_datagrams(net: AtHarness) -> None:
+    """<data_len_report_mode> 1 reports the next datagram's length; <keep_datagram_integrity>
+    1 reads one whole datagram (ERROR when it is longer than <len>); with AT+CIPDINFO=1 a
+    read names the sender of the datagram it starts with."""
+    at = net
+    await at.cmd("AT+CIPDINFO=1")
+    await at.cmd(f'AT+CIPSTART="UDP","{UDP}",8080,1113,0')
+    assert await at.cmd("AT+CIPRECVTYPE=1,1") == b"AT+CIPRECVTYPE=1,1\r\n\r\nOK\r\n"
+    await send(at, f'AT+CIPSEND=3,"{UDP}",9090', b"abc")
+    assert await at.wait_for(b"+IPD,3\r\n") == b"+IPD,3\r\n"
+    await send(at, f'AT+CIPSEND=5,"{UDP}",9191', b"defgh")
+    await _buffered(at, 8)
+    assert await at.cmd("AT+CIPRECVLEN?") == b"AT+CIPRECVLEN?\r\n+CIPRECVLEN:3\r\n\r\nOK\r\n"
+    assert (await at.cmd("AT+CIPRECVDATA=2,1")).endswith(b"\r\nERROR\r\n")  # 3 > 2
+    assert await at.cmd("AT+CIPRECVDATA=100,1") == (
+        f'AT+CIPRECVDATA=100,1\r\n+CIPRECVDATA:3,"{UDP}",9090,abc\r\nOK\r\n'.encode()
+    )
+    # <keep_datagram_integrity> 0 takes bytes as asked, across datagrams
+    assert await at.cmd("AT+CIPRECVDATA=2") == (
+        f'AT+CIPRECVDATA=2\r\n+CIPRECVDATA:2,"{UDP}",9191,de\r\nOK\r\n'.encode()
+    )
+    assert await at.cmd("AT+CIPRECVLEN?") == b"AT+CIPRECVLEN?\r\n+CIPRECVLEN:3\r\n\r\nOK\r\n"
+    # report mode 0: the total buffered
+    assert await at.cmd("AT+CIPRECVTYPE=1,0") == b"AT+CIPRECVTYPE=1,0\r\n\r\nOK\r\n"
+    await send(at, f'AT+CIPSEND=4,"{UDP}",9090', b"ijkl")
+    assert await at.wait_for(b"+IPD,7\r\n") == b"+IPD,7\r\n"
+    assert await at.cmd("AT+CIPRECVLEN?") == b"AT+CIPRECVLEN?\r\n+CIPRECVLEN:7\r\n\r\nOK\r\n"
+    assert await at.cmd("AT+CIPRECVDATA=100") == (
+        f'AT+CIPRECVDATA=100\r\n+CIPRECVDATA:7,"{UDP}",9191,fghijkl\r\nOK\r\n'.encode()
+    )

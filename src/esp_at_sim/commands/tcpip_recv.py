@@ -30,10 +30,11 @@ def _type_set(module: Module, args: Args) -> None:
     if not first + 1 <= len(args) <= first + 2:
         raise para_num(first + 2, len(args))
     mode = int_param(args, first, 0, 1)
-    opt_int(args, first + 1, 0, 1, 0)
+    report = opt_int(args, first + 1, 0, 1, 0)
     targets = range(MAX_LINKS) if link_id == MAX_LINKS else (link_id,)
     for target in targets:
         module.net.recv_types[target] = mode
+        module.net.recv_reports[target] = report
 
 
 def _recvdata(module: Module, args: Args) -> None:
@@ -41,25 +42,28 @@ def _recvdata(module: Module, args: Args) -> None:
     if not first + 1 <= len(args) <= first + 2:
         raise para_num(first + 2, len(args))
     size = int_param(args, first, 1, RECV_MAX)
-    opt_int(args, first + 1, 0, 1, 0)
+    whole = opt_int(args, first + 1, 0, 1, 0)
     if module.net.recv_types[link_id] != 1:
         raise exec_fail(reason="the link is not in passive receive mode")
     link = open_link(module, link_id)
     if not link.buffer:
         raise exec_fail(reason="nothing to read")
-    data = module.links.read(link, size)
-    info = f'"{link.remote_ip}",{link.remote_port},' if module.net.dinfo else ""
+    try:
+        data, ip, port = module.links.read(link, size, whole=bool(whole))
+    except ValueError as exc:  # <keep_datagram_integrity> 1 and a longer datagram
+        raise exec_fail(reason=str(exc)) from None
+    info = f'"{ip}",{port},' if module.net.dinfo else ""
     module.engine.write(f"+CIPRECVDATA:{len(data)},{info}".encode() + data)
 
 
 def _recvlen(module: Module, args: Args) -> list[str]:
     if not module.net.mux:
         link = module.links.get(0)
-        return [f"+CIPRECVLEN:{len(link.buffer) if link else 0}"]
+        return [f"+CIPRECVLEN:{module.links.pending(link) if link else 0}"]
     fields = []
     for link_id in range(MAX_LINKS):
         link = module.links.get(link_id)
-        fields.append("" if link is None else str(len(link.buffer)))
+        fields.append("" if link is None else str(module.links.pending(link)))
     return ["+CIPRECVLEN:" + ",".join(fields)]
 
 

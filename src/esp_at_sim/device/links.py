@@ -13,6 +13,7 @@ Sockets belong to the radio backend's network capability
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,8 @@ class Link:
     backlog: bytearray = field(default_factory=bytearray)  # passive TCP: beyond the window
     notified: bool = False  # passive: +IPD reported, not read since
     remote_closed: bool = False  # passive: CLOSED held back while data remains
+    # passive UDP: each datagram in ``buffer``, in order (its size and its sender)
+    datagrams: deque[tuple[int, str, int]] = field(default_factory=deque)
     over_station: bool = True
     sent: int = 0  # bytes sent on the link
     received: int = 0  # bytes that arrived on it (read or not)
@@ -206,7 +209,7 @@ class Links:
             self.module.passthrough.deliver(data)
             return
         if self.module.net.recv_types[link.id] == 1:
-            self._buffer(link, data)
+            self._buffer(link, data, source)
             return
         ip, port = source or (link.remote_ip, link.remote_port)
         for start in range(0, len(data), IPD_MAX):
@@ -215,9 +218,12 @@ class Links:
             head = f"\r\n+IPD,{self.prefix(link)}{len(chunk)}{info}:".encode()
             self.module.notify(head + chunk, size=len(chunk))
 
-    def _buffer(self, link: Link, data: bytes) -> None:
+    def _buffer(self, link: Link, data: bytes, source: tuple[str, int] | None) -> None:
         if link.stream is None:  # UDP: what does not fit the window is lost
-            link.buffer += data[: PASSIVE_WINDOW - len(link.buffer)]
+            kept = data[: PASSIVE_WINDOW - len(link.buffer)]
+            if kept:
+                link.buffer += kept
+                link.datagrams.append((len(kept), *(source or (link.remote_ip, link.remote_port))))
         else:  # TCP: the rest waits in the socket and holds the sender back
             link.backlog += data
             self._fill(link)
@@ -236,16 +242,38 @@ class Links:
     def _announce(self, link: Link) -> None:
         if link.buffer and not link.notified:
             link.notified = True
-            self.module.urc(f"+IPD,{self.prefix(link)}{len(link.buffer)}")
+            self.module.urc(f"+IPD,{self.prefix(link)}{self.pending(link)}")
 
-    def read(self, link: Link, size: int) -> bytes:
-        """Take up to ``size`` buffered bytes (AT+CIPRECVDATA)."""
+    def pending(self, link: Link) -> int:
+        """The length ``+IPD`` and AT+CIPRECVLEN report: the bytes buffered, or with
+        AT+CIPRECVTYPE's <data_len_report_mode> 1 a UDP link's next datagram."""
+        if self.module.net.recv_reports[link.id] and link.datagrams:
+            return link.datagrams[0][0]
+        return len(link.buffer)
+
+    def read(self, link: Link, size: int, *, whole: bool = False) -> tuple[bytes, str, int]:
+        """Take up to ``size`` buffered bytes (AT+CIPRECVDATA), with the sender of the
+        first of them; ``whole``: exactly the next datagram of a UDP link, ``ValueError``
+        when it is longer than ``size``."""
+        ip, port = link.remote_ip, link.remote_port
+        if link.datagrams:
+            first, ip, port = link.datagrams[0]
+            if whole:
+                if first > size:
+                    raise ValueError(f"the next datagram has {first} bytes")
+                size = first
         data = bytes(link.buffer[:size])
         del link.buffer[:size]
+        left = len(data)
+        while left and link.datagrams:
+            length, sender, sender_port = link.datagrams.popleft()
+            if length > left:
+                link.datagrams.appendleft((length - left, sender, sender_port))
+            left = max(0, left - length)
         link.notified = False
         if link.backlog:
             self._fill(link)
             asyncio.get_running_loop().call_soon(self._announce, link)
         if not link.buffer and not link.backlog and link.remote_closed:
             asyncio.get_running_loop().call_soon(self.remote_closed, link)
-        return data
+        return data, ip, port

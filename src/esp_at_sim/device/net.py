@@ -45,6 +45,8 @@ class NetState:
     mux: bool = False  # AT+CIPMUX
     recv_mode: int = 0  # AT+CIPRECVMODE: 0 active (+IPD), 1 passive
     recv_types: list[int] = field(default_factory=lambda: [0] * (MAX_LINKS))  # per link
+    # AT+CIPRECVTYPE's <data_len_report_mode>, per link: 1 reports a UDP link's next datagram
+    recv_reports: list[int] = field(default_factory=lambda: [0] * (MAX_LINKS))
     dinfo: bool = False  # AT+CIPDINFO
     ssl_client: list[SslClientConfig] = field(
         default_factory=lambda: [SslClientConfig() for _ in range(MAX_LINKS)]
@@ -72,6 +74,7 @@ class NetState:
         self.conn_persist = [0] * MAX_LINKS
         self.recv_mode = 0
         self.recv_types = [0] * MAX_LINKS
+        self.recv_reports = [0] * MAX_LINKS
         self.dinfo = False
         self.ssl_client = [SslClientConfig() for _ in range(MAX_LINKS)]
         for index, numbers in enumerate(SSL_CCONF.read(saved) or ()):
