@@ -142,6 +142,8 @@ async def test_serving_and_accepting(esp_at: AtClient, esp_module: Module) -> No
 
 @given(st.binary(max_size=200), st.booleans(), st.lists(st.integers(1, 40), max_size=10))
 @example(b"\x00\x00\n\x00", True, [36])  # a cut after a LF inside the data
+@example(b'"', False, [])  # data that begins with a quote is no remote's address
+@example(b'"1', False, [16])  # nor is one cut where an address could still follow
 def test_recvdata_is_framed_by_its_length(data: bytes, dinfo: bool, cuts: list[int]) -> None:
     info = b'"203.0.113.10",80,' if dinfo else b""
     wire = b"+CIPRECVDATA:%d," % len(data) + info + data + b"\r\nOK\r\n"

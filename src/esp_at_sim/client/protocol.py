@@ -197,7 +197,9 @@ class _NotRecvdata:
 
 
 _NOT_RECVDATA = _NotRecvdata()
-_MAX_ADDRESS = 64  # "<ip>",<port>, of AT+CIPDINFO=1, IPv6 included
+# "<ip>",<port>, of AT+CIPDINFO=1 (IPv6 included), and what may still grow into one
+_ADDRESS = re.compile(rb'"[0-9A-Fa-f.:]{1,45}",[0-9]{1,5},')
+_ADDRESS_START = re.compile(rb'"[0-9A-Fa-f.:]{0,45}(?:"(?:,[0-9]{0,5})?)?')
 
 
 def ipd_length(header: bytes) -> int | None:
@@ -271,7 +273,9 @@ class Framer:
     def _recvdata(self) -> Line | _NotRecvdata | None:
         """``+CIPRECVDATA:<len>,["<ip>",<port>,]<data>`` as one line holding exactly
         ``len`` bytes of data (CR LF included); ``None`` while it is incomplete,
-        :data:`_NOT_RECVDATA` when the buffer holds no such header (framed as a line)."""
+        :data:`_NOT_RECVDATA` when the buffer holds no such header (framed as a line).
+        A quote after the length starts the remote's address only while what follows
+        can be one: data that begins with a quote (AT+CIPDINFO=0) is data."""
         buf = self._buf
         comma = buf.find(b",", len(RECVDATA))
         if comma < 0 or not buf[len(RECVDATA) : comma].isdigit():
@@ -281,13 +285,12 @@ class Framer:
         if len(buf) == start:
             return None  # a remote's address may follow (the final result follows anyway)
         if buf[start : start + 1] == b'"':  # AT+CIPDINFO=1: "<ip>",<port>,
-            quote = buf.find(b'"', start + 1)
-            if quote < 0 or buf[quote + 1 : quote + 2] != b",":
-                # an address is short: a longer unfinished one is no header of ours
-                return None if len(buf) < start + _MAX_ADDRESS else _NOT_RECVDATA
-            start = buf.find(b",", quote + 2) + 1
-            if start <= 0:
-                return None
+            address = _ADDRESS.match(buf, start)
+            if address is not None:
+                start = address.end()
+            elif _ADDRESS_START.fullmatch(buf, start):
+                return None  # an address so far: wait for the rest
+            # else data that begins with a quote (AT+CIPDINFO=0)
         if len(buf) < start + size:
             return None
         line = bytes(buf[: start + size])
