@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 
 import pytest
@@ -236,3 +237,28 @@ def test_cache_answers_exactly_as_answer_does(packet: bytes, qid: int, address: 
     valid = query(("c.example", "A"), qid=qid).pack()
     for _ in range(2):
         assert cache.answer(valid, address) == answer(valid, address)
+
+
+async def test_queries_waiting_together_are_answered_in_one_turn(make_web: MakeWeb) -> None:
+    """asyncio hands the responder one datagram per readiness of its socket; the
+    responder reads the other waiting queries itself, so ten queries sent at once are
+    answered within two turns of the loop (one at a time, it would take ten)."""
+    web = await make_web()
+    port = web.server.dns_port
+    assert port is not None
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.setblocking(False)
+    try:
+        for qid in range(10):
+            client.sendto(query(("captive.apple.com", "A"), qid=qid).pack(), ("127.0.0.1", port))
+        for _ in range(2):  # the turn that finds the socket readable, then ours
+            await asyncio.sleep(0)
+        ids = []
+        for _ in range(10):
+            try:
+                ids.append(DNSRecord.parse(client.recv(2048)).header.id)
+            except BlockingIOError:
+                break
+        assert ids == list(range(10))
+    finally:
+        client.close()

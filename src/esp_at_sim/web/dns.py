@@ -18,6 +18,11 @@ responder builds it, so a reply costs at most 16 bytes more than its request per
 A reply depends only on the request's bytes after its ID and on the SoftAP address, so
 :class:`ReplyCache` keeps the last few hundred replies keyed on exactly those (the ID is
 put back in front of a cached reply); parsing with dnslib is for what it does not hold.
+
+asyncio hands a datagram endpoint one datagram per readiness of its socket, so each query
+would cost a turn of the event loop; the responder reads up to :data:`QUERIES_PER_TURN`
+queries that are already waiting each time it is called (its own socket, non-blocking),
+and leaves the rest to the next turn.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 import struct
 from collections.abc import Callable
 from typing import cast
@@ -38,6 +44,8 @@ MAX_REPLY = 512
 TTL = 300
 OPCODE_QUERY = 0
 HEADER = 12  # bytes of the DNS header; the question section follows
+QUERIES_PER_TURN = 32  # queries answered per readiness of the socket, at most
+RECEIVE_SIZE = 2048  # bytes read per datagram (longer requests are dropped anyway)
 _QR, _AA, _TC, _RD = 0x8000, 0x0400, 0x0200, 0x0100  # header flag bits
 CACHE_SIZE = 256  # replies (or silences) remembered by ReplyCache
 
@@ -137,21 +145,42 @@ class ReplyCache:
 
 class DnsResponder(asyncio.DatagramProtocol):
     """A UDP endpoint answering with :func:`answer`; ``address`` gives the SoftAP
-    address at the time of each query (it changes with ``AT+CIPAP``)."""
+    address at the time of each query (it changes with ``AT+CIPAP``). ``sock``, the
+    endpoint's socket, is read for queries already waiting (see the module's text)."""
 
-    def __init__(self, address: Callable[[], str], on_query: Callable[[int, bool], None]) -> None:
+    def __init__(
+        self,
+        address: Callable[[], str],
+        on_query: Callable[[int, bool], None],
+        sock: socket.socket | None = None,
+    ) -> None:
         self._address = address
         self._on_query = on_query
         self._cache = ReplyCache()
+        self._sock = sock
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        self._reply(data, addr)
+        if self._sock is None:
+            return
+        for _ in range(QUERIES_PER_TURN - 1):
+            try:
+                data, addr = self._sock.recvfrom(RECEIVE_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return  # nothing more waits
+            except OSError as exc:
+                self.error_received(exc)
+                return
+            self._reply(data, addr)
+
+    def _reply(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         reply = self._cache.answer(data, self._address())
         self._on_query(len(data), reply is not None)
-        if reply is not None and self.transport is not None:
+        if reply is not None and self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(reply, addr)
 
     def error_received(self, exc: Exception) -> None:
@@ -163,8 +192,18 @@ async def start_dns(
 ) -> tuple[asyncio.DatagramTransport, int]:
     """Listen on ``host``:``port`` (UDP); returns the transport and the bound port."""
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: DnsResponder(address, on_query), local_addr=(host, port)
-    )
+    family, _, _, _, local = socket.getaddrinfo(
+        host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind(local)
+        sock.setblocking(False)
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: DnsResponder(address, on_query, sock), sock=sock
+        )
+    except BaseException:
+        sock.close()
+        raise
     bound = transport.get_extra_info("sockname")
     return transport, int(bound[1])
