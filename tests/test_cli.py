@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from childwait import Deadline
+from childwait import Deadline, run_child
 from esp_at_sim.testing import FINALS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,22 +33,7 @@ def esp_at_sim(*args: str | Path) -> list[str]:
 
 def run(*args: str | Path, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """``esp-at-sim ARGS`` to its end, given ``WAIT`` seconds (see :class:`Deadline`)."""
-    command = esp_at_sim(*args)
-    with subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    ) as proc:
-        deadline = Deadline(WAIT, proc.pid)
-        data: bytes | None = stdin
-        while True:
-            try:
-                out, err = proc.communicate(data, timeout=SLICE)
-                break
-            except subprocess.TimeoutExpired:
-                data = None  # sent already: communicate() goes on where it stopped
-                if deadline.expired():
-                    proc.kill()
-                    raise
-        return subprocess.CompletedProcess(command, proc.returncode, out, err)
+    return run_child(esp_at_sim(*args), input=stdin, capture_output=True, timeout=WAIT)
 
 
 class Sim:

@@ -67,6 +67,9 @@ class Packer:
             self._give_up_plus()
         self._cancel(self._flush_timer)
         self._flush_timer = None
+        self._send_pending()
+
+    def _send_pending(self) -> None:
         if self._pending:
             self._on_packet(bytes(self._pending))
             self._pending.clear()
@@ -124,6 +127,4 @@ class Packer:
         # The data that waited goes; pluses still within their guard time stay pluses
         # (with AT+TRANSINTVL longer than the guard, the interval may end between a
         # "+++" and the silence after it).
-        if self._pending:
-            self._on_packet(bytes(self._pending))
-            self._pending.clear()
+        self._send_pending()

@@ -134,19 +134,19 @@
   }
 
   function timelineLine(event) {
-    const item = el("li", { class: event.kind.split(".")[0] },
-      el("span", { class: "t" }, seconds(event.t)),
-      el("span", { class: "kind" }, event.kind),
-      el("span", { class: "what" }, describe(event)));
-    item.hidden = !matches(item, $("tl-filter").value.trim().toLowerCase());
-    queueLine($("timeline"), item);
+    timelineItem(event.kind.split(".")[0], seconds(event.t), event.kind, describe(event));
   }
 
   function skippedLine(count) {
-    const item = el("li", { class: "skipped" },
-      el("span", { class: "t" }, "…"),
-      el("span", { class: "kind" }, "…"),
-      el("span", { class: "what" }, t("skipped", { count })));
+    timelineItem("skipped", "…", "…", t("skipped", { count }));
+  }
+
+  function timelineItem(group, time, kind, what) {
+    const item = el("li", { class: group },
+      el("span", { class: "t" }, time),
+      el("span", { class: "kind" }, kind),
+      el("span", { class: "what" }, what));
+    item.hidden = !matches(item, $("tl-filter").value.trim().toLowerCase());
     queueLine($("timeline"), item);
   }
 
