@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from .commands import build_table
+from .commands import shared_table
 from .core.clock import Clock
 from .core.settings import SettingsStore
 from .device.firmware import FactoryFirmware, Firmware
@@ -100,7 +100,7 @@ def create_module(
         radio=backend,
         radio_name=radio,
         clock=clock,
-        table=build_table(),
+        table=shared_table(),
         identity=identity,
         store=store,
         firmware=firmware,

@@ -9,6 +9,7 @@ import pytest
 
 from esp_at_sim.flash import FlashFileError, FlashImage, FlashLayout, PartitionTableError
 from esp_at_sim.flash.boot import boot, read_otadata
+from esp_at_sim.flash.errors import BootError
 from esp_at_sim.flash.flashfile import (
     DEFAULT_VERSION,
     create_flash_file,
@@ -164,5 +165,44 @@ def test_in_memory_flash_is_nor_flash_over_a_shared_image(esp32: FlashLayout) ->
     one.device.erase(slot, 0x1000)
     assert one.device.read(slot - 2, 4) == pristine[slot - 2 : slot] + b"\xff\xff"
     one.device.sync()
+    one.close()
+    two.close()
+
+
+def test_in_memory_flash_keeps_a_written_sector_without_its_erased_tail(
+    esp32: FlashLayout,
+) -> None:
+    one = FlashImage.in_memory(esp32)
+    pristine = one.device.read(0, esp32.flash_size)
+    at = one.otadata.offset
+    entry = OtaEntry.make(1, 2).encode()
+    one.device.erase(at, 0x1000)
+    one.device.program(at, entry)
+    stored = one.device._sectors[at // 0x1000]  # type: ignore[attr-defined]
+    assert stored == entry.rstrip(b"\xff")  # 32 bytes kept, not 4 KiB
+    assert one.device.read(at, 0x1000) == entry + b"\xff" * (0x1000 - len(entry))
+    # a sector that ends in written bytes, one that is all 0xFF, one across the boundary
+    one.device.write_raw(at + 0xFFE, b"\x00\x01\x02\x03")
+    assert one.device.read(at + 0xFFC, 8) == b"\xff\xff\x00\x01\x02\x03\xff\xff"
+    assert one.device.read(at, 32) == entry
+    one.device.erase(at, 0x2000)
+    assert one.device.read(0, esp32.flash_size) == pristine
+    one.close()
+
+
+def test_in_memory_flashes_share_verification_only_of_untouched_slots(
+    esp32: FlashLayout,
+) -> None:
+    one = FlashImage.in_memory(esp32)
+    two = FlashImage.in_memory(esp32)
+    first = boot(one)
+    assert boot(two).image is first.image  # verified once for both
+    slot = one.slots[0]
+    assert one.device.shared_memo(slot.offset, slot.size) is not None
+    one.device.program(slot.offset + 0x18, b"\x00")  # damage one module's image only
+    assert one.device.shared_memo(slot.offset, slot.size) is None
+    with pytest.raises(BootError):
+        boot(one)
+    assert boot(two).version == first.version
     one.close()
     two.close()

@@ -174,11 +174,26 @@ def _check_one(spec: ParamSpec, param: Param | None, index: int) -> int | bytes 
 
 @dataclass
 class CommandTable(Generic[C]):
-    """Every command the firmware knows, in registration order (``AT+CMD?`` order)."""
+    """Every command the firmware knows, in registration order (``AT+CMD?`` order).
+
+    A table can be :meth:`frozen <freeze>` once complete: it then refuses additions, so
+    that one table can serve every module of a process (its commands are immutable)."""
 
     _commands: dict[str, Command[C]] = field(default_factory=dict)
+    _frozen: bool = False
+
+    def freeze(self) -> CommandTable[C]:
+        """Refuse any further :meth:`add`; returns the table itself."""
+        self._frozen = True
+        return self
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
 
     def add(self, command: Command[C]) -> Command[C]:
+        if self._frozen:
+            raise TypeError(f"the command table is frozen: cannot add {command.name}")
         if command.name in self._commands:
             raise ValueError(f"{command.name} registered twice")
         self._commands[command.name] = command

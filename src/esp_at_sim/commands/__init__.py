@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from ..at.table import CommandTable
@@ -49,3 +50,10 @@ def build_table() -> CommandTable[Module]:
     ):
         table.extend(group.COMMANDS)
     return table
+
+
+@functools.cache
+def shared_table() -> CommandTable[Module]:
+    """The one frozen table every module of the process uses: commands are immutable, so
+    a module holds no copy of its own (:func:`build_table` makes a private, open one)."""
+    return build_table().freeze()

@@ -10,6 +10,7 @@ to disk, so nothing is left behind however the process ends.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,14 +53,21 @@ class FactoryFirmware:
     project_name: str = "esp-at"
 
     def image(self, chip: str) -> bytes:
-        return build_app_image(
-            self.version,
-            chip=chip,
-            project_name=self.project_name,
-            date=self.date,
-            time=self.time,
-            idf_ver=self.idf_ver,
-        )
+        """The image's bytes (built once per process for each version and chip: every
+        module of a fleet shares one)."""
+        return _factory_image(self, chip)
+
+
+@functools.lru_cache(maxsize=16)
+def _factory_image(firmware: FactoryFirmware, chip: str) -> bytes:
+    return build_app_image(
+        firmware.version,
+        chip=chip,
+        project_name=firmware.project_name,
+        date=firmware.date,
+        time=firmware.time,
+        idf_ver=firmware.idf_ver,
+    )
 
 
 class Firmware:

@@ -105,9 +105,20 @@ def _select(flash: FlashImage, entries: Otadata) -> tuple[int, bool]:
 
 
 def verify_partition(flash: FlashImage, part: Partition, *, for_boot: bool = False) -> AppImage:
-    """Verify the app image stored in ``part`` for this module's chip."""
+    """Verify the app image stored in ``part`` for this module's chip.
+
+    A partition that still holds the shared factory bytes of an in-memory flash is
+    verified once for every module on that image (the result is immutable)."""
+    memo = flash.device.shared_memo(part.offset, part.size)
+    key = ("verified", part.offset, part.size, flash.chip, for_boot)
+    found = memo.get(key) if memo is not None else None
+    if isinstance(found, AppImage):
+        return found
     data = flash.read_partition(part)
-    return verify_image(data, chip=flash.chip, partition_size=part.size, for_boot=for_boot)
+    image = verify_image(data, chip=flash.chip, partition_size=part.size, for_boot=for_boot)
+    if memo is not None:
+        memo[key] = image
+    return image
 
 
 def running_state(flash: FlashImage, index: int, entries: Otadata) -> int | None:

@@ -101,15 +101,12 @@ def layout_from_csv(name: str, primary_csv: str, custom_csv: str, *, chip: str) 
 
 
 def load_layout(spec: str | os.PathLike[str], *, chip: str | None = None) -> FlashLayout:
-    """A built-in layout by name (``esp32``, ``esp32c3``) or a directory with both CSVs."""
+    """A built-in layout by name (``esp32``, ``esp32c3``) or a directory with both CSVs.
+
+    A built-in layout is parsed once per process and shared (a layout is immutable); a
+    directory is read anew each time, as its files may change."""
     if isinstance(spec, str) and spec in BUILTIN_LAYOUTS:
-        base = resources.files("esp_at_sim").joinpath("data", "layouts", spec)
-        return layout_from_csv(
-            spec,
-            base.joinpath(PRIMARY_CSV).read_text(encoding="utf-8"),
-            base.joinpath(CUSTOM_CSV).read_text(encoding="utf-8"),
-            chip=chip or spec,
-        )
+        return _builtin_layout(spec, chip or spec)
     folder = Path(spec)
     try:
         primary = (folder / PRIMARY_CSV).read_text(encoding="utf-8")
@@ -120,6 +117,17 @@ def load_layout(spec: str | os.PathLike[str], *, chip: str | None = None) -> Fla
             f"with {PRIMARY_CSV} and {CUSTOM_CSV} ({exc.strerror})"
         ) from exc
     return layout_from_csv(str(folder), primary, custom, chip=chip or "esp32")
+
+
+@functools.cache
+def _builtin_layout(name: str, chip: str) -> FlashLayout:
+    base = resources.files("esp_at_sim").joinpath("data", "layouts", name)
+    return layout_from_csv(
+        name,
+        base.joinpath(PRIMARY_CSV).read_text(encoding="utf-8"),
+        base.joinpath(CUSTOM_CSV).read_text(encoding="utf-8"),
+        chip=chip,
+    )
 
 
 def _nvs(table: PartitionTable) -> Partition | None:
@@ -160,8 +168,11 @@ def initial_contents(
 
 
 @functools.lru_cache(maxsize=4)
-def _shared_contents(layout: FlashLayout, version: str, factory_image: bytes | None) -> bytes:
-    return initial_contents(layout, version, factory_image)
+def _shared_contents(
+    layout: FlashLayout, version: str, factory_image: bytes | None
+) -> tuple[bytes, dict[object, object]]:
+    """A fresh flash's bytes and the memo its in-memory devices share."""
+    return initial_contents(layout, version, factory_image), {}
 
 
 _ERASED = b"\xff" * 0x40000  # written block by block: no 4 MiB buffer per new file
@@ -321,8 +332,8 @@ class FlashImage:
         """A freshly flashed module's flash in memory: nothing touches the disk, and the
         initial contents are shared with every other in-memory flash of the same layout
         and factory image."""
-        base = _shared_contents(layout, version, factory_image)
-        return cls(Path(f"<memory:{layout.name}>"), MemoryFlashDevice(base), layout)
+        base, memo = _shared_contents(layout, version, factory_image)
+        return cls(Path(f"<memory:{layout.name}>"), MemoryFlashDevice(base, memo), layout)
 
     def close(self) -> None:
         self.device.close()

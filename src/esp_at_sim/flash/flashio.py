@@ -134,27 +134,46 @@ class FlashDevice:
         if self.durable and self.writable:
             os.fsync(self._fd)
 
+    def shared_memo(self, offset: int, length: int) -> dict[object, object] | None:
+        """A dictionary shared with other devices that hold the same bytes in this range
+        (see :class:`MemoryFlashDevice`); a file has none."""
+        return None
+
 
 class MemoryFlashDevice(FlashDevice):
     """A flash chip in memory: a shared read-only ``base`` image (never copied) and the
-    sectors written since, each kept only while it differs from ``base``.
+    sectors written since, each kept only while it differs from ``base``, and without
+    its erased tail (a sector is mostly written from its start: otadata's 32-byte entry,
+    an NVS page's used entries), so a module keeps only the bytes it wrote.
 
     A module without a flash file runs on one of these: nothing reaches the disk, so
     nothing is left behind however the process ends, and many modules share one factory
-    image. ``sync`` has nothing to do."""
+    image. ``memo`` is a dictionary shared by every device of the same ``base``, for what
+    can be derived once from ranges none of them has written (see :meth:`shared_memo`).
+    ``sync`` has nothing to do."""
 
-    def __init__(self, base: bytes) -> None:
+    def __init__(self, base: bytes, memo: dict[object, object] | None = None) -> None:
         super().__init__(-1, len(base), writable=True, durable=False)
         self._base = base
-        self._sectors: dict[int, bytes | bytearray] = {}
+        self._memo: dict[object, object] = {} if memo is None else memo
+        # sector index -> its bytes up to the last one that is not 0xFF
+        self._sectors: dict[int, bytes] = {}
 
     def close(self) -> None:
         self._sectors.clear()
 
-    def _sector(self, index: int) -> bytes | bytearray:
+    def shared_memo(self, offset: int, length: int) -> dict[object, object] | None:
+        """The memo shared with every device of this base while ``offset``..``+length``
+        still holds the base's bytes, else ``None``."""
+        last = -(-(offset + length) // SECTOR)
+        if any(i in self._sectors for i in range(offset // SECTOR, last)):
+            return None
+        return self._memo
+
+    def _sector(self, index: int) -> bytes:
         found = self._sectors.get(index)
         if found is not None:
-            return found
+            return found + _ERASED_SECTOR[len(found) :]
         return self._base[index * SECTOR : (index + 1) * SECTOR]
 
     def read(self, offset: int, length: int) -> bytes:
@@ -175,16 +194,15 @@ class MemoryFlashDevice(FlashDevice):
             index, within = divmod(offset, SECTOR)
             size = min(SECTOR - within, len(view))
             if size == SECTOR:  # a whole sector: nothing of the old one is kept
-                sector: bytes | bytearray = view[:SECTOR].tobytes()
+                sector = view[:SECTOR].tobytes()
             else:
-                sector = bytearray(self._sector(index))
-                sector[within : within + size] = view[:size]
+                merged = bytearray(self._sector(index))
+                merged[within : within + size] = view[:size]
+                sector = bytes(merged)
             if sector == self._base[index * SECTOR : (index + 1) * SECTOR]:
                 self._sectors.pop(index, None)
-            elif sector == _ERASED_SECTOR:
-                self._sectors[index] = _ERASED_SECTOR
             else:
-                self._sectors[index] = sector
+                self._sectors[index] = sector.rstrip(b"\xff")
             view = view[size:]
             offset += size
 

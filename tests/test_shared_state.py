@@ -1,0 +1,45 @@
+"""What modules of one process share (the command table, the layout, the factory image
+and its verification) stays shared only where it is the same for all: one module's
+changes never reach another."""
+
+from __future__ import annotations
+
+import pytest
+
+from esp_at_sim.at.table import Command
+from esp_at_sim.commands import build_table, shared_table
+from esp_at_sim.flash.flashfile import load_layout
+from esp_at_sim.testing import start_module
+
+
+async def test_modules_share_one_frozen_command_table() -> None:
+    one, at_one = await start_module(with_flash=True)
+    two, at_two = await start_module(with_flash=True)
+    try:
+        assert one.table is two.table is shared_table()
+        with pytest.raises(TypeError, match="frozen"):
+            one.table.add(Command("AT+NEW"))
+        assert one.table.get("AT+NEW") is None
+        # what the commands change is each module's own
+        assert await at_one.cmd("ATE0") == b"ATE0\r\n\r\nOK\r\n"
+        assert await at_one.cmd("AT+SYSLOG=1") == b"\r\nOK\r\n"
+        assert await at_two.cmd("AT+SYSLOG?") == b"AT+SYSLOG?\r\n+SYSLOG:0\r\n\r\nOK\r\n"
+        assert await at_two.cmd("AT+FAKE") == b"AT+FAKE\r\n\r\nERROR\r\n"
+        assert await at_one.cmd("AT+FAKE") == b"ERR CODE:0x01090000\r\n\r\nERROR\r\n"
+    finally:
+        await one.close()
+        await two.close()
+
+
+def test_a_built_table_is_private_and_open() -> None:
+    table = build_table()
+    assert table is not shared_table() and not table.frozen
+    table.add(Command("AT+NEW"))
+    assert shared_table().get("AT+NEW") is None
+    assert len(table) == len(shared_table()) + 1
+
+
+def test_builtin_layouts_are_parsed_once() -> None:
+    assert load_layout("esp32") is load_layout("esp32")
+    assert load_layout("esp32c3") is not load_layout("esp32")
+    assert load_layout("esp32", chip="esp32c3").chip == "esp32c3"
