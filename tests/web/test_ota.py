@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
+from esp_at_sim.device import firmware as device_firmware
 from esp_at_sim.flash.boot import boot
+from esp_at_sim.flash.flashio import FlashDevice
 from esp_at_sim.flash.image import build_app_image
+from esp_at_sim.flash.ota import OtaUpdate
 
 from .conftest import MakeWeb
 from .helpers import Web, raw_request, read_response
@@ -100,6 +105,38 @@ async def test_ota_success_runs_after_reset(make_web: MakeWeb) -> None:
     assert await upload(web, image("v4.3.0.0")) == (200, b'{"state": 0}')
     await reboot_and_restart_web(web)
     assert await gmr_version(web) == b"v4.3.0.0"
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+async def test_only_syncing_a_flash_file_leaves_the_event_loop(
+    make_web: MakeWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on_disk: bool
+) -> None:
+    """Erasing, writing and verifying run on the event loop's thread (a hand-off to a
+    worker thread costs more than the work); finishing an upload into a flash file,
+    which waits for fsync, runs in a worker thread, once per upload."""
+    web = await make_web(flash=tmp_path / "flash.bin" if on_disk else True)
+    threads: dict[str, set[int]] = {}
+
+    def on(name: str, real: Callable[..., object]) -> Callable[..., object]:
+        def spy(*args: object) -> object:
+            threads.setdefault(name, set()).add(threading.get_ident())
+            return real(*args)
+
+        return spy
+
+    for name in ("write", "end"):
+        monkeypatch.setattr(OtaUpdate, name, on(name, getattr(OtaUpdate, name)))
+    monkeypatch.setattr(device_firmware, "begin_update", on("begin", device_firmware.begin_update))
+    monkeypatch.setattr(FlashDevice, "sync", on("sync", FlashDevice.sync))
+    assert await upload(web, image("v4.2.0.0")) == (200, b'{"state": 0}')
+    loop = {threading.get_ident()}
+    assert threads["begin"] == threads["write"] == loop
+    assert (threads["end"] != loop) is on_disk
+    assert len(threads["end"]) == 1
+    if on_disk:
+        assert threads["sync"] == threads["end"]  # every fsync is in the worker
+    await reboot_and_restart_web(web)
+    assert await gmr_version(web) == b"v4.2.0.0"
 
 
 async def test_chunked_upload(make_web: MakeWeb) -> None:

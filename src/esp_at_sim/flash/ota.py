@@ -49,6 +49,12 @@ class OtaUpdate:
         self.closed = False
         self._stream = ImageStream(partition.size) if is_app else None
 
+    @property
+    def syncs(self) -> bool:
+        """Whether :meth:`end` waits for the disk (``fsync``: a flash file, not memory);
+        :meth:`write` never does."""
+        return self.flash.device.durable
+
     def _open(self) -> None:
         if self.closed:
             raise OtaError(f"the update of {self.partition.name} is already finished")

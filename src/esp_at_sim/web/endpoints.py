@@ -211,7 +211,7 @@ async def _upload(
     """Stream the body into the target; returns the number of bytes written. Once the
     target is erased (the upload has begun), ``erased`` holds ``True``."""
     firmware = ctx.firmware
-    sink: UploadSink = await asyncio.to_thread(firmware.begin, target, size)
+    sink: UploadSink = firmware.begin(target, size)  # erasing never waits for the disk
     erased.append(True)
     received = 0
     try:
@@ -234,7 +234,10 @@ async def _upload(
             received += len(chunk)
         if size is not None and received != size:
             raise UploadInterrupted(f"{received} of {size} bytes arrived")
-        await asyncio.to_thread(sink.finish)
+        if sink.waits_for_disk:  # fsync of a flash file: off the event loop, once
+            await asyncio.to_thread(sink.finish)
+        else:
+            sink.finish()
     except BaseException:
         sink.abort()
         raise

@@ -52,7 +52,11 @@ class FirmwareInfo:
 
 
 class UploadSink(Protocol):
-    """An upload in progress."""
+    """An upload in progress. :meth:`write` and :meth:`abort` never wait for the disk;
+    :meth:`finish` does when :attr:`waits_for_disk` is true (it syncs a flash file)."""
+
+    @property
+    def waits_for_disk(self) -> bool: ...
 
     def write(self, chunk: bytes) -> None:
         """Store the next chunk; :class:`FirmwareError` when it cannot be stored."""
@@ -82,6 +86,10 @@ def core_version(text: str) -> str:
 class _FlashSink:
     def __init__(self, update: OtaUpdate) -> None:
         self._update = update
+
+    @property
+    def waits_for_disk(self) -> bool:
+        return self._update.syncs
 
     def write(self, chunk: bytes) -> None:
         try:
