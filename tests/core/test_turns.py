@@ -1,12 +1,14 @@
-"""TurnBudget: at most so many admissions per turn of the loop, first come first served."""
+"""TurnBudget: at most so many admissions per turn of the loop, first come first served.
+PriorityInput: an input other work serves first when bytes wait on it."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 
-from esp_at_sim.core.turns import TurnBudget
+from esp_at_sim.core.turns import TurnBudget, give_priority, serve_first
 
 
 class TurnCounter:
@@ -58,3 +60,55 @@ async def test_a_cancelled_waiter_gives_its_place_up() -> None:
 def test_a_budget_needs_room_for_one() -> None:
     with pytest.raises(ValueError):
         TurnBudget(0)
+
+
+# ------------------------------------------------------------ the priority input
+class Owner:
+    """Stands for a module: whatever object the input is registered for."""
+
+
+def test_a_priority_input_is_served_only_when_bytes_wait() -> None:
+    owner = Owner()
+    ours, theirs = socket.socketpair()
+    served: list[bytes] = []
+
+    def serve() -> None:
+        served.append(ours.recv(100))
+
+    try:
+        ours.setblocking(False)
+        revoke = give_priority(owner, ours.fileno(), serve)
+        serve_first(owner)
+        assert served == []  # nothing waits: not even a read
+        theirs.send(b"AT\r\n")
+        serve_first(owner)
+        assert served == [b"AT\r\n"]
+        serve_first(owner)
+        assert served == [b"AT\r\n"]  # read: nothing waits any more
+        revoke()
+        theirs.send(b"AT\r\n")
+        serve_first(owner)
+        assert served == [b"AT\r\n"]  # taken back: the loop's own read gets it
+        revoke()  # twice is harmless
+        serve_first(Owner())  # an owner without a priority input
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_new_priority_input_replaces_the_old_one_and_survives_its_revoke() -> None:
+    owner = Owner()
+    first, first_peer = socket.socketpair()
+    second, second_peer = socket.socketpair()
+    served: list[str] = []
+    try:
+        revoke_first = give_priority(owner, first.fileno(), lambda: served.append("first"))
+        give_priority(owner, second.fileno(), lambda: served.append("second"))
+        revoke_first()  # (a client that left after the next one came)
+        first_peer.send(b"x")
+        second_peer.send(b"x")
+        serve_first(owner)
+        assert served == ["second"]
+    finally:
+        for sock in (first, first_peer, second, second_peer):
+            sock.close()

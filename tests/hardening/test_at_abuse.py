@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
+import os
 import socket
 import struct
 import threading
@@ -19,7 +20,7 @@ from esp_at_sim.at.engine import DEFAULT_MAX_LINE, MAX_PENDING_BYTES
 from esp_at_sim.core.events import Event
 from esp_at_sim.factory import create_module
 from esp_at_sim.testing import start_module
-from esp_at_sim.transport import TcpTransport
+from esp_at_sim.transport import PtyTransport, TcpTransport
 from esp_at_sim.transport.bridge import LINES_PER_TURN
 from esp_at_sim.transport.tcp import MAX_BUFFERED
 from esp_at_sim.web.server import REQUESTS_PER_TURN
@@ -292,5 +293,70 @@ async def test_an_at_line_waits_for_a_few_requests_not_for_a_crowd() -> None:
         for _, writer in crowd:
             writer.close()
         client.close()
+        await transport.close()
+        await web.module.close()
+
+
+@pytest.mark.parametrize("kind", ["tcp", "pty"])
+async def test_an_at_line_goes_before_the_requests_still_queued(kind: str) -> None:
+    """Forty requests are queued for later turns when an AT line arrives: the line is
+    handled before the next of them starts (the web server serves the AT port first,
+    core/turns.py PriorityInput), not after a turn's worth (REQUESTS_PER_TURN) or all
+    forty. Its answer is whole, and the requests are all answered after it."""
+    web = await start_web_module()
+    transport: TcpTransport | PtyTransport
+    transport = TcpTransport("127.0.0.1", 0) if kind == "tcp" else PtyTransport()
+    await transport.start(web.module)
+    served: list[Event] = []
+    web.module.bus.subscribe(served.append, kinds=("http",))
+    seen_at: list[int] = []
+    web.module.bus.subscribe(lambda _: seen_at.append(len(served)), kinds=("at.cmd",))
+    loop = asyncio.get_running_loop()
+    client = socket.socket()
+    fd = -1
+    crowd: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    request = b"GET /getstainfo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    try:
+        if isinstance(transport, TcpTransport):
+            client.setblocking(False)
+            await loop.sock_connect(client, transport.address)
+            fd = client.fileno()
+        else:
+            fd = os.open(transport.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        await transport.wait_connected()
+        for _ in range(40):
+            crowd.append(await asyncio.open_connection("127.0.0.1", web.port))
+        for reader, writer in crowd:  # every connection accepted and served once
+            writer.write(request)
+            assert (await reader.readuntil(b"}")).startswith(b"HTTP/1.1 200 ")
+        served.clear()
+        for _, writer in crowd:
+            writer.write(request)
+        for _ in range(3):  # the requests are read, and a turn's worth is served
+            await asyncio.sleep(0)
+        before = len(served)
+        assert before < 40 - REQUESTS_PER_TURN  # the crowd still waits
+        os.write(fd, b"AT\r\n")
+        for reader, _ in crowd:
+            assert (await asyncio.wait_for(reader.readuntil(b"}"), TIMEOUT)).startswith(
+                b"HTTP/1.1 200 "
+            )
+        assert len(served) == 40
+        # at most a request already under way when the line came
+        assert len(seen_at) == 1 and seen_at[0] - before <= 1, (before, seen_at)
+        answer = b""
+        for _ in range(1000):  # bounded; after the phones' +STA_CONNECTED URCs
+            if answer.endswith(OK):
+                break
+            with contextlib.suppress(BlockingIOError):
+                answer += os.read(fd, 4096)
+            await asyncio.sleep(0.001)
+        assert answer.endswith(b"AT\r\n" + OK), answer
+    finally:
+        for _, writer in crowd:
+            writer.close()
+        client.close()
+        if fd >= 0 and isinstance(transport, PtyTransport):
+            os.close(fd)
         await transport.close()
         await web.module.close()

@@ -16,7 +16,10 @@ reset waits belong to the current turn.
 from __future__ import annotations
 
 import asyncio
+import select
+import weakref
 from collections import deque
+from collections.abc import Callable
 
 
 class TurnBudget:
@@ -54,3 +57,60 @@ class TurnBudget:
             if not future.done():
                 future.set_result(None)
                 self._take()  # (which counts the next turn in when it is the first)
+
+
+class PriorityInput:
+    """An input that other work of the loop lets in first: the AT port of a module.
+
+    A real module runs its AT task and its web server as separate tasks, and a line on
+    the UART does not wait for the web server's queue. On one event loop it would: a
+    turn runs every callback that is ready (a crowd of HTTP requests) before the loop
+    reads the sockets again. So the web server, between two units of its work (before
+    each request it starts), calls :func:`serve_first` for its module; when the AT port
+    has bytes waiting, they are read and handed to the module right there, ahead of the
+    rest of the turn. The look is one ``poll`` of the port's descriptor, with no wait.
+
+    ``serve`` reads what waits and hands it on, and decides whether it may (it does
+    nothing while earlier input still waits for its turn, so a flood of lines keeps
+    its per-turn limit). It runs from a callback of other work, never inside it: the
+    caller is at a boundary between units, as if the port's own callback had come
+    first in the turn.
+    """
+
+    def __init__(self, fd: int, serve: Callable[[], None]) -> None:
+        self.fd = fd
+        self._serve = serve
+        self._poller = select.poll()
+        self._poller.register(fd, select.POLLIN)
+
+    def check(self) -> bool:
+        """Serve the input when something waits on it; whether something did."""
+        if not self._poller.poll(0):
+            return False
+        self._serve()
+        return True
+
+
+# Each owner's (a module's) priority input, while its port has a client.
+_PRIORITY: weakref.WeakKeyDictionary[object, PriorityInput] = weakref.WeakKeyDictionary()
+
+
+def give_priority(owner: object, fd: int, serve: Callable[[], None]) -> Callable[[], None]:
+    """Make descriptor ``fd`` ``owner``'s priority input (replacing any other); returns
+    the function that takes the priority back (safe to call more than once)."""
+    entry = PriorityInput(fd, serve)
+    _PRIORITY[owner] = entry
+
+    def revoke() -> None:
+        if _PRIORITY.get(owner) is entry:
+            del _PRIORITY[owner]
+
+    return revoke
+
+
+def serve_first(owner: object) -> None:
+    """Called by other work of ``owner`` between two of its units: serve ``owner``'s
+    priority input if bytes wait on it."""
+    entry = _PRIORITY.get(owner)
+    if entry is not None:
+        entry.check()

@@ -18,8 +18,10 @@ import os
 import select
 import termios
 import tty
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..core.turns import give_priority
 from .base import Transport, TransportError
 
 if TYPE_CHECKING:
@@ -47,12 +49,15 @@ class PtyTransport(Transport):
         self._watch: asyncio.Task[None] | None = None
         self._change = asyncio.Event()
         self._closing = False
+        self._module: Module | None = None
+        self._revoke: Callable[[], None] | None = None
 
     @property
     def connected(self) -> bool:
         return self._connected
 
     async def start(self, module: Module) -> None:
+        self._module = module
         master, slave = os.openpty()
         try:
             self.path = os.ttyname(slave)
@@ -104,6 +109,7 @@ class PtyTransport(Transport):
         if self._connected:
             loop.remove_reader(self._master)
             self._stop_writing()
+            self._take_priority_back()
             self._connected = False
             self._change.set()
         self._out.clear()
@@ -138,6 +144,21 @@ class PtyTransport(Transport):
         self._connected = True
         self._change.set()
         asyncio.get_running_loop().add_reader(self._master, self._readable)
+        if self._module is not None:
+            self._revoke = give_priority(self._module, self._master, self._serve_waiting)
+
+    def _take_priority_back(self) -> None:
+        if self._revoke is not None:
+            self._revoke()
+            self._revoke = None
+
+    def _serve_waiting(self) -> None:
+        """Bytes wait on the line while other work of the loop runs: read them now
+        (core/turns.py, PriorityInput), unless input read before still waits for its
+        turn or reading is paused."""
+        bridge = self._bridge
+        if self._connected and bridge is not None and not bridge.waiting and not bridge.paused:
+            self._readable()
 
     # ---------------------------------------------------------------------- I/O
     def _readable(self) -> None:
@@ -194,6 +215,7 @@ class PtyTransport(Transport):
 
     async def close(self) -> None:
         self._closing = True
+        self._take_priority_back()
         if self._master >= 0:
             if self._connected:
                 asyncio.get_running_loop().remove_reader(self._master)

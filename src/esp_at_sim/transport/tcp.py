@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from ..core.acceptor import Acceptor, listen
+from ..core.turns import give_priority
 from .base import Transport, TransportError
 
 if TYPE_CHECKING:
@@ -23,12 +26,16 @@ log = logging.getLogger(__name__)
 # Output held for a client that does not read: beyond this the UART "overflows" and the
 # surplus is lost instead of piling up in memory.
 MAX_BUFFERED = 256 * 1024
+# Bytes read at once when the port's input is served ahead of the loop's turn.
+READ_SIZE = 64 * 1024
 
 
 class _Client(asyncio.Protocol):
     def __init__(self, owner: TcpTransport) -> None:
         self.owner = owner
         self.transport: asyncio.Transport | None = None
+        self._fd = -1
+        self._revoke: Callable[[], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # a stream transport (uvloop's are not subclasses of asyncio.Transport)
@@ -41,6 +48,9 @@ class _Client(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if sock is not None and self.owner._module is not None:
+            self._fd = sock.fileno()
+            self._revoke = give_priority(self.owner._module, self._fd, self._serve_waiting)
         self.owner._client = self
         self.owner._client_changed()
         if self.owner._bridge is not None and self.owner._bridge.paused:
@@ -50,7 +60,26 @@ class _Client(asyncio.Protocol):
         if self.owner._client is self and self.owner._bridge is not None:
             self.owner._bridge.receive(data)
 
+    def _serve_waiting(self) -> None:
+        """Bytes wait on the socket while other work of the loop runs: read them now
+        and hand them on (core/turns.py, PriorityInput), unless input read before still
+        waits for its turn or reading is paused."""
+        transport, bridge = self.transport, self.owner._bridge
+        if self.owner._client is not self or bridge is None or bridge.waiting:
+            return
+        if transport is None or transport.is_closing() or not transport.is_reading():
+            return
+        try:
+            data = os.read(self._fd, READ_SIZE)
+        except OSError:  # nothing after all, or an error the transport's read will see
+            return
+        if data:  # (an end of stream is left to the transport)
+            bridge.receive(data)
+
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._revoke is not None:
+            self._revoke()
+            self._revoke = None
         if self.owner._acceptor is not None:
             self.owner._acceptor.restore()  # its descriptor is free: the spare again
         if self.owner._client is self:
@@ -92,6 +121,7 @@ class TcpTransport(Transport):
         self._client: _Client | None = None
         self._closing = False
         self._change = asyncio.Event()
+        self._module: Module | None = None
 
     @property
     def connected(self) -> bool:
@@ -103,6 +133,7 @@ class TcpTransport(Transport):
         return self.host, self.port
 
     async def start(self, module: Module) -> None:
+        self._module = module
         bridge = self._make_bridge(
             module, self._write, flow=self._flow, write_parts=self._write_parts
         )
@@ -151,6 +182,8 @@ class TcpTransport(Transport):
         self._closing = True
         await self._close_bridge()
         client = self._client
+        if client is not None and client._revoke is not None:
+            client._revoke()
         if client is not None and client.transport is not None:
             client.transport.abort()
         self._client = None

@@ -28,7 +28,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler as AppHandler
 
 from ..core.acceptor import Acceptor, listen
-from ..core.turns import TurnBudget
+from ..core.turns import TurnBudget, serve_first
 from .config import DNS_PORT, WebConfig, http_url, url_host
 from .connections import ConnectionPool, LimitedConnection
 from .dns import start_dns
@@ -213,6 +213,7 @@ class WebServer:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
         await self._turns.admit()
+        serve_first(self.module)  # the AT port's bytes go before this request
         if self._single_task is None:
             return await self._serve(request, handler)
         async with self._single_task:
