@@ -4,11 +4,15 @@ changes never reach another."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from esp_at_sim.at.table import Command
 from esp_at_sim.commands import build_table, shared_table
 from esp_at_sim.flash.flashfile import load_layout
+from esp_at_sim.radio.network import network_of
+from esp_at_sim.radio.simnet import SimNetwork
 from esp_at_sim.testing import start_module
 
 
@@ -43,3 +47,20 @@ def test_builtin_layouts_are_parsed_once() -> None:
     assert load_layout("esp32") is load_layout("esp32")
     assert load_layout("esp32c3") is not load_layout("esp32")
     assert load_layout("esp32", chip="esp32c3").chip == "esp32c3"
+
+
+async def test_an_idle_module_makes_its_queues_and_dice_at_first_use() -> None:
+    module, at = await start_module(with_flash=True)
+    try:
+        network = network_of(module.radio)
+        assert isinstance(network, SimNetwork)
+        assert network._rng is None
+        expected = random.Random(0x5EED)  # the same throws as dice made at construction
+        assert [network.rng.random() for _ in range(3)] == [expected.random() for _ in range(3)]
+        # the engine queues nothing until a line has to wait
+        assert module.engine._pending is None and module.engine._urcs is None
+        assert await at.cmd("AT") == b"AT\r\n\r\nOK\r\n"
+        module.engine.receive_data(b"AT\r\nAT+GMR\r\n")  # two lines at once: queued
+        assert module.engine._pending is not None
+    finally:
+        await module.close()

@@ -103,10 +103,11 @@ class AtEngine:
         self._mode = Mode.IDLE
         self._partial = bytearray()
         self._overflow = False
-        self._pending: deque[bytes | None] = deque()  # None: an over-long line
+        # The queues below are made when first needed (most modules never queue).
+        self._pending: deque[bytes | None] | None = None  # None in it: an over-long line
         self._pending_bytes = 0
         self._out = bytearray()
-        self._urcs: deque[bytes] = deque()
+        self._urcs: deque[bytes] | None = None
         self._in_response = False
         self._data_needed = 0
         self._data = bytearray()
@@ -115,7 +116,7 @@ class AtEngine:
         # What the MCU gets of each system message (AT+SYSMSGFILTER); kept across reset.
         self.message_filter: Callable[[bytes], bytes] | None = None
         self._force_restart = False
-        self._stream: deque[bytes] = deque()
+        self._stream: deque[bytes] | None = None
         self._stream_left: int | None = None
         self._quiet = False
 
@@ -135,16 +136,16 @@ class AtEngine:
         self._mode = Mode.IDLE
         self._partial.clear()
         self._overflow = False
-        self._pending.clear()
+        self._pending = None
         self._pending_bytes = 0
-        self._urcs.clear()
+        self._urcs = None
         self._in_response = False
         self._data_needed = 0
         self._data.clear()
         self._data_escapes = False
         self._data_escaped = False
         self._force_restart = False
-        self._stream.clear()
+        self._stream = None
         self._stream_left = None
         self._quiet = False
 
@@ -191,6 +192,8 @@ class AtEngine:
         left = self._stream_left
         take = len(view) if left is None else min(left, len(view))
         if take:
+            if self._stream is None:
+                self._stream = deque()
             self._stream.append(bytes(view[:take]))
         if left is not None:
             self._stream_left = left - take
@@ -242,6 +245,8 @@ class AtEngine:
         if self._mode is Mode.BACKGROUND or self._pending_bytes + size > MAX_PENDING_BYTES:
             self._busy()
             return
+        if self._pending is None:
+            self._pending = deque()
         self._pending.append(line)
         self._pending_bytes += size
 
@@ -263,9 +268,10 @@ class AtEngine:
             self._data_escapes = False
             self._mode = Mode.RUNNING
             return DataReceived(data)
-        if self._mode is not Mode.IDLE or not self._pending:
+        pending = self._pending
+        if self._mode is not Mode.IDLE or not pending:
             return None
-        raw = self._pending.popleft()
+        raw = pending.popleft()
         self._pending_bytes -= len(raw) if raw is not None else 1
         self._mode = Mode.RUNNING
         self._in_response = False
@@ -365,6 +371,8 @@ class AtEngine:
         if self._mode is Mode.STREAM and self._quiet:
             return
         if self._mode in (Mode.RUNNING, Mode.DATA, Mode.STREAM) or self._in_response:
+            if self._urcs is None:
+                self._urcs = deque()
             self._urcs.append(data)
         else:
             self._send(data)

@@ -16,9 +16,9 @@ them out. Uploads and phones work on every backend.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
+from ..core.lazy import LazyEvent
 from ..radio.base import FaultControl, SmartConfigAir, SmartConfigPacket, SoftApStation, WpsAir
 from ..radio.fields import FieldError
 from ..radio.network import NetFaultControl, network_of
@@ -41,7 +41,7 @@ class Faults:
 
     def __init__(self, module: Module) -> None:
         self._module = module
-        self._upload_open = asyncio.Event()
+        self._upload_open = LazyEvent()
         self._upload_open.set()
 
     @property

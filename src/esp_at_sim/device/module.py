@@ -27,6 +27,7 @@ from ..at.errors import AtError, exec_fail
 from ..at.table import CommandTable, Reply, Result
 from ..core.clock import Clock
 from ..core.events import Event, EventBus
+from ..core.lazy import LazyEvent
 from ..core.settings import MemorySettingsStore, Settings, SettingsStore, SettingValue
 from ..radio.base import Radio
 from ..radio.world import ModuleConfig
@@ -61,6 +62,41 @@ StreamHandler = Callable[[bytes], "Reply | Awaitable[Reply] | None"]
 class Module:
     """One simulated ESP32 running ESP-AT."""
 
+    # A fleet holds a thousand of these: no per-instance dictionary.
+    __slots__ = (
+        "_boot_count",
+        "_boot_hooks",
+        "_booting",
+        "_data_handler",
+        "_echoes",
+        "_migration",
+        "_reset_hooks",
+        "_sink",
+        "_stream_handler",
+        "_tasks",
+        "booted",
+        "bus",
+        "clock",
+        "engine",
+        "faults",
+        "firmware",
+        "identity",
+        "links",
+        "net",
+        "passthrough",
+        "radio",
+        "radio_name",
+        "saved",
+        "servers",
+        "sntp",
+        "store",
+        "system",
+        "table",
+        "tls",
+        "web",
+        "wifi",
+    )  # fmt: skip
+
     def __init__(
         self,
         *,
@@ -94,7 +130,7 @@ class Module:
         self.faults = Faults(self)
         self._sink: OutputSink | None = None
         self._echoes: list[bytes] = []  # command lines echoed, not yet logged
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: dict[asyncio.Task[Any], None] = {}  # an ordered set
         self._booting = True
         self._boot_count = 0
         self._data_handler: DataHandler | None = None
@@ -105,7 +141,7 @@ class Module:
         # The web server, attached by esp_at_sim.web.install_web; None on a module
         # without one (AT+WEBSERVER then answers ERROR).
         self.web: WebService | None = None
-        self.booted = asyncio.Event()
+        self.booted = LazyEvent()
         self.links = Links(self)
         self.servers = Servers(self)
         self.servers.tls_factory = lambda verify: server_context(self, verify)
@@ -341,12 +377,12 @@ class Module:
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str = "") -> asyncio.Task[Any]:
         """Run ``coro`` as part of this boot of the module (cancelled by a reset)."""
         task = asyncio.get_running_loop().create_task(coro, name=name or None)
-        self._tasks.add(task)
+        self._tasks[task] = None
         task.add_done_callback(self._task_done)
         return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("module task %s failed", task.get_name(), exc_info=task.exception())
 

@@ -87,7 +87,7 @@ class Passthrough:
         self.link: Link | None = None
         self._target: Target | None = None
         self._packer: Packer | None = None
-        self._packets: deque[bytes] = deque()
+        self._packets: deque[bytes] | None = None  # made at the first packet
         self._sender: asyncio.Task[None] | None = None
         self._reconnect: asyncio.Task[None] | None = None
         self._saved_server = False
@@ -173,6 +173,8 @@ class Passthrough:
 
     # ------------------------------------------------------------ host → link
     def _packet(self, packet: bytes) -> None:
+        if self._packets is None:
+            self._packets = deque()
         self._packets.append(packet)
         if self._sender is None or self._sender.done():
             self._sender = self.module.spawn(self._send_packets(), name="passthrough-send")
@@ -286,7 +288,8 @@ class Passthrough:
         if self._packer is not None:
             self._packer.stop()
             self._packer = None
-        self._packets.clear()
+        if self._packets is not None:
+            self._packets.clear()
         self._saved_server = False
         self.mode = 0
         self.interval = DEFAULT_INTERVAL

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..core.events import Event
+from ..core.lazy import LazyEvent
 from ..radio.network import Listener, Stream, StreamEvents
 from .hosttime import host_now, host_wait
 from .links import Link
@@ -70,7 +71,7 @@ class Servers:
         self.tls_factory: TlsFactory | None = None
         self._listener: Listener | None = None
         self._activity: dict[int, float] = {}  # server link ID → last time data moved
-        self._wake = asyncio.Event()
+        self._wake = LazyEvent()
         self._watcher: asyncio.Task[None] | None = None
         module.on_reset(self._on_reset)
         module.bus.subscribe(self._on_event, kinds=("net.rx", "net.tx", "net.close"))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..core.events import Event
+from ..core.lazy import LazyEvent
 from ..core.settings import SettingValue
 from ..radio.network import Datagram, NetError, Network, network_of
 from .settings_schema import SNTP_CFG, SntpSetting, utc_offset
@@ -110,7 +111,7 @@ class Sntp:
         self.config = SntpConfig()
         self.interval = DEFAULT_INTERVAL
         self._task: asyncio.Task[None] | None = None
-        self._got_ip = asyncio.Event()
+        self._got_ip = LazyEvent()
         module.on_boot(self._boot)
         module.bus.subscribe(self._on_event, kinds=("wifi.got_ip",))
 

@@ -149,7 +149,7 @@ class SimStream:
     def _finish(self) -> None:
         self._closed = True
         self._gone.set()
-        self._net.streams.discard(self)
+        self._net.streams.pop(self, None)
         self._writer.close()
         self._net.tasks.spawn(self._wait_closed())
 
@@ -227,6 +227,11 @@ class SimListener:
         self._server.close()
 
 
+def default_port_map(port: int) -> int:
+    """Where a listener for ``port`` really listens: privileged ports move up by 8000."""
+    return port + 8000 if port < 1024 else port
+
+
 class SimNetwork:
     """The sandboxed network of one simulated module."""
 
@@ -241,16 +246,23 @@ class SimNetwork:
         self.config = config
         self.clock = clock
         self._conditions = conditions
-        self.port_map = port_map or (lambda port: port + 8000 if port < 1024 else port)
+        self.port_map = port_map or default_port_map
         self.listen_host = listen_host
         self.tasks = TaskSet()
-        self.streams: set[SimStream] = set()
-        self.rng = random.Random(0x5EED)
+        self.streams: dict[SimStream, None] = {}  # open streams, in opening order
+        self._rng: random.Random | None = None
         self._refused: list[Endpoint] = []
         self._blackholed: list[Endpoint] = []
         self._stalled: list[Endpoint] = []
         self.counters = {"tx": 0, "rx": 0}
         self.sockets_opened = 0  # every real socket this network asked the OS for
+
+    @property
+    def rng(self) -> random.Random:
+        """The loss dice, seeded alike for every network (made at the first throw)."""
+        if self._rng is None:
+            self._rng = random.Random(0x5EED)
+        return self._rng
 
     # -- conditions and rules -------------------------------------------------------------
     def conditions(self) -> LinkConditions:
@@ -366,7 +378,7 @@ class SimNetwork:
         except OSError as exc:
             raise NetError(NetFailure.REFUSED, str(exc)) from exc
         stream = SimStream(self, reader, writer, (ip, port))
-        self.streams.add(stream)
+        self.streams[stream] = None
         stream.start(events)
         return stream
 
@@ -419,7 +431,7 @@ class SimNetwork:
         def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             peer = writer.get_extra_info("peername") or ("0.0.0.0", 0)
             stream = SimStream(self, reader, writer, (str(peer[0]), int(peer[1])))
-            self.streams.add(stream)
+            self.streams[stream] = None
             events = accept(stream, str(peer[0]), int(peer[1]))
             if events is None:
                 stream.close()

@@ -11,7 +11,8 @@ class TaskSet:
     """Tasks started on the running loop, forgotten when they finish, cancelled together."""
 
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
+        # an ordered set (a dict: an empty one costs a third of an empty set)
+        self._tasks: dict[asyncio.Task[None], None] = {}
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -24,9 +25,12 @@ class TaskSet:
             coro.close()
             raise RuntimeError("the simulated radio needs a running event loop") from None
         task = loop.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = None
+        task.add_done_callback(self._forget)
         return task
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
 
     @staticmethod
     def cancel(tasks: list[asyncio.Task[None]] | tuple[asyncio.Task[None], ...]) -> None:
