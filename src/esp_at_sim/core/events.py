@@ -8,6 +8,7 @@ event (and masking what goes into it) that nobody would see.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,17 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+# Every module subscribes the same few kinds: their sets (and unions) are shared.
+@functools.lru_cache(maxsize=256)
+def _kind_set(kinds: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(kinds)
+
+
+@functools.lru_cache(maxsize=256)
+def _union(sets: tuple[frozenset[str], ...]) -> frozenset[str]:
+    return frozenset().union(*sets)
+
+
 class EventBus:
     def __init__(self) -> None:
         # each subscriber with the kinds it wants (None: every kind)
@@ -37,7 +49,7 @@ class EventBus:
     ) -> Callable[[], None]:
         """Add a subscriber for every event, or only for those of ``kinds``; returns a
         function that removes it."""
-        entry = (subscriber, None if kinds is None else frozenset(kinds))
+        entry = (subscriber, None if kinds is None else _kind_set(tuple(kinds)))
         self._subscribers.append(entry)
         self._index()
 
@@ -51,7 +63,7 @@ class EventBus:
     def _index(self) -> None:
         wanted = [kinds for _, kinds in self._subscribers]
         self._everything = None in wanted
-        self._kinds = frozenset().union(*(kinds for kinds in wanted if kinds is not None))
+        self._kinds = _union(tuple(kinds for kinds in wanted if kinds is not None))
 
     def listening(self, kind: str) -> bool:
         """Whether an event of ``kind`` would reach any subscriber."""

@@ -40,6 +40,10 @@ class SendLConfig:
     transmit_size: int = 2920
 
 
+_DEFAULT_SSL_CLIENT = SslClientConfig()
+_DEFAULT_TCP = TcpOptions()
+
+
 @dataclass
 class NetState:
     mux: bool = False  # AT+CIPMUX
@@ -48,13 +52,11 @@ class NetState:
     # AT+CIPRECVTYPE's <data_len_report_mode>, per link: 1 reports a UDP link's next datagram
     recv_reports: list[int] = field(default_factory=lambda: [0] * (MAX_LINKS))
     dinfo: bool = False  # AT+CIPDINFO
+    # per link; the configurations are immutable, so links at defaults share one
     ssl_client: list[SslClientConfig] = field(
-        default_factory=lambda: [SslClientConfig() for _ in range(MAX_LINKS)]
+        default_factory=lambda: [_DEFAULT_SSL_CLIENT] * MAX_LINKS
     )
-
-    tcp_options: list[TcpOptions] = field(
-        default_factory=lambda: [TcpOptions() for _ in range(MAX_LINKS)]
-    )
+    tcp_options: list[TcpOptions] = field(default_factory=lambda: [_DEFAULT_TCP] * MAX_LINKS)
     reconn_interval: int = 1  # AT+CIPRECONNINTV, in 100 ms
     dns_manual: bool = False  # AT+CIPDNS's <enable>
     dns_servers: tuple[str, ...] = DEFAULT_DNS
@@ -66,7 +68,7 @@ class NetState:
         self.reconn_interval = RECONN_INTV.read(saved)
         servers = CIPDNS.read(saved)
         self.dns_manual, self.dns_servers = bool(servers), servers or DEFAULT_DNS
-        self.tcp_options = [TcpOptions() for _ in range(MAX_LINKS)]
+        self.tcp_options = [_DEFAULT_TCP] * MAX_LINKS
         for index, numbers in enumerate(TCP_OPT.read(saved) or ()):
             self.tcp_options[index] = TcpOptions(*numbers)
         self.mux = False
@@ -76,7 +78,7 @@ class NetState:
         self.recv_types = [0] * MAX_LINKS
         self.recv_reports = [0] * MAX_LINKS
         self.dinfo = False
-        self.ssl_client = [SslClientConfig() for _ in range(MAX_LINKS)]
+        self.ssl_client = [_DEFAULT_SSL_CLIENT] * MAX_LINKS
         for index, numbers in enumerate(SSL_CCONF.read(saved) or ()):
             self.ssl_client[index] = SslClientConfig(*numbers)
 

@@ -67,16 +67,18 @@ class TlsClientConfig:
     ciphers: tuple[int, ...] = ()
 
 
+_DEFAULT_TLS = TlsClientConfig()
+
+
 @dataclass
 class TlsClients:
     """The SSL client settings of every link (``module.tls``); back to defaults at boot."""
 
-    links: list[TlsClientConfig] = field(
-        default_factory=lambda: [TlsClientConfig() for _ in range(MAX_LINKS)]
-    )
+    # links at defaults share one configuration (it is immutable)
+    links: list[TlsClientConfig] = field(default_factory=lambda: [_DEFAULT_TLS] * MAX_LINKS)
 
     def reset(self) -> None:
-        self.links = [TlsClientConfig() for _ in range(MAX_LINKS)]
+        self.links = [_DEFAULT_TLS] * MAX_LINKS
 
     def update(self, link_id: int, **changes: Any) -> None:
         """Change link ``link_id`` (``MAX_LINKS``: every link)."""

@@ -71,7 +71,7 @@ _CIPHERS: dict[AuthMode, tuple[int, int]] = {  # (pairwise, group), wifi_cipher_
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Ap:
     """One access point on the air, with what happened to it at run time."""
 
@@ -81,7 +81,7 @@ class _Ap:
     dhcp_stalled: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _Link:
     ap: _Ap
     assoc: Association
