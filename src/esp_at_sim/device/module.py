@@ -64,6 +64,7 @@ class Module:
 
     # A fleet holds a thousand of these: no per-instance dictionary.
     __slots__ = (
+        "__weakref__",  # services may keep a weak mapping keyed by the module
         "_boot_count",
         "_boot_hooks",
         "_booting",
