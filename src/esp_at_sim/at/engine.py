@@ -96,6 +96,29 @@ Event = CommandLine | BadLine | DataReceived | ForceRestart | StreamData
 class AtEngine:
     """Framing, echo, busy handling and URC ordering for one AT port."""
 
+    __slots__ = (
+        "_data",
+        "_data_escaped",
+        "_data_escapes",
+        "_data_needed",
+        "_force_restart",
+        "_in_response",
+        "_mode",
+        "_out",
+        "_overflow",
+        "_partial",
+        "_pending",
+        "_pending_bytes",
+        "_quiet",
+        "_stream",
+        "_stream_left",
+        "_urcs",
+        "echo",
+        "max_line",
+        "message_filter",
+        "syslog",
+    )
+
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         self.max_line = max_line
         self.echo = True

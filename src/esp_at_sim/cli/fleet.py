@@ -9,6 +9,7 @@ import contextlib
 import io
 import resource
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -221,6 +222,10 @@ class _Fleet:
         self.radio = radio
         self.failed: dict[int, str] = {}
         self.control: FleetControlServer | None = None
+        # what to close at the end, first made last closed (one exit-stack entry for all:
+        # a thousand entries of their own cost a kilobyte a module)
+        self.modules: list[Module] = []
+        self.transports: list[Transport] = []
 
     def fail(self, index: int, reason: str) -> None:
         self.failed[index] = reason
@@ -228,9 +233,7 @@ class _Fleet:
         if self.control is not None:
             self.control.failed(index, reason)
 
-    def make(
-        self, stack: contextlib.AsyncExitStack, index: int, member: Scenario, announce: Announcer
-    ) -> Module | None:
+    def make(self, index: int, member: Scenario, announce: Announcer) -> Module | None:
         args = self.args
         flash = Path(args.flash_dir) / f"module-{index}.flash" if args.flash_dir else None
         try:
@@ -238,7 +241,7 @@ class _Fleet:
         except Failure as exc:
             self.fail(index, str(exc))
             return None
-        stack.push_async_callback(module.close)
+        self.modules.append(module)
         port_map = {dev: base + index if base else 0 for dev, base in args.port_map}
         install_services(module, args, announce, port_map=port_map, free_ports=True)
         return module
@@ -256,6 +259,19 @@ class _Fleet:
                 announce(transport.describe())
         except (Failure, TransportError) as exc:
             self.fail(index, str(exc))
+
+
+async def _close_each(things: Sequence[Module | Transport]) -> None:
+    """Close every one of ``things``, the last first, as an exit stack would close them
+    one entry each: every one is closed, and the first failure is raised at the end."""
+    failure: BaseException | None = None
+    for thing in reversed(things):
+        try:
+            await thing.close()
+        except BaseException as exc:  # raised once the rest are closed
+            failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 async def _fleet(args: argparse.Namespace) -> int:
@@ -283,7 +299,8 @@ async def _fleet(args: argparse.Namespace) -> int:
         handle_signals(stack, stop)
         fleet = _Fleet(args, stop, radio)
         announcers = [Announcer(_Prefixed(sys.stdout, f"Module {i}: ")) for i in range(count)]
-        modules = [fleet.make(stack, i, members[i], announcers[i]) for i in range(count)]
+        stack.push_async_callback(_close_each, fleet.modules)
+        modules = [fleet.make(i, members[i], announcers[i]) for i in range(count)]
         if all(module is None for module in modules):
             return EXIT_FAILED
         if args.control is not None:
@@ -295,11 +312,12 @@ async def _fleet(args: argparse.Namespace) -> int:
             stack.push_async_callback(fleet.control.close)
             print(f"Control: {await start_control(fleet.control, args.control)}", flush=True)
         starts = []
+        stack.push_async_callback(_close_each, fleet.transports)
         for index, module in enumerate(modules):
             if module is None:
                 continue
             transport = open_transport(f"tcp:{host}:{at_ports[index]}")
-            stack.push_async_callback(transport.close)
+            fleet.transports.append(transport)
             starts.append(fleet.bring_up(index, module, transport, script, announcers[index]))
         await asyncio.gather(*starts)
         if len(fleet.failed) < count and not stop.is_set():

@@ -65,16 +65,38 @@ class Acceptor:
         self._starved = False
         self._reported_at: float | None = None
         self._refused = 0  # accept attempts that failed since the last report
+        # While nobody connects, a reader callback waits for a client (a task would cost
+        # a kilobyte per listening socket, a fleet has thousands); the task that accepts
+        # runs only while clients come.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watching = False
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.restore()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop = asyncio.get_running_loop()
+        self._watch()
+
+    def _watch(self) -> None:
+        assert self._loop is not None
+        self._loop.add_reader(self.sock.fileno(), self._client_waits)
+        self._watching = True
+
+    def _unwatch(self) -> None:
+        if self._watching and self._loop is not None:
+            self._loop.remove_reader(self.sock.fileno())
+        self._watching = False
+
+    def _client_waits(self) -> None:
+        self._unwatch()
+        if not self._closed and self._loop is not None:
+            self._task = self._loop.create_task(self._run())
 
     async def close(self) -> None:
         """Stop accepting and close the listening socket (accepted connections stay)."""
         self._closed = True
+        self._unwatch()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -93,10 +115,16 @@ class Acceptor:
                 self._spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
 
     async def _run(self) -> None:
+        """Accept while clients wait; then hand the waiting back to :meth:`_watch`."""
         loop = asyncio.get_running_loop()
         while True:
             try:
-                conn, _ = await loop.sock_accept(self.sock)
+                conn, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                self._task = None
+                if not self._closed:
+                    self._watch()
+                return
             except OSError as exc:
                 if exc.errno not in OUT_OF_RESOURCES:  # a client gone before we took it
                     log.debug("%s: accept failed: %s", self._name, exc)
@@ -114,6 +142,7 @@ class Acceptor:
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             self._starved = False
+            conn.setblocking(False)
             try:
                 await loop.connect_accepted_socket(self._factory, conn)
             except OSError as exc:

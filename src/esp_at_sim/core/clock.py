@@ -92,6 +92,8 @@ def _work_ready(loop: asyncio.AbstractEventLoop) -> bool:
 class Clock:
     """Simulated monotonic time in seconds, starting at 0 when the clock is made."""
 
+    __slots__ = ("_real_base", "_scale", "_virtual")
+
     def __init__(self, scale: float = 1.0) -> None:
         if scale < 0:
             raise ValueError("time scale must be >= 0")

@@ -38,6 +38,8 @@ def _union(sets: tuple[frozenset[str], ...]) -> frozenset[str]:
 
 
 class EventBus:
+    __slots__ = ("_everything", "_kinds", "_subscribers")
+
     def __init__(self) -> None:
         # each subscriber with the kinds it wants (None: every kind)
         self._subscribers: list[tuple[Subscriber, frozenset[str] | None]] = []

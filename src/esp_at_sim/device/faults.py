@@ -39,6 +39,8 @@ class FaultUnsupported(FaultError):
 class Faults:
     """Fault injection for one module (``module.faults``)."""
 
+    __slots__ = ("_module", "_upload_open")
+
     def __init__(self, module: Module) -> None:
         self._module = module
         self._upload_open = LazyEvent()

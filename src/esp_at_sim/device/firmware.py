@@ -73,6 +73,8 @@ def _factory_image(firmware: FactoryFirmware, chip: str) -> bytes:
 class Firmware:
     """A flash file in use by one module."""
 
+    __slots__ = ("_store", "flash", "last_error", "running")
+
     def __init__(self, flash: FlashImage) -> None:
         self.flash = flash
         self.running: BootResult | None = None

@@ -85,6 +85,8 @@ class _Events:
 class Links:
     """The link table of one module (``module.links``)."""
 
+    __slots__ = ("_slots", "ever_opened", "module")
+
     def __init__(self, module: Module) -> None:
         self.module = module
         self._slots: list[Link | None] = [None] * MAX_LINKS

@@ -32,7 +32,7 @@ class TcpOptions:
         return f"{self.linger},{self.nodelay},{self.send_timeout},{self.keep_alive}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SendLConfig:
     """AT+CIPSENDLCFG: how often AT+CIPSENDL reports, how much it sends at a time."""
 
@@ -44,7 +44,7 @@ _DEFAULT_SSL_CLIENT = SslClientConfig()
 _DEFAULT_TCP = TcpOptions()
 
 
-@dataclass
+@dataclass(slots=True)
 class NetState:
     mux: bool = False  # AT+CIPMUX
     recv_mode: int = 0  # AT+CIPRECVMODE: 0 active (+IPD), 1 passive

@@ -79,6 +79,20 @@ class SavedLink:
 class Passthrough:
     """The module's transmission mode (``module.passthrough``)."""
 
+    __slots__ = (
+        "_packer",
+        "_packets",
+        "_reconnect",
+        "_saved_server",
+        "_sender",
+        "_target",
+        "active",
+        "interval",
+        "link",
+        "mode",
+        "module",
+    )
+
     def __init__(self, module: Module) -> None:
         self.module = module
         self.mode = 0  # AT+CIPMODE

@@ -46,7 +46,7 @@ def default_tx_power(chip: str) -> int:
     return tx_power_step(chip, 80)
 
 
-@dataclass
+@dataclass(slots=True)
 class PhyState:
     """Per-interface bandwidth and protocols, inactivity times, transmit power."""
 

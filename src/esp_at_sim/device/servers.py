@@ -62,6 +62,19 @@ class ServerConfig:
 class Servers:
     """The module's server state (``module.servers``)."""
 
+    __slots__ = (
+        "_activity",
+        "_listener",
+        "_wake",
+        "_watcher",
+        "announce",
+        "config",
+        "max_conn",
+        "module",
+        "timeout",
+        "tls_factory",
+    )
+
     def __init__(self, module: Module) -> None:
         self.module = module
         self.config: ServerConfig | None = None

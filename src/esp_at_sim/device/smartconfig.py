@@ -58,6 +58,8 @@ class SetupUnavailable(RuntimeError):
 class SmartConfig:
     """AT+CWSTARTSMART / AT+CWSTOPSMART on one module."""
 
+    __slots__ = ("_unsubscribe", "auth_floor", "key", "kinds", "module", "received")
+
     def __init__(self, module: Module) -> None:
         self.module = module
         self.kinds: tuple[str, ...] = ()
@@ -145,6 +147,8 @@ class SmartConfig:
 
 class Wps:
     """AT+WPS on one module."""
+
+    __slots__ = ("_task", "auth_floor", "module")
 
     def __init__(self, module: Module) -> None:
         self.module = module

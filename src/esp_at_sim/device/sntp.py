@@ -43,7 +43,7 @@ RETRY_INTERVAL = 15.0  # seconds before a round with no answer is tried again
 PACKET = 48
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SntpConfig:
     """AT+CIPSNTPCFG's settings."""
 
@@ -105,6 +105,8 @@ class _Answer:
 
 class Sntp:
     """The wall clock and SNTP client of one module (``module.sntp``)."""
+
+    __slots__ = ("_got_ip", "_task", "config", "interval", "module")
 
     def __init__(self, module: Module) -> None:
         self.module = module

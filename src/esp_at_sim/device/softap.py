@@ -28,7 +28,7 @@ ECN_AUTH = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ApSettings:
     """What AT+CWSAP sets."""
 
@@ -42,6 +42,8 @@ class ApSettings:
 
 class ApInterface:
     """The SoftAP interface of one module."""
+
+    __slots__ = ("address", "custom_pool", "dhcp_server", "module", "running", "settings")
 
     def __init__(self, module: Module, default_ssid: bytes) -> None:
         self.module = module

@@ -46,7 +46,7 @@ class StaState(enum.IntEnum):
     DISCONNECTED = 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StaConfig:
     """The station configuration AT+CWJAP sets (and ``AT+CWJAP?`` partly prints)."""
 
@@ -71,6 +71,22 @@ def failure_for_reason(reason: int) -> JoinFailure:
 
 class Station:
     """The station interface of one module."""
+
+    __slots__ = (
+        "_outcome",
+        "_reported",
+        "_task",
+        "assoc",
+        "config",
+        "dhcp",
+        "last_reason",
+        "lease",
+        "module",
+        "reconn_interval",
+        "reconn_repeat",
+        "state",
+        "static_ip",
+    )
 
     def __init__(self, module: Module) -> None:
         self.module = module

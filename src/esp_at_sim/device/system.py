@@ -12,7 +12,7 @@ from .settings_schema import SYSMSG, uart_numbers
 _UART_CLOCK = 80_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UartConfig:
     baudrate: int = 115200
     databits: int = 8
@@ -39,7 +39,7 @@ class UartConfig:
         return bits / self.baudrate
 
 
-@dataclass
+@dataclass(slots=True)
 class SystemState:
     """Settings of the basic and system command groups."""
 

@@ -70,7 +70,7 @@ class TlsClientConfig:
 _DEFAULT_TLS = TlsClientConfig()
 
 
-@dataclass
+@dataclass(slots=True)
 class TlsClients:
     """The SSL client settings of every link (``module.tls``); back to defaults at boot."""
 

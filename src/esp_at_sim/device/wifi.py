@@ -34,7 +34,7 @@ class WifiUnavailable(RuntimeError):
     """The operation needs an interface that the Wi-Fi mode (or AT+CWINIT=0) has off."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LapOptions:
     """AT+CWLAPOPT: which fields AT+CWLAP prints and which APs it leaves out."""
 
@@ -43,7 +43,7 @@ class LapOptions:
     auth_mask: int = 0xFFFF
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Country:
     """AT+CWCOUNTRY."""
 
@@ -59,6 +59,23 @@ class Country:
 
 class Wifi:
     """The Wi-Fi side of one module."""
+
+    __slots__ = (
+        "ap",
+        "ap_mac",
+        "autoconn",
+        "country",
+        "hostname",
+        "initialized",
+        "lap",
+        "mode",
+        "module",
+        "phy",
+        "smart",
+        "sta",
+        "sta_mac",
+        "wps",
+    )
 
     def __init__(self, module: Module) -> None:
         self.module = module

@@ -50,7 +50,7 @@ class SlotFailure:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BootResult:
     """What booted and how the bootloader got there."""
 

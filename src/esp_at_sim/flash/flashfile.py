@@ -274,6 +274,8 @@ def layout_of_file(device: FlashDevice, name: str) -> FlashLayout:
 class FlashImage:
     """An open flash file with its layout; every write goes through :attr:`device`."""
 
+    __slots__ = ("device", "layout", "path")
+
     def __init__(self, path: Path, device: FlashDevice, layout: FlashLayout) -> None:
         self.path = path
         self.device = device

@@ -47,6 +47,8 @@ def phone_packet(phone: PhoneConfig) -> SmartConfigPacket:
 class SetupAir:
     """SmartConfig senders and WPS registrars of one simulated air."""
 
+    __slots__ = ("_clock", "_listener", "_phones", "_presses", "_senders", "_tasks", "_visible")
+
     def __init__(
         self,
         phones: tuple[PhoneConfig, ...],

@@ -50,6 +50,22 @@ class SoftAp:
     """The SoftAP side of the simulated radio; :class:`~esp_at_sim.radio.sim.SimRadio`
     forwards the :class:`~esp_at_sim.radio.base.Radio` SoftAP methods here."""
 
+    __slots__ = (
+        "_clock",
+        "_config",
+        "_dhcp_server",
+        "_dhcp_tasks",
+        "_generated",
+        "_ip",
+        "_leases",
+        "_phones",
+        "_pool",
+        "_schedule",
+        "_stations",
+        "_tasks",
+        "callback",
+    )
+
     def __init__(self, phones: tuple[PhoneConfig, ...], clock: Clock, tasks: TaskSet) -> None:
         self._phones = phones
         self._clock = clock

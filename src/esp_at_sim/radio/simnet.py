@@ -235,6 +235,22 @@ def default_port_map(port: int) -> int:
 class SimNetwork:
     """The sandboxed network of one simulated module."""
 
+    __slots__ = (
+        "_blackholed",
+        "_conditions",
+        "_refused",
+        "_rng",
+        "_stalled",
+        "clock",
+        "config",
+        "counters",
+        "listen_host",
+        "port_map",
+        "sockets_opened",
+        "streams",
+        "tasks",
+    )
+
     def __init__(
         self,
         config: NetConfig,

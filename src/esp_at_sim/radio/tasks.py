@@ -10,6 +10,8 @@ from typing import Any
 class TaskSet:
     """Tasks started on the running loop, forgotten when they finish, cancelled together."""
 
+    __slots__ = ("_tasks",)
+
     def __init__(self) -> None:
         # an ordered set (a dict: an empty one costs a third of an empty set)
         self._tasks: dict[asyncio.Task[None], None] = {}

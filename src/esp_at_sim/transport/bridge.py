@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..core.lazy import LazyEvent
 from ..device.system import UartConfig
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ class PortBridge:
         self._backlog = bytearray()
         self._paused = False
         self._turn: asyncio.Handle | None = None
-        self._drained = asyncio.Event()
+        self._drained = LazyEvent()  # a fleet's modules rarely wait on it
         self._drained.set()
         self.paced = paced
         self._write = write

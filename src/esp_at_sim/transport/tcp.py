@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from ..core.acceptor import Acceptor, listen
+from ..core.lazy import LazyEvent
 from ..core.turns import give_priority
 from .base import Transport, TransportError
 
@@ -120,7 +121,7 @@ class TcpTransport(Transport):
         self._acceptor: Acceptor | None = None
         self._client: _Client | None = None
         self._closing = False
-        self._change = asyncio.Event()
+        self._change = LazyEvent()  # a fleet's modules rarely wait on it
         self._module: Module | None = None
 
     @property
