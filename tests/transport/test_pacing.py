@@ -4,6 +4,7 @@ input handed to the module a few lines per turn of the event loop."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -13,7 +14,7 @@ from esp_at_sim.core.settings import MemorySettingsStore
 from esp_at_sim.device.module import Module
 from esp_at_sim.device.system import UartConfig
 from esp_at_sim.factory import create_module
-from esp_at_sim.transport import MemoryTransport, slice_schedule
+from esp_at_sim.transport import MemoryTransport, bridge, slice_schedule
 from esp_at_sim.transport.bridge import LINES_PER_TURN, SLICE_TIME, Pipe
 
 OK = b"\r\nOK\r\n"
@@ -72,6 +73,17 @@ async def test_pipe_delivers_on_schedule() -> None:
     assert len(got) < 300  # a few bytes per wake-up, never one by one
 
 
+@pytest.fixture(params=["timerfd", "thread"])
+def pacer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each way the pacer waits: a timerfd the loop watches (Linux), or a thread's sleep
+    where there is none."""
+    if request.param == "thread":
+        monkeypatch.setattr(bridge, "TIMERFD", None)
+    elif bridge.TIMERFD is None:
+        pytest.skip("no timerfd here")
+
+
+@pytest.mark.usefixtures("pacer")
 async def test_pipe_hands_over_nothing_before_its_wire_time() -> None:
     config = UartConfig(baudrate=115200)
     got: list[tuple[float, float, bytes]] = []  # (loop time handed over, wire time, bytes)
@@ -261,9 +273,12 @@ async def test_boot_baud_is_what_the_module_reports() -> None:
         await module.close()
 
 
-async def test_the_pacers_thread_ends_with_the_port() -> None:
-    """The last millisecond before a slice is slept by a thread (the loop's timer rounds
-    it up to a whole millisecond); that thread goes with the transport."""
+@pytest.mark.usefixtures("pacer")
+async def test_the_pacers_timer_ends_with_the_port() -> None:
+    """The last millisecond before a slice is waited for with a timerfd, or slept by a
+    thread where there is none (the loop's timer rounds it up to a whole millisecond);
+    the descriptor or the thread goes with the transport."""
+    fds = len(os.listdir("/proc/self/fd"))
     module = create_module(time_scale=0, baud=115200)
     transport = MemoryTransport(paced=True)
     await _booted(module, transport)
@@ -275,3 +290,4 @@ async def test_the_pacers_thread_ends_with_the_port() -> None:
         await transport.close()
         await module.close()
     assert not any(t.name.startswith("uart-pacer") for t in threading.enumerate())
+    assert len(os.listdir("/proc/self/fd")) == fds

@@ -9,8 +9,9 @@ one character time (start bit, data bits, parity, stop bits, from
 :meth:`UartConfig.char_time`) after the previous one. Rather than sleeping per byte, the
 bridge computes a schedule (:func:`slice_schedule`): each burst is cut into slices of a
 few milliseconds of wire time, and each slice is handed over when its last byte has
-arrived, never before (:func:`sleep_until`: the loop's timer, then a thread's sleep for
-the last millisecond, which the loop's timer cannot resolve). Wire time is kept as
+arrived, never before (:class:`WireTimer`: a Linux ``timerfd`` the event loop watches,
+which wakes it on time to some microseconds, where the loop's own timer rounds every wait
+up to a whole millisecond; elsewhere :func:`sleep_until`). Wire time is kept as
 deadlines: the answer to a line starts on the wire when the line's last byte arrived on
 it, however late the event loop handed the line over, so a slow wake-up does not add up
 from one round trip to the next. The rate is the module's current UART configuration
@@ -34,7 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import ctypes
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -53,12 +56,17 @@ log = logging.getLogger(__name__)
 # 9600 baud take about 200 wake-ups rather than 1000.
 SLICE_TIME = 0.005
 
-# The event loop's selector sleeps in whole milliseconds, so a timer overshoots by up to
-# one: the last SPIN of a wait is slept by a thread instead (the kernel's timers are
-# precise to tens of microseconds), and the final WAKE_MARGIN, what waking the loop from
-# that thread may take, by turns of the loop. Spinning through the whole last millisecond
+# The event loop's selector sleeps in whole milliseconds, so its timer overshoots by up
+# to one. With a timerfd (Linux, :class:`WireTimer`) the loop wakes when the kernel's
+# timer fires, some 40 us late on a 2-core VM (the wake-up, then the loop's turn); the
+# last TIMER_MARGIN of a wait is spun through by turns of the loop to take that up. Without
+# one (:func:`sleep_until`), the last SPIN of a wait is slept by a thread, and the final
+# WAKE_MARGIN, what waking the loop from that thread may take, spun. Either way a wait of
+# at most WAKE_MARGIN is spun whole: a process that sleeps for less than that may wait
+# milliseconds for a CPU on a loaded machine. Spinning through the whole last millisecond
 # would keep the process busy, and a busy process on a loaded machine is preempted for
 # milliseconds at a time.
+TIMER_MARGIN = 0.00007
 SPIN = 0.0011
 WAKE_MARGIN = 0.00015
 
@@ -74,6 +82,88 @@ now = time.monotonic
 # What a pipe hands over: the bytes, their UART configuration, and the wire time at
 # which the last of them arrived.
 Deliver = Callable[[bytes, UartConfig, float], None]
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
+
+
+_CLOCK_MONOTONIC = 1  # time.monotonic's clock on Linux
+_TFD_TIMER_ABSTIME = 1
+
+
+def _timerfd() -> tuple[Callable[..., int], Callable[..., int]] | None:
+    """The C library's ``timerfd_create`` and ``timerfd_settime`` (Linux), or ``None``."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.timerfd_create, libc.timerfd_settime
+    except (OSError, AttributeError):  # not Linux: the thread's sleep
+        return None
+
+
+TIMERFD = _timerfd()
+
+
+class WireTimer:
+    """Waits until a time of :data:`now` on the event loop, to some microseconds: a Linux
+    ``timerfd`` set to that time less TIMER_MARGIN (absolute, on ``CLOCK_MONOTONIC``,
+    the clock of :data:`now`), watched by the loop like a socket, then turns of the loop
+    for the rest (for all of a wait of at most WAKE_MARGIN). No thread. :meth:`create`
+    gives ``None`` where there is no ``timerfd``."""
+
+    def __init__(
+        self, fd: int, settime: Callable[..., int], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._fd = fd
+        self._settime = settime
+        self._loop = loop
+        self._waiter: asyncio.Future[None] | None = None
+        loop.add_reader(fd, self._fired)
+
+    @classmethod
+    def create(cls) -> WireTimer | None:
+        """A timer on the running loop, or ``None`` without ``timerfd``."""
+        if TIMERFD is None:
+            return None
+        create, settime = TIMERFD
+        fd = create(_CLOCK_MONOTONIC, os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            log.warning("timerfd_create failed: %s", os.strerror(ctypes.get_errno()))
+            return None
+        return cls(fd, settime, asyncio.get_running_loop())
+
+    async def sleep_until(self, when: float) -> None:
+        """Return once :data:`now` has reached ``when``, never before."""
+        while (delay := when - now()) > 0:
+            if delay <= WAKE_MARGIN:
+                await asyncio.sleep(0)
+                continue
+            wake = when - TIMER_MARGIN
+            seconds = int(wake)
+            spec = _Itimerspec(_Timespec(0, 0), _Timespec(seconds, int((wake - seconds) * 1e9)))
+            if self._settime(self._fd, _TFD_TIMER_ABSTIME, ctypes.byref(spec), None):
+                raise OSError(ctypes.get_errno(), "timerfd_settime failed")
+            self._waiter = self._loop.create_future()
+            await self._waiter
+
+    def _fired(self) -> None:
+        try:
+            os.read(self._fd, 8)  # the count of expirations
+        except BlockingIOError:
+            return
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def close(self) -> None:
+        self._loop.remove_reader(self._fd)
+        os.close(self._fd)
+        if self._waiter is not None:
+            self._waiter.cancel()
 
 
 async def sleep_until(when: float, sleeper: concurrent.futures.Executor | None = None) -> None:
@@ -123,7 +213,8 @@ class Pipe:
         self._free_at = 0.0
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        self._sleeper: concurrent.futures.ThreadPoolExecutor | None = None  # made at need
+        self._timer: WireTimer | None = None  # made at need
+        self._sleeper: concurrent.futures.ThreadPoolExecutor | None = None  # (no timerfd)
 
     @property
     def free_at(self) -> float:
@@ -154,11 +245,7 @@ class Pipe:
         while self._queue:
             when = self._queue[0][0]
             if when > now():
-                if self._sleeper is None:
-                    self._sleeper = concurrent.futures.ThreadPoolExecutor(
-                        1, thread_name_prefix="uart-pacer"
-                    )
-                await sleep_until(when, self._sleeper)
+                await self._wait(when)
                 continue
             # Hand over everything that is due, as one write.
             when, chunk, config = self._queue.popleft()
@@ -171,6 +258,18 @@ class Pipe:
                 self._deliver(b"".join(parts), config, when)
             except Exception:
                 log.exception("delivering paced bytes failed")
+
+    async def _wait(self, when: float) -> None:
+        if self._timer is None and self._sleeper is None:
+            self._timer = WireTimer.create()
+            if self._timer is None:
+                self._sleeper = concurrent.futures.ThreadPoolExecutor(
+                    1, thread_name_prefix="uart-pacer"
+                )
+        if self._timer is not None:
+            await self._timer.sleep_until(when)
+        else:
+            await sleep_until(when, self._sleeper)
 
     def clear(self) -> None:
         """Drop whatever has not been delivered yet. The line stays busy until those
@@ -185,6 +284,9 @@ class Pipe:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.close()
         sleeper, self._sleeper = self._sleeper, None
         if sleeper is not None:
             sleeper.shutdown()  # its thread sleeps a millisecond at most
