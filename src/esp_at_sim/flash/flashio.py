@@ -26,6 +26,7 @@ from esp_at_sim.flash.lock import lock_for_writing
 
 SECTOR = 0x1000
 _ERASED_SECTOR = b"\xff" * SECTOR
+_ERASED_BLOCK = b"\xff" * 0x10000  # erasing a file writes this much at a time
 
 
 class FlashDevice:
@@ -115,9 +116,12 @@ class FlashDevice:
         self._check(offset, length)
         if offset % SECTOR or length % SECTOR:
             raise ValueError(f"erase {offset:#x}+{length:#x} is not aligned to {SECTOR:#x}")
-        step = 0x10000
+        self._erase(offset, length)
+
+    def _erase(self, offset: int, length: int) -> None:
+        step = len(_ERASED_BLOCK)
         for at in range(offset, offset + length, step):
-            self.write_raw(at, b"\xff" * min(step, offset + length - at))
+            self.write_raw(at, _ERASED_BLOCK[: min(step, offset + length - at)])
 
     def write_raw(self, offset: int, data: bytes) -> None:
         """Store ``data`` as is (the single ``pwrite`` every change goes through)."""
@@ -187,24 +191,44 @@ class MemoryFlashDevice(FlashDevice):
         start = offset - first * SECTOR
         return bytes(out[start : start + length])
 
+    def _erase(self, offset: int, length: int) -> None:
+        base, sectors = self._base, self._sectors
+        for index in range(offset // SECTOR, (offset + length) // SECTOR):
+            if base.startswith(_ERASED_SECTOR, index * SECTOR):
+                sectors.pop(index, None)
+            else:
+                sectors[index] = b""
+
     def write_raw(self, offset: int, data: bytes) -> None:
         self._check(offset, len(data))
         view = memoryview(data)
         while view:
             index, within = divmod(offset, SECTOR)
+            if not within and len(view) >= SECTOR:
+                whole = len(view) // SECTOR * SECTOR
+                self._write_sectors(index, view[:whole])
+                view = view[whole:]
+                offset += whole
+                continue
             size = min(SECTOR - within, len(view))
-            if size == SECTOR:  # a whole sector: nothing of the old one is kept
-                sector = view[:SECTOR].tobytes()
-            else:
-                merged = bytearray(self._sector(index))
-                merged[within : within + size] = view[:size]
-                sector = bytes(merged)
-            if sector == self._base[index * SECTOR : (index + 1) * SECTOR]:
-                self._sectors.pop(index, None)
-            else:
-                self._sectors[index] = sector.rstrip(b"\xff")
+            merged = bytearray(self._sector(index))
+            merged[within : within + size] = view[:size]
+            self._write_sectors(index, memoryview(merged))
             view = view[size:]
             offset += size
+
+    def _write_sectors(self, first: int, view: memoryview) -> None:
+        """Whole sectors from ``first`` on: nothing of the old ones is kept (an OTA
+        upload is almost all of these, so the loop does as little as it can; the base
+        is compared in place, not sliced)."""
+        base, sectors = self._base, self._sectors
+        for index in range(first, first + len(view) // SECTOR):
+            at = (index - first) * SECTOR
+            sector = view[at : at + SECTOR].tobytes()
+            if base.startswith(sector, index * SECTOR):
+                sectors.pop(index, None)
+            else:
+                sectors[index] = sector.rstrip(b"\xff")
 
     def sync(self) -> None:
         return None
