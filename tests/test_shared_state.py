@@ -13,6 +13,8 @@ from esp_at_sim.commands import build_table, shared_table
 from esp_at_sim.flash.flashfile import load_layout
 from esp_at_sim.radio.network import network_of
 from esp_at_sim.radio.simnet import SimNetwork
+from esp_at_sim.radio.world import ModuleConfig
+from esp_at_sim.scenario import default_scenario
 from esp_at_sim.testing import start_module
 
 
@@ -62,5 +64,31 @@ async def test_an_idle_module_makes_its_queues_and_dice_at_first_use() -> None:
         assert await at.cmd("AT") == b"AT\r\n\r\nOK\r\n"
         module.engine.receive_data(b"AT\r\nAT+GMR\r\n")  # two lines at once: queued
         assert module.engine._pending is not None
+    finally:
+        await module.close()
+
+
+def test_the_running_identity_is_the_scenarios_own_until_an_image_says_otherwise() -> None:
+    identity = ModuleConfig()
+    same = identity.running(
+        bin_version=identity.bin_version,
+        sdk_version=identity.sdk_version,
+        compile_time=identity.compile_time,
+    )
+    assert same is identity
+    other = identity.running(
+        bin_version="v9.9.9.9",
+        sdk_version=identity.sdk_version,
+        compile_time="Jan  1 2030 00:00:00",
+    )
+    assert other is not identity and other.bin_version == "v9.9.9.9"
+    assert other.compile_time == "Jan  1 2030 00:00:00" and identity.bin_version != "v9.9.9.9"
+
+
+async def test_a_module_booted_from_its_factory_image_keeps_the_scenarios_identity() -> None:
+    module, at = await start_module(with_flash=True)
+    try:
+        assert module.identity is default_scenario().module
+        assert (await at.cmd("AT+GMR")).count(b"\r\n") > 4
     finally:
         await module.close()

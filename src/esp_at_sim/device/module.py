@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
@@ -145,11 +146,15 @@ class Module:
         self.booted = LazyEvent()
         self.links = Links(self)
         self.servers = Servers(self)
-        self.servers.tls_factory = lambda verify: server_context(self, verify)
+        self.servers.tls_factory = self._server_tls
         self.sntp = Sntp(self)
         self.passthrough = Passthrough(self)
 
     # ------------------------------------------------------------- wiring
+    def _server_tls(self, verify_client: bool) -> ssl.SSLContext | None:
+        """The TLS context of an ``"SSL"`` server of this module."""
+        return server_context(self, verify_client)
+
     def set_output(self, sink: OutputSink | None) -> None:
         """Where transmitted bytes go; ``None`` drops them."""
         self._sink = sink

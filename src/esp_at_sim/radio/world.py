@@ -78,7 +78,14 @@ class ModuleConfig:
 
     def running(self, *, bin_version: str, sdk_version: str, compile_time: str) -> ModuleConfig:
         """This module running an app image: the versions its descriptor holds, taken as
-        they are (an uploaded image may carry any text; a scenario may not)."""
+        they are (an uploaded image may carry any text; a scenario may not). Itself when
+        they are its own (the factory image: no copy per module of a fleet)."""
+        if (bin_version, sdk_version, compile_time) == (
+            self.bin_version,
+            self.sdk_version,
+            self.compile_time,
+        ):
+            return self
         booted = copy.copy(self)
         _set(booted, "bin_version", bin_version)
         _set(booted, "sdk_version", sdk_version)
