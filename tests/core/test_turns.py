@@ -112,3 +112,13 @@ def test_a_new_priority_input_replaces_the_old_one_and_survives_its_revoke() -> 
     finally:
         for sock in (first, first_peer, second, second_peer):
             sock.close()
+
+
+async def test_take_admits_at_once_while_the_turn_has_room() -> None:
+    budget = TurnBudget(2)
+    assert budget.take() and budget.take()
+    assert not budget.take()  # this turn is full
+    waiting = asyncio.ensure_future(budget.admit())
+    assert not budget.take()  # nor while someone waits
+    await asyncio.wait_for(waiting, 1.0)  # a later turn lets the waiter in
+    assert budget.take()

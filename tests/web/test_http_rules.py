@@ -4,6 +4,7 @@ headers, and the event log."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -261,3 +262,34 @@ async def test_host_check_can_be_turned_off(make_web: MakeWeb) -> None:
     assert port is not None
     raw = post_bytes("/getresult", b"received=1", "evil.example")
     assert (await raw_request(port, raw))[0] == 200
+
+
+@pytest.mark.parametrize("target", ["/setstainfo", "/setstainfo?lang=en"])
+@pytest.mark.parametrize("expect", [False, True])
+async def test_cross_origin_posts_are_refused_whichever_way_they_are_routed(
+    web: Web, target: str, expect: bool
+) -> None:
+    """An API request with its exact target goes straight to its endpoint; one with a
+    query string or an ``Expect`` header goes through the router. Both are checked."""
+    port = web.server.http_port
+    body = b'{"ssid":"HomeNet","password":"sunflower42"}'
+    extra = "Expect: 100-continue\r\n" if expect else ""
+    head = (
+        f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://evil.example\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n"
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head.encode() + body)
+        answer = await asyncio.wait_for(reader.read(), 5)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    if expect:
+        continued = b"HTTP/1.1 100 Continue\r\n\r\n"
+        assert answer.startswith(continued)
+        answer = answer[len(continued) :]
+    assert answer.startswith(b"HTTP/1.1 403 Forbidden\r\n"), answer
+    assert answer.endswith(b'\r\n\r\n{"state": 1, "error": "cross-origin request refused"}')
+    assert web.server.provisioning.credentials is None
+    assert await web.at.settle() == b""

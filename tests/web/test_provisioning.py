@@ -4,6 +4,7 @@ the AT port, failure reasons, refusals, limits and the JSON of odd SSIDs."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator
 
@@ -451,3 +452,44 @@ async def test_corrected_password_is_taken_while_the_module_retries(make_web: Ma
         await asyncio.sleep(0.01)
     assert info["message"] == "connect OK"
     assert await web.at.settle() == b"+WEBSERVERRSP:1\r\n" + SUCCESS_URCS
+
+
+async def test_getstainfo_shows_every_change_at_the_next_request(web: Web) -> None:
+    """The answer is kept between requests but never past a change: after each change
+    of what it shows, the very next request has it."""
+    prov = web.server.provisioning
+    answers: list[bytes] = []
+
+    async def check() -> None:
+        status, body = await web.get("/getstainfo")
+        assert (status, body) == (200, prov.status_body(echo_password=False).encode())
+        answers.append(body)
+
+    await check()
+    await check()
+    kept = prov.status_bytes(echo_password=False)
+    assert prov.status_bytes(echo_password=False) is kept  # built once, not per request
+    changes: list[tuple[str, object]] = [
+        ("credentials", provisioning.Credentials(b"HomeNet", b"sunflower42")),
+        ("state", ProvState.CONNECTING),
+        ("retry_reason", "wrong_password"),
+        ("state", ProvState.CONNECT_FAIL),
+        ("reason", "not_found"),
+        ("state", ProvState.CONNECT_OK),
+        ("sta_ip", "192.168.1.23"),
+        ("credentials", None),
+        ("state", ProvState.NOT_START),
+    ]
+    for name, value in changes:
+        setattr(prov, name, value)
+        await check()
+    changed = answers[1:]
+    assert all(a != b for a, b in itertools.pairwise(changed))  # every change shows
+
+
+async def test_the_kept_status_follows_the_password_echo(web: Web) -> None:
+    prov = web.server.provisioning
+    prov.credentials = provisioning.Credentials(b"HomeNet", b"sunflower42")
+    assert b'"sta_password":""' in prov.status_bytes(echo_password=False)
+    assert b'"sta_password":"sunflower42"' in prov.status_bytes(echo_password=True)
+    assert b'"sta_password":""' in prov.status_bytes(echo_password=False)

@@ -34,11 +34,18 @@ class TurnBudget:
         self._reset: asyncio.Handle | None = None
         self._waiting: deque[asyncio.Future[None]] = deque()
 
+    def take(self) -> bool:
+        """Admit at once if this turn has room and nobody waits (``False``: call
+        :meth:`admit`); no coroutine, for callers on a hot path."""
+        if self._used < self.per_turn and not self._waiting:
+            self._take()
+            return True
+        return False
+
     async def admit(self) -> None:
         """Return at once while this turn has room and nobody waits; otherwise wait for
         a later turn with room."""
-        if self._used < self.per_turn and not self._waiting:
-            self._take()
+        if self.take():
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append(future)  # (a count of the next turn is pending: see _take)

@@ -82,7 +82,7 @@ async def get_version(ctx: WebContext, request: web.BaseRequest) -> web.StreamRe
 
 
 async def get_sta_info(ctx: WebContext, request: web.BaseRequest) -> web.StreamResponse:
-    body = ctx.provisioning.status_body(echo_password=ctx.config.compat_echo_password)
+    body = ctx.provisioning.status_bytes(echo_password=ctx.config.compat_echo_password)
     return json_response(body)
 
 

@@ -87,6 +87,8 @@ class ProvState(enum.Enum):
 ACCEPTING = frozenset({ProvState.NOT_START, ProvState.CONNECT_FAIL, ProvState.CONNECT_OK})
 # Failures that the firmware's retries will meet again and again: reported at once.
 FINAL_REASONS = frozenset({JoinFailure.WRONG_PASSWORD, JoinFailure.NOT_FOUND})
+# What /getstainfo shows: setting any of these makes its kept answer stale.
+_SHOWN = frozenset({"state", "credentials", "reason", "retry_reason", "sta_ip"})
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,19 @@ def parse_credentials(body: bytes) -> Credentials:
 
 
 class Provisioning:
-    """The provisioning state of one module and the task that connects it."""
+    """The provisioning state of one module and the task that connects it.
+
+    :attr:`version` counts the changes of what ``/getstainfo`` shows (every assignment
+    to one of its attributes, wherever it is made), so its answer is built once per
+    change (:meth:`status_bytes`), not once per request."""
+
+    version = 0
+    _status: tuple[int, bool, bytes] | None = None  # version, echo_password, answer
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _SHOWN:
+            super().__setattr__("version", self.version + 1)
+        super().__setattr__(name, value)
 
     def __init__(
         self,
@@ -197,6 +211,14 @@ class Provisioning:
         if self.state is ProvState.CONNECT_OK and self.sta_ip:
             body += f',"sta_ip":"{self.sta_ip}"'
         return body + "}"
+
+    def status_bytes(self, *, echo_password: bool) -> bytes:
+        """:meth:`status_body` as bytes, built again only after a change (:attr:`version`)."""
+        kept = self._status
+        if kept is None or kept[0] != self.version or kept[1] is not echo_password:
+            body = self.status_body(echo_password=echo_password).encode()
+            kept = self._status = (self.version, echo_password, body)
+        return kept[2]
 
     # ----------------------------------------------------------------- changes
     def accept(self, creds: Credentials) -> None:

@@ -1,13 +1,16 @@
 """The module's web server as a service: started and stopped by ``AT+WEBSERVER``, gone
 at every reset, reachable on the host through the port map of :class:`WebConfig`.
 
-:func:`install_web` attaches a :class:`WebServer` to the module as ``module.web``. The
-server is an aiohttp :class:`~aiohttp.web.Application`: the API routes of
-:data:`ROUTES`, then the page (:mod:`.page`). One middleware,
-:meth:`WebServer._middleware`, wraps every request: the client becomes a phone on the
-SoftAP the first time it shows up, the target is checked (length, literal path, the
-``Origin`` and ``Host`` of a POST), and whatever we do not serve (404, 405, 414) becomes a redirect
-to the page while the captive portal is on (a JSON error otherwise). Paths match byte
+:func:`install_web` attaches a :class:`WebServer` to the module as ``module.web``. Every
+request goes to one handler, :meth:`WebServer._handle` (aiohttp's low-level server with
+our handler in place of the application's): it takes the request's place in the turn
+budget, makes the client a phone on the SoftAP the first time it shows up, and hands a
+request for an API endpoint of :data:`ROUTES` (its exact target and method) straight to
+the endpoint, after the ``Origin`` and ``Host`` checks of a POST. Everything else goes
+through an aiohttp :class:`~aiohttp.web.Application` with the same routes and the page
+(:mod:`.page`), whose middleware, :meth:`WebServer._checked`, checks the target (length,
+literal path) and turns whatever we do not serve (404, 405, 414) into a redirect to the
+page while the captive portal is on (a JSON error otherwise). Paths match byte
 for byte as on ESP-IDF's server: a percent escape is not decoded, so it matches nothing.
 Every request is one ``http`` event in the module's log (method, path, status, client;
 never a body).
@@ -22,9 +25,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler as AppHandler
 
 from ..core.acceptor import Acceptor, listen
@@ -111,6 +114,7 @@ class WebServer:
         self.http_port: int | None = None
         self.dns_port: int | None = None
         self._runner: web.AppRunner | None = None
+        self._app_handler: AppHandler | None = None  # the application's (see _handle)
         self._listener: Acceptor | None = None
         self._root = Path()  # the web root, resolved when the server starts
         self._dns: asyncio.DatagramTransport | None = None
@@ -152,6 +156,11 @@ class WebServer:
             sock.close()
             await runner.cleanup()
             raise
+        assert runner.server is not None
+        # the connections call _handle, which calls the application's handler for what it
+        # does not answer itself
+        self._app_handler = runner.server.request_handler
+        runner.server.request_handler = self._handle
         factory = functools.partial(self._connection, runner, self._pool)
         self._listener = Acceptor(sock, factory, "web server")
         self._listener.start()
@@ -210,20 +219,31 @@ class WebServer:
             runner.server, pool=pool, loop=asyncio.get_running_loop(), **_OPTIONS
         )
 
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
-        await self._turns.admit()
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Every request: its turn, then :meth:`_serve` (one at a time with
+        ``--strict-httpd``)."""
+        if not self._turns.take():
+            await self._turns.admit()
         serve_first(self.module)  # the AT port's bytes go before this request
         if self._single_task is None:
-            return await self._serve(request, handler)
+            return await self._serve(request)
         async with self._single_task:
-            return await self._serve(request, handler)
+            return await self._serve(request)
 
-    async def _serve(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
+    async def _serve(self, request: web.BaseRequest) -> web.StreamResponse:
         started = time.monotonic()
         self._phone_for(request)
         try:
-            response = await self._checked(request, handler)
+            methods = ROUTES.get(request.raw_path)
+            endpoint = methods.get(request.method) if methods is not None else None
+            if endpoint is None or hdrs.EXPECT in request.headers:
+                assert self._app_handler is not None
+                # (the application's request factory made it: a web.Request)
+                response = await self._app_handler(cast(web.Request, request))
+            elif request.method == "POST" and (refused := self._refusal(request)) is not None:
+                response = refused
+            else:
+                response = await endpoint(self.context, request)
         except Exception:
             log.exception("web server: %s %s failed", request.method, request.path)
             response = error(500, "internal error")
@@ -235,15 +255,20 @@ class WebServer:
                     request.protocol.force_close()
             else:
                 await _answer_then_drain(request, response)
-        self.module.emit(
-            "http",
-            method=request.method,
-            path=request.raw_path.split("?", 1)[0][:MAX_URI],
-            status=response.status,
-            client=request.remote,
-            ms=round((time.monotonic() - started) * 1000, 1),
-        )
+        if self.module.bus.listening("http"):
+            self.module.emit(
+                "http",
+                method=request.method,
+                path=request.raw_path.split("?", 1)[0][:MAX_URI],
+                status=response.status,
+                client=request.remote,
+                ms=round((time.monotonic() - started) * 1000, 1),
+            )
         return response
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
+        return await self._checked(request, handler)
 
     async def _checked(self, request: web.Request, handler: AppHandler) -> web.StreamResponse:
         if len(request.raw_path) > MAX_URI:
@@ -261,7 +286,7 @@ class WebServer:
                 return refused
         return await handler(request)
 
-    def _refusal(self, request: web.Request) -> web.Response | None:
+    def _refusal(self, request: web.BaseRequest) -> web.Response | None:
         """A state-changing request a web page of another site may have sent: refused
         when its ``Origin`` names another site, or when its ``Host`` names another server
         (a page whose DNS name was rebound to our address: its Origin matches its Host)."""

@@ -49,9 +49,7 @@ def json_response(body: bytes | str, status: int = 200, reason: str | None = Non
     """A response carrying ``body`` as ``application/json`` (exactly that type, without a
     charset parameter, as the firmware sends it)."""
     data = body.encode() if isinstance(body, str) else body
-    response = web.Response(body=data, status=status, reason=reason)
-    response.headers["Content-Type"] = JSON_TYPE
-    return response
+    return web.Response(body=data, status=status, reason=reason, content_type=JSON_TYPE)
 
 
 def ok() -> web.Response:
