@@ -107,20 +107,20 @@ async def test_provision_failure_shows_the_reason(
 async def test_provision_reports_a_final_reason_while_the_module_retries(
     make_rig: MakeRig, capsys: pytest.CaptureFixture[str], ssid: str, password: str, why: str
 ) -> None:
-    # 60 s connection_timeout at scale 0.2: the module declares the failure after 12 s
-    # of real time; the reason is known after about 0.3 s, and provision says it then.
-    rig = await make_rig(world(ROUTER), timeout=60, scale=0.2)
+    # 60 s connection_timeout at scale 0.1: the module declares the failure after 6 s of
+    # real time; the reason is known after about 0.15 s, and provision says it then.
+    rig = await make_rig(world(ROUTER), timeout=60, scale=0.1)
     assert await provision(rig.url, ssid=ssid, password=password) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"esp-at-sim provision: the module could not connect: {why} ")
     assert "It keeps retrying until its connection_timeout ends" in err
     info = await rig.stainfo()
     assert (info["state"], info["message"], info["retrying"]) == (0, "connecting", True)
-    # The AT port is as without the report: the module is still at it.
-    assert await rig.at.settle() == b"+WEBSERVERRSP:1\r\n"
+    # The AT port is as without the report: the module is still at it (10 s later).
+    assert await rig.at.settle(10) == b"+WEBSERVERRSP:1\r\n"
     # The right password is taken at once.
     assert await provision(rig.url, ssid="HomeNet", password="sunflower42") == 0
-    assert await rig.at.settle() == SUCCESS_URCS + RESULT_TAKEN
+    assert await rig.at.settle(10) == SUCCESS_URCS + RESULT_TAKEN
 
 
 async def test_provision_with_ssid_and_udp_port_gets_no_report(

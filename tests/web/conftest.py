@@ -59,7 +59,7 @@ async def make_web() -> AsyncIterator[MakeWeb]:
                         break
                     await asyncio.sleep(0.01 if scale else 0)
                 await at.wait_for(b"+DIST_STA_IP:")
-                await at.settle()
+                await at.wait_for(b"\r\n")  # the rest of that line; no simulated time passes
         at.take()
         return web
 

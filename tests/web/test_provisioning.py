@@ -303,8 +303,10 @@ async def test_refused_while_busy(web: Web, state: ProvState) -> None:
 
 
 async def test_states_seen_in_real_time(make_web: MakeWeb, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(provisioning, "GRACE", 2.0)  # 1 s of real time at scale 0.5
-    web = await make_web(scale=0.5)
+    # At scale 0.1: "config done" for 1 s of real time (a 10 s grace), then "connecting"
+    # to Slow (which answers after 30 s) for 2.5 s, until the 25 s connection_timeout.
+    monkeypatch.setattr(provisioning, "GRACE", 10.0)
+    web = await make_web(scale=0.1)
     assert await web.provision("Slow", "slowpass1") == (200, b'{"state": 0}')
     info = await web.stainfo()
     assert (info["state"], info["message"], info["sta_ssid"]) == (0, "config done", "Slow")
@@ -427,9 +429,9 @@ async def test_a_retry_for_another_reason_is_not_reported(web: Web) -> None:
 
 
 async def test_corrected_password_is_taken_while_the_module_retries(make_web: MakeWeb) -> None:
-    # 60 s connection_timeout at scale 0.2: 12 s of real time before the failure is
-    # declared; the wrong password is known after about 0.3 s.
-    web = await make_web(scale=0.2, start="AT+WEBSERVER=1,80,60")
+    # 60 s connection_timeout at scale 0.1: 6 s of real time before the failure is
+    # declared; the wrong password is known after about 0.15 s.
+    web = await make_web(scale=0.1, start="AT+WEBSERVER=1,80,60")
     assert await web.provision("HomeNet", "nope-nope") == (200, b'{"state": 0}')
     for _ in range(500):  # bounded: at most 5 s
         info = await web.stainfo()
@@ -451,7 +453,7 @@ async def test_corrected_password_is_taken_while_the_module_retries(make_web: Ma
             break
         await asyncio.sleep(0.01)
     assert info["message"] == "connect OK"
-    assert await web.at.settle() == b"+WEBSERVERRSP:1\r\n" + SUCCESS_URCS
+    assert await web.at.settle(10) == b"+WEBSERVERRSP:1\r\n" + SUCCESS_URCS
 
 
 async def test_getstainfo_shows_every_change_at_the_next_request(web: Web) -> None:
