@@ -30,8 +30,10 @@ lint: $(STAMP)
 	$(BIN)/vulture
 
 # Coverage of the package, the code run by child processes included; below 90 % fails.
+# Four worker processes (pytest-xdist) on two cores: most of a test is waiting (for a child
+# process, a socket, real time), and the tests are independent of each other and of load.
 test: $(STAMP) lint
-	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90
+	$(BIN)/pytest -n 4 --cov --cov-report=term --cov-fail-under=90
 
 # The benchmarks need wrk and dnsmasq (Debian packages): installed here when missing and
 # we are root, otherwise we say how to get them. Everything runs on loopback.
