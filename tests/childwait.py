@@ -44,11 +44,14 @@ class Deadline:
         for pid in (os.getpid(), *pids):
             self.watch(pid)
 
-    def watch(self, pid: int) -> None:
-        """Also discount the CPU waiting of ``pid`` (a child started after the deadline)."""
+    def watch(self, pid: int, *, whole: bool = False) -> None:
+        """Also discount the CPU waiting of ``pid`` (a child started after the deadline):
+        from now on, or with ``whole`` all of it (one found after it started)."""
+        if pid in self._waited:
+            return
         delay = _run_delay(pid)
         if delay is not None:
-            self._waited[pid] = (delay, delay)
+            self._waited[pid] = (0.0 if whole else delay, delay)
 
     def elapsed(self) -> float:
         """Wall seconds since the start, less the longest CPU wait of a watched process."""

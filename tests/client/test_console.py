@@ -20,11 +20,14 @@ SIM = [sys.executable, "-m", "esp_at_sim"]
 WAIT = 15.0
 
 
-def _read_until(fd: int, marker: bytes, timeout: float = WAIT, already: bytes = b"") -> bytes:
+def _read_until(
+    fd: int, marker: bytes, *pids: int, timeout: float = WAIT, already: bytes = b""
+) -> bytes:
     """Read ``fd`` until ``marker`` has been seen (bounded), after what was read
-    ``already`` (the part of an earlier read that followed its marker)."""
+    ``already`` (the part of an earlier read that followed its marker); ``pids`` are the
+    processes that write it."""
     out = already
-    deadline = Deadline(timeout)  # less the time this process waited for a CPU
+    deadline = Deadline(timeout, *pids)  # less the time they (or we) waited for a CPU
     while marker not in out:
         left = deadline.remaining()
         assert left > 0, f"{marker!r} never came; got {out!r}"
@@ -50,7 +53,7 @@ def sim() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     )
     try:
         assert proc.stdout is not None
-        line = _read_until(proc.stdout.fileno(), b"\n").decode()
+        line = _read_until(proc.stdout.fileno(), b"\n", proc.pid).decode()
         assert line.startswith("AT port: tcp://127.0.0.1:")
         yield proc, "tcp:" + line.strip().removeprefix("AT port: tcp://")
     finally:
@@ -147,7 +150,7 @@ def test_port_lost_during_the_session(sim: tuple[subprocess.Popen[bytes], str]) 
         assert console.stdin is not None and console.stdout is not None
         console.stdin.write(b"AT\n")
         console.stdin.flush()
-        assert _read_until(console.stdout.fileno(), b"OK\n") == b"AT\nOK\n"
+        assert _read_until(console.stdout.fileno(), b"OK\n", console.pid, proc.pid) == b"AT\nOK\n"
         proc.terminate()
         proc.wait(WAIT)
         console.stdin.write(b"AT\n")
@@ -173,13 +176,13 @@ def test_interactive_terminal_keeps_history(
     try:
         os.close(slave)
         slave = -1
-        _read_until(master, b"AT> ")
+        _read_until(master, b"AT> ", console.pid, sim[0].pid)
         os.write(master, b"AT+CWMODE?\r")
-        answer = _read_until(master, b"OK")
+        answer = _read_until(master, b"OK", console.pid, sim[0].pid)
         assert b"+CWMODE:1" in answer
         # readline is waiting again (its prompt may have come, whole or in part, with
         # the answer's last read)
-        _read_until(master, b"AT> ", already=answer.partition(b"OK")[2])
+        _read_until(master, b"AT> ", console.pid, sim[0].pid, already=answer.partition(b"OK")[2])
         os.write(master, b"\x04")  # Ctrl-D
         assert console.wait(WAIT) == 0
     finally:
