@@ -89,7 +89,7 @@ def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
         return None
     deadline = Deadline(settings.timeout)
 
-    def alarm(signum: int, frame: FrameType | None) -> None:
+    def alarm(signum: int, _frame: FrameType | None) -> None:
         __tracebackhide__ = True
         for pid in _descendants(os.getpid()):
             deadline.watch(pid, whole=True)
