@@ -15,11 +15,17 @@ from typing import Any
 
 import pytest
 import pytest_timeout
+from hypothesis import settings
 
 from childwait import Deadline
 from esp_at_sim.testing import AtHarness, start_module
 
 pytest_plugins = ["pytester"]
+
+# Hypothesis's per-example deadline is wall time: on a loaded machine a fast example takes
+# longer without being slow. The hang guard below bounds a test instead.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 LOOP_ENV = "ESP_AT_SIM_LOOP"  # read by the esp-at-sim processes the tests start, too
 
