@@ -84,15 +84,20 @@ class PriorityInput:
     first in the turn.
     """
 
+    __slots__ = ("_poller", "_serve", "fd")
+
     def __init__(self, fd: int, serve: Callable[[], None]) -> None:
         self.fd = fd
         self._serve = serve
-        self._poller = select.poll()
-        self._poller.register(fd, select.POLLIN)
+        self._poller: select.poll | None = None  # made at the first look (most never)
 
     def check(self) -> bool:
         """Serve the input when something waits on it; whether something did."""
-        if not self._poller.poll(0):
+        poller = self._poller
+        if poller is None:
+            poller = self._poller = select.poll()
+            poller.register(self.fd, select.POLLIN)
+        if not poller.poll(0):
             return False
         self._serve()
         return True
